@@ -1,0 +1,88 @@
+# datasoil: the README's two commands (demo, test) and node, stop, bench, lint.
+# Everything installs into .venv and node_modules, idempotently, from pinned lists.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY_VERSION ?= python3.11
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+PYTHON := $(BIN)/python
+STATE := $(CURDIR)/.datasoil
+NODE_PORT ?= 8545
+NODE_URL := http://127.0.0.1:$(NODE_PORT)
+
+# ape-vyper looks for a vyper binary in vvm's folder; point it at the pinned pip one.
+export VVM_BINARY_PATH := $(VENV)/vvm
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help install demo test test-deep node stop bench lint web clean
+
+help:
+	@echo "make demo   - run the main job end to end on a local chain (installs what it needs)"
+	@echo "make test   - run the test suite on a throwaway chain"
+	@echo "make node   - start the persistent local chain ($(NODE_URL), state in .datasoil/)"
+	@echo "make stop   - stop the local chain and any background service the demo started"
+	@echo "make bench  - measure gas and throughput into bench/"
+	@echo "make lint   - ruff, mypy --strict, ape compile"
+
+# --- installation -----------------------------------------------------------
+
+$(PYTHON):
+	$(PY_VERSION) -m venv $(VENV) || python3 -m venv $(VENV)
+
+$(VENV)/.installed: $(PYTHON) pyproject.toml constraints.txt
+	$(PYTHON) -m pip install -q --upgrade "pip==26.3"
+	$(PYTHON) -m pip install -q -c constraints.txt -e ".[dev]"
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(BIN)/anvil: node_modules/.installed $(PYTHON)
+	ln -sf ../../node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil $@
+	@$@ --version | head -n 1
+
+$(VENV)/vvm/vyper-0.4.3: $(VENV)/.installed
+	mkdir -p $(VENV)/vvm
+	ln -sf ../bin/vyper $@
+	@grep -q VVM_BINARY_PATH $(BIN)/activate || \
+		echo 'export VVM_BINARY_PATH="$(VENV)/vvm"' >> $(BIN)/activate
+
+install: $(VENV)/.installed $(BIN)/anvil $(VENV)/vvm/vyper-0.4.3
+
+# --- the local chain --------------------------------------------------------
+
+node: install
+	@$(PYTHON) -m datasoil.node start --port $(NODE_PORT) --state-dir $(STATE)
+
+stop:
+	@if [ -x $(PYTHON) ]; then $(PYTHON) -m datasoil.node stop --state-dir $(STATE); fi
+
+# --- the two README commands ------------------------------------------------
+
+demo: node
+	@bash scripts/demo.sh
+
+test: install
+	@$(BIN)/ape compile -q >/dev/null 2>&1 || $(BIN)/ape compile
+	APE_FOUNDRY_HOST=http://127.0.0.1:$$($(PYTHON) -m datasoil.node free-port) \
+		HYPOTHESIS_PROFILE=ci $(BIN)/ape test tests -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test-deep: install
+	APE_FOUNDRY_HOST=http://127.0.0.1:$$($(PYTHON) -m datasoil.node free-port) \
+		HYPOTHESIS_PROFILE=deep $(BIN)/ape test tests/stateful -q $(PYTEST_ARGS)
+
+# --- measurement and checks -------------------------------------------------
+
+bench: install
+	@bash bench/run.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy offchain
+	$(BIN)/ape compile
+
+clean:
+	rm -rf .build .cache
