@@ -319,7 +319,9 @@ def test_row_hmac_key__is_rfc5869_hkdf_with_the_documented_info() -> None:
     assert len(key) == 32 and key != new_content_key()
     assert row_hmac_key(key) == _hkdf_rfc5869(key, b"", b"datasoil row hmac key v1")
     assert row_hmac_key(key) == row_hmac_key(key) != key
-    assert row_hmac_key(KEY).hex() != row_hmac_key(bytes(32)).hex()
+    assert row_hmac_key(KEY).hex() == (  # the vector in docs/formats/encryption.md
+        "836120fd2787cee511478bcec7738eb5518d6d455cc3a8a1512344c5531dc395"
+    )
 
 
 # -- envelopes ----------------------------------------------------------------------
@@ -416,6 +418,9 @@ def test_derive_encryption_key__is_reproducible_with_eth_account() -> None:
     other = Account.from_key(OTHER_KEY).address
     assert derive_encryption_key(_signer(OTHER_KEY), other, 31337)[0] != secret
     assert open_envelope(seal_key(public, KEY), secret) == KEY
+    # the vector in docs/formats/encryption.md
+    assert secret.hex() == "60ad7d1bf75139a48997567996aaefcc84c22b74e34325f5c4c4b6b99e5e7afd"
+    assert public.hex() == "54d1267535325efc9ebc1f4e3a4b4b6dd886b51b7d5acf1db0605676fca0b34d"
 
 
 def test_derive_encryption_key__normalises_v_and_high_s() -> None:
