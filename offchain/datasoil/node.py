@@ -10,6 +10,7 @@ background service recorded under ``.datasoil/run/`` (the keeper, the web server
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -27,10 +28,10 @@ from datasoil.errors import BackendUnavailable, DatasoilError
 __all__ = [
     "DEFAULT_MNEMONIC",
     "free_port",
+    "register_service",
     "rpc",
     "start_node",
     "stop_services",
-    "register_service",
 ]
 
 # The mnemonic ape's test accounts and anvil both default to; the demo's accounts.
@@ -93,7 +94,9 @@ def start_node(port: int, state_dir: Path, timeout: float = 30) -> str:
             )
     anvil = shutil.which("anvil")
     if anvil is None:
-        raise DatasoilError("expected the anvil binary on PATH (make install links it into .venv/bin)")
+        raise DatasoilError(
+            "expected the anvil binary on PATH (make install links it into .venv/bin)"
+        )
     state_dir.mkdir(parents=True, exist_ok=True)
     log = (state_dir / "anvil.log").open("ab")
     cmd = [
@@ -132,7 +135,7 @@ def start_node(port: int, state_dir: Path, timeout: float = 30) -> str:
 
 def stop_services(state_dir: Path) -> list[str]:
     """Stop every recorded background service (SIGTERM, then SIGKILL); return their names."""
-    stopped = []
+    stopped: list[str] = []
     run = state_dir / "run"
     if not run.is_dir():
         return stopped
@@ -159,10 +162,8 @@ def _terminate(pid: int) -> bool:
         except ProcessLookupError:
             return True
         time.sleep(0.1)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     return True
 
 

@@ -1,0 +1,179 @@
+"""datasoil's contracts on a connected chain, through ape.
+
+`deploy_all` deploys every contract (the demo token only on local networks) and
+records the addresses (see :mod:`datasoil.deployments`); `contracts` returns ape
+contract instances for the recorded deployment of the connected chain. ape is
+imported lazily so the off-chain modules never pay for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from datasoil import deployments
+from datasoil.errors import DeploymentError
+
+__all__ = [
+    "LOCAL_PARAMS",
+    "PUBLIC_PARAMS",
+    "Contracts",
+    "contracts",
+    "deploy_all",
+    "is_local",
+    "web3",
+]
+
+# Deploy parameters. Local networks get short windows so `make demo` can finalise;
+# public networks get windows measured in hours (blocks of ~12 s).
+LOCAL_PARAMS: dict[str, int] = {
+    "bond": 100 * 10**18,
+    "audit_deposit": 5 * 10**18,
+    "challenge_blocks": 40,
+    "response_blocks": 10,
+    "refund_timeout": 600,
+}
+PUBLIC_PARAMS: dict[str, int] = {
+    "bond": 100 * 10**18,
+    "audit_deposit": 5 * 10**18,
+    "challenge_blocks": 7200,
+    "response_blocks": 600,
+    "refund_timeout": 3 * 86400,
+}
+
+
+def web3() -> Any:
+    """The web3.Web3 of ape's connected provider."""
+    from ape import chain
+
+    return chain.provider.web3
+
+
+def is_local() -> bool:
+    """True on ape's local network (anvil), where the demo token is deployed."""
+    from ape import chain
+
+    return bool(chain.provider.network.name == "local")
+
+
+@dataclass(frozen=True)
+class Contracts:
+    """ape contract instances of one deployment; absent contracts are None."""
+
+    deployment: deployments.Deployment
+    registry: Any
+    token: Any = None
+    attestations: Any = None
+    proofs: Any = None
+    market: Any = None
+
+    def require(self, name: str) -> Any:
+        value = getattr(self, name)
+        if value is None:
+            raise DeploymentError(
+                f"expected a {name} contract on chain {self.deployment.chain_id}, found none "
+                "in the deployment record: run `ape run deploy` again"
+            )
+        return value
+
+
+# attribute on Contracts -> contract name in the ape project
+_NAMES = {
+    "registry": "DatasetRegistry",
+    "token": "DemoToken",
+    "attestations": "Attestations",
+    "proofs": "CleaningProofs",
+    "market": "AccessMarket",
+}
+
+
+def _project_type(project: Any, name: str) -> Any:
+    try:
+        return getattr(project, name)
+    except AttributeError:
+        return None
+
+
+def contracts(project: Any) -> Contracts:
+    """ape contract instances for the deployment recorded for the connected chain."""
+    record = deployments.load(web3())
+    found: dict[str, Any] = {}
+    for attr, name in _NAMES.items():
+        address = record.contracts.get(name)
+        ctype = _project_type(project, name)
+        found[attr] = ctype.at(address) if address and ctype is not None else None
+    if found["registry"] is None:
+        raise DeploymentError(
+            f"expected a DatasetRegistry on chain {record.chain_id}: run `ape run deploy`"
+        )
+    return Contracts(deployment=record, **found)
+
+
+def deploy_all(
+    project: Any,
+    deployer: Any,
+    *,
+    local: bool | None = None,
+    mint_to: list[Any] | None = None,
+    log: Callable[[str], None] = print,
+) -> deployments.Deployment:
+    """Deploy every datasoil contract the project has, record and return the deployment.
+
+    On local networks a DemoToken is deployed first and minted to ``mint_to``; it is
+    the bond token and the first allowed payment token. On public networks pass the
+    token through ``bond_token`` in a later version (not yet supported: raise).
+    """
+    local = is_local() if local is None else local
+    if not local:
+        raise DeploymentError(
+            "expected a local network: public deployments need a bond token address, "
+            "which this version does not take yet"
+        )
+    params = LOCAL_PARAMS if local else PUBLIC_PARAMS
+    w3 = web3()
+    chain_id, genesis = deployments.chain_identity(w3)
+    start_block = int(w3.eth.block_number)
+    addresses: dict[str, str] = {}
+
+    def deploy(name: str, *args: Any) -> Any:
+        ctype = _project_type(project, name)
+        if ctype is None:
+            log(f"skip {name}: not in this build")
+            return None
+        instance = deployer.deploy(ctype, *args)
+        addresses[name] = str(instance.address)
+        log(f"deployed {name} at {instance.address}")
+        return instance
+
+    registry = deploy("DatasetRegistry")
+    token = deploy("DemoToken", "datasoil demo", "SOIL")
+    if token is not None:
+        for account in mint_to or []:
+            token.mint(account, 10**24, sender=deployer)
+    attestations = deploy("Attestations", registry)
+    if attestations is not None and token is not None:
+        deploy(
+            "CleaningProofs",
+            registry,
+            attestations,
+            token,
+            params["bond"],
+            params["audit_deposit"],
+            params["challenge_blocks"],
+            params["response_blocks"],
+        )
+    market = deploy("AccessMarket", registry, params["refund_timeout"])
+    if market is not None and token is not None:
+        market.set_token_allowed(token, True, sender=deployer)
+
+    record = deployments.Deployment(
+        chain_id=chain_id,
+        genesis=genesis,
+        contracts=addresses,
+        block=start_block,
+        params=dict(params),
+    )
+    path = deployments.save(w3, record)
+    log(f"recorded deployment in {path}")
+    return record

@@ -1,0 +1,123 @@
+"""Where datasoil's contracts live on each chain.
+
+Deployments are recorded per chain id *and* genesis hash in
+``.datasoil/deployments/<chain id>-<genesis hash>.json``, so a local chain that was
+reset (same chain id, new genesis) is detected instead of trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from datasoil.errors import DeploymentError
+
+__all__ = ["ChainReader", "Deployment", "chain_identity", "default_dir", "load", "save"]
+
+
+class ChainReader(Protocol):
+    """What this module needs from a connection (a web3.Web3 instance fits)."""
+
+    @property
+    def eth(self) -> Any: ...
+
+
+def default_dir() -> Path:
+    """``$DATASOIL_HOME/deployments`` (default ``.datasoil/deployments``)."""
+    return Path(os.environ.get("DATASOIL_HOME", ".datasoil")) / "deployments"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Contract addresses on one chain, identified by chain id and genesis hash."""
+
+    chain_id: int
+    genesis: str
+    contracts: dict[str, str] = field(default_factory=dict)
+    block: int = 0
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def address(self, name: str) -> str:
+        """The address of contract ``name``; DeploymentError if it was not deployed."""
+        try:
+            return self.contracts[name]
+        except KeyError:
+            raise DeploymentError(
+                f"expected a {name} deployment on chain {self.chain_id}, found only "
+                f"{', '.join(sorted(self.contracts)) or 'none'}: run `ape run deploy`"
+            ) from None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "chain_id": self.chain_id,
+            "genesis": self.genesis,
+            "block": self.block,
+            "contracts": dict(sorted(self.contracts.items())),
+            "params": self.params,
+        }
+
+
+def chain_identity(w3: ChainReader) -> tuple[int, str]:
+    """(chain id, genesis block hash as 0x-hex) of the connected chain."""
+    chain_id = int(w3.eth.chain_id)
+    genesis = w3.eth.get_block(0)["hash"]
+    return chain_id, "0x" + bytes(genesis).hex()
+
+
+def _path(directory: Path, chain_id: int, genesis: str) -> Path:
+    return directory / f"{chain_id}-{genesis}.json"
+
+
+def load(w3: ChainReader, directory: Path | None = None) -> Deployment:
+    """The deployment recorded for the connected chain, checked against it.
+
+    Raises DeploymentError when there is none, when the chain was reset (a record for
+    the same chain id with another genesis), or when a recorded contract has no code.
+    """
+    directory = directory or default_dir()
+    chain_id, genesis = chain_identity(w3)
+    path = _path(directory, chain_id, genesis)
+    if not path.is_file():
+        others = sorted(directory.glob(f"{chain_id}-*.json")) if directory.is_dir() else []
+        if others:
+            raise DeploymentError(
+                f"expected the chain {chain_id} datasoil was deployed to (genesis "
+                f"{others[-1].stem.split('-', 1)[1][:12]}…), found a reset chain (genesis "
+                f"{genesis[:12]}…): run `ape run deploy` again"
+            )
+        raise DeploymentError(
+            f"expected a datasoil deployment on chain {chain_id}, found none in {directory}: "
+            "run `ape run deploy` (or `make demo`) first"
+        )
+    data = json.loads(path.read_text())
+    deployment = Deployment(
+        chain_id=chain_id,
+        genesis=genesis,
+        contracts=dict(data.get("contracts", {})),
+        block=int(data.get("block", 0)),
+        params=dict(data.get("params", {})),
+    )
+    for name, address in deployment.contracts.items():
+        if len(w3.eth.get_code(address)) == 0:
+            raise DeploymentError(
+                f"expected {name} code at {address} on chain {chain_id}, found none: "
+                "the chain lost its state; run `ape run deploy` again"
+            )
+    return deployment
+
+
+def save(w3: ChainReader, deployment: Deployment, directory: Path | None = None) -> Path:
+    """Write the record atomically (temp file + rename) and return its path."""
+    directory = directory or default_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = _path(directory, deployment.chain_id, deployment.genesis)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".deploy-", suffix=".json")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(deployment.to_json(), handle, indent=2)
+        handle.write("\n")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,34 @@
+"""`ape run deploy`: deploy datasoil's contracts and record them for this chain."""
+
+from __future__ import annotations
+
+import click
+from ape import accounts, project
+from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
+
+from datasoil.scripting import friendly
+
+
+@click.command(cls=ConnectedProviderCommand)
+@ape_cli_context()
+@account_option()
+@click.option("--force", is_flag=True, help="Deploy again even if this chain has a deployment.")
+@friendly
+def cli(cli_ctx, account, force):
+    """Deploy the registry, attestations, cleaning proofs, market (and a demo token locally)."""
+    from datasoil import chain, deployments
+    from datasoil.errors import DeploymentError
+
+    if not force:
+        try:
+            existing = deployments.load(chain.web3())
+        except DeploymentError:
+            existing = None
+        if existing is not None:
+            for name, address in sorted(existing.contracts.items()):
+                cli_ctx.logger.info(f"{name}: {address}")
+            cli_ctx.logger.success("already deployed on this chain (use --force to redeploy)")
+            return
+    mint_to = list(accounts.test_accounts)[:8] if chain.is_local() else []
+    record = chain.deploy_all(project, account, mint_to=mint_to, log=cli_ctx.logger.info)
+    cli_ctx.logger.success(f"deployed {len(record.contracts)} contracts on chain {record.chain_id}")
