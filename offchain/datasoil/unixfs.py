@@ -150,6 +150,7 @@ _MURMUR3_X64_64 = 0x22
 
 # UnixFS Data.Type values.
 _T_RAW, _T_DIRECTORY, _T_FILE, _T_METADATA, _T_SYMLINK, _T_HAMT = 0, 1, 2, 3, 4, 5
+_DIR_DATA = b"\x08\x01"  # UnixFS Data {Type: Directory}
 
 
 def _varint(n: int) -> bytes:
@@ -219,12 +220,18 @@ class _Emitter:
         self.profile = profile
         self.sink = sink
 
-    def pb_node(self, node_links: list[tuple[bytes, bytes, int]], data: bytes) -> _Link:
-        block = _encode_pbnode(node_links, data)
+    def pb_node(
+        self, node_links: list[tuple[bytes, bytes, int]], data: bytes, file_size: int = 0
+    ) -> _Link:
+        return self.emit_pb(_encode_pbnode(node_links, data), node_links, file_size)
+
+    def emit_pb(
+        self, block: bytes, node_links: list[tuple[bytes, bytes, int]], file_size: int
+    ) -> _Link:
         cid_bytes = _cid_bytes(self.profile.cid_version, _DAG_PB, hashlib.sha256(block).digest())
         if self.sink is not None:
             self.sink(_make_cid(cid_bytes), block)
-        return _Link(cid_bytes, len(block) + sum(t for _, _, t in node_links), 0)
+        return _Link(cid_bytes, len(block) + sum(t for _, _, t in node_links), file_size)
 
 
 # --------------------------------------------------------------------------- files
@@ -290,8 +297,7 @@ class _FileBuilder:
         file_size = sum(c.file_size for c in children)
         data = b"\x08\x02\x18" + _varint(file_size)
         data += b"".join(b"\x20" + _varint(c.file_size) for c in children)
-        node = self.emitter.pb_node([(c.cid_bytes, b"", c.tsize) for c in children], data)
-        return _Link(node.cid_bytes, node.tsize, file_size)
+        return self.emitter.pb_node([(c.cid_bytes, b"", c.tsize) for c in children], data, file_size)
 
     def finish(self) -> _Link | None:
         if not self.levels:
@@ -449,31 +455,21 @@ class _DirBuilder:
     def build(self, entries: list[tuple[bytes, _Link]]) -> _Link:
         """A directory over ``entries`` (name, child): basic, or a HAMT past the threshold."""
         entries = sorted(entries, key=lambda e: e[0])
-        node_links = [(name, child) for name, child in entries]
-        if self._over_threshold(node_links):
-            return self._hamt([(_hamt_hash(n), n, c) for n, c in node_links], 0)
-        link = self.emitter.pb_node(
-            [(c.cid_bytes, n, c.tsize) for n, c in node_links], b"\x08\x01"
-        )
-        return _Link(link.cid_bytes, link.tsize, sum(c.file_size for _, c in node_links))
-
-    def _over_threshold(self, entries: list[tuple[bytes, _Link]]) -> bool:
+        node_links = [(c.cid_bytes, n, c.tsize) for n, c in entries]
+        file_size = sum(c.file_size for _, c in entries)
         threshold = self.profile.hamt_threshold_bytes
-        if threshold <= 0:
-            return False
         if self.profile.hamt_size_estimation == "links":
             estimate = sum(len(n) + len(c.cid_bytes) for n, c in entries)
-        else:
-            # Exact dag-pb size of the basic directory block: Data (4 bytes) + links.
-            estimate = 4
-            for name, child in entries:
-                inner = (
-                    2 + len(_varint(len(child.cid_bytes))) + len(child.cid_bytes)
-                    + len(_varint(len(name))) + len(name)
-                    + len(_varint(child.tsize))
-                )  # fmt: skip
-                estimate += 1 + len(_varint(inner)) + inner
-        return estimate > threshold
+            if 0 < threshold < estimate:
+                return self._hamt([(_hamt_hash(n), n, c) for n, c in entries], 0)
+            return self.emitter.pb_node(node_links, _DIR_DATA, file_size)
+        # "block": the exact size of the basic directory block, which boxo computes
+        # arithmetically (linkSerializedSize + dataFieldSerializedSize) and we measure.
+        block = _encode_pbnode(node_links, _DIR_DATA)
+        if 0 < threshold < len(block):
+            del block
+            return self._hamt([(_hamt_hash(n), n, c) for n, c in entries], 0)
+        return self.emitter.emit_pb(block, node_links, file_size)
 
     def _hamt(self, entries: list[tuple[int, bytes, _Link]], depth: int) -> _Link:
         fanout = self.profile.hamt_fanout
@@ -507,8 +503,7 @@ class _DirBuilder:
             b"\x08\x05" + _len_field(0x12, bf) + b"\x28" + _varint(_MURMUR3_X64_64)
             + b"\x30" + _varint(fanout)
         )  # fmt: skip
-        link = self.emitter.pb_node(node_links, data)
-        return _Link(link.cid_bytes, link.tsize, file_size)
+        return self.emitter.pb_node(node_links, data, file_size)
 
 
 def _symlink_link(target: bytes, emitter: _Emitter) -> _Link:
