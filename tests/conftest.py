@@ -55,3 +55,30 @@ def token(project, deployer, accounts):
     for account in accounts[:8]:
         token.mint(account, 10**24, sender=deployer)
     return token
+
+
+@pytest.fixture(scope="module")
+def gas_log(request):
+    """Record ``receipt.gas_used`` under an operation name for bench/gas.md.
+
+    Writes bench/gas/<test module>.json only when DATASOIL_GAS_OUT names a directory
+    (``make bench`` sets it); otherwise the operations run and nothing is written.
+    """
+    import json
+    import os
+    from pathlib import Path
+
+    results: dict[str, int] = {}
+
+    def log(operation: str, receipt) -> int:
+        results[operation] = int(receipt.gas_used)
+        return results[operation]
+
+    yield log
+    out = os.environ.get("DATASOIL_GAS_OUT")
+    if out and results:
+        path = Path(out) / f"{Path(request.module.__file__).stem}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        previous = json.loads(path.read_text()) if path.exists() else {}
+        previous.update(results)
+        path.write_text(json.dumps(previous, indent=2, sort_keys=True) + "\n")
