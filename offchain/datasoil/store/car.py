@@ -187,7 +187,7 @@ def _read_header(src: BinaryIO) -> CarHeader:
     if version == 1 and (not isinstance(roots, list) or not roots):
         raise CarError("malformed CARv1 header: expected a non-empty list of roots")
     try:
-        return CarHeader(tuple(CID.decode(bytes(r)) for r in roots), version)
+        return CarHeader(tuple(_b32(CID.decode(bytes(r))) for r in roots), version)
     except (ValueError, KeyError, TypeError) as exc:
         raise CarError(f"malformed CAR header: a root is not a CID ({exc})") from exc
 
@@ -260,6 +260,11 @@ def _frames(src: BinaryIO, verify: bool) -> Iterator[tuple[CID, bytes]]:
         index += 1
 
 
+def _b32(cid: CID) -> CID:
+    """CIDv1 decoded from bytes default to base58btc; show them in base32 as Kubo does."""
+    return cid.set(base="base32") if cid.version == 1 else cid
+
+
 def _split_cid(frame: bytes) -> tuple[CID, bytes]:
     if frame[:2] == b"\x12\x20":  # CIDv0: a bare sha2-256 multihash
         return CID.decode(frame[:34]), frame[34:]
@@ -269,7 +274,7 @@ def _split_cid(frame: bytes) -> tuple[CID, bytes]:
     varint.decode(buf)  # multihash code
     length = varint.decode(buf)
     end = buf.tell() + length
-    return CID.decode(frame[:end]), frame[end:]
+    return _b32(CID.decode(frame[:end])), frame[end:]
 
 
 def import_car(store: Store, src: Path | BinaryIO, *, pin: bool = True) -> tuple[CID, ...]:
