@@ -662,7 +662,7 @@ _FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "filter": ({"expr"}, set()),
     "dedupe": ({"columns"}, {"keep"}),
     "redact_pii": ({"columns"}, {"patterns", "email_token", "phone_token"}),
-    "outliers": ({"columns"}, {"action", "k"}),
+    "outliers": ({"columns"}, {"action", "k", "method"}),
     "fill": ({"values"}, set()),
 }
 
@@ -736,7 +736,7 @@ def _parse_step(index: int, raw: Any) -> Step:
                     f"{_where(index, kind, 'columns')}: expected a new name for {old!r}, "
                     f"found {new!r}"
                 )
-        return Rename(tuple((old, new) for old, new in pairs))
+        return Rename(tuple(sorted((old, new) for old, new in pairs)))
     if kind == "cast":
         pairs = _pairs(raw["columns"], index, kind, "columns")
         for name, type_ in pairs:
@@ -746,7 +746,7 @@ def _parse_step(index: int, raw: Any) -> Step:
                     f"{name!r}; expected one of {', '.join(CAST_TYPES)}"
                 )
         on_error = _choice(raw.get("on_error", "strict"), FAIL_POLICIES, index, kind, "on_error")
-        return Cast(tuple((n, t) for n, t in pairs), on_error)
+        return Cast(tuple(sorted((n, t) for n, t in pairs)), on_error)
     if kind == "trim":
         return Trim(_names(raw["columns"], index, kind, "columns"))
     if kind == "normalise":
@@ -797,6 +797,7 @@ def _parse_step(index: int, raw: Any) -> Step:
         return RedactPii(_names(raw["columns"], index, kind, "columns"), ordered, **tokens)
     if kind == "outliers":
         action = _choice(raw.get("action", "clip"), ["clip", "drop"], index, kind, "action")
+        _choice(raw.get("method", "tukey_iqr"), ["tukey_iqr"], index, kind, "method")
         k = raw.get("k", 1.5)
         if isinstance(k, bool) or not isinstance(k, (int, float)) or not (0 <= k < math.inf):
             raise RecipeError(
@@ -813,7 +814,7 @@ def _parse_step(index: int, raw: Any) -> Step:
             )
         if isinstance(value, float) and not math.isfinite(value):
             raise RecipeError(f"{_where(index, kind, 'values')}: non-finite default for {name!r}")
-    return Fill(tuple(pairs))
+    return Fill(tuple(sorted(pairs, key=lambda p: p[0])))
 
 
 def _step_json(step: Step) -> dict[str, Any]:
@@ -821,11 +822,11 @@ def _step_json(step: Step) -> dict[str, Any]:
     if isinstance(step, Select):
         return {"kind": step.kind, "columns": list(step.columns)}
     if isinstance(step, Rename):
-        return {"kind": step.kind, "columns": [[o, n] for o, n in step.mapping]}
+        return {"kind": step.kind, "columns": dict(step.mapping)}
     if isinstance(step, Cast):
         return {
             "kind": step.kind,
-            "columns": [[c, t] for c, t in step.columns],
+            "columns": dict(step.columns),
             "on_error": step.on_error,
         }
     if isinstance(step, (Trim, DropNulls)):
@@ -858,7 +859,7 @@ def _step_json(step: Step) -> dict[str, Any]:
             "method": "tukey_iqr",
             "k": step.k,
         }
-    return {"kind": step.kind, "values": [[c, v] for c, v in step.values]}
+    return {"kind": step.kind, "values": dict(step.values)}
 
 
 @dataclass(frozen=True)
@@ -1000,7 +1001,7 @@ def load_recipe(source: str | Path) -> Recipe:
         RecipeError: the YAML does not parse, or a step is unknown or malformed
             (the message names the step index, kind and field).
     """
-    if isinstance(source, Path) or ("\n" not in source and Path(source).is_file()):
+    if isinstance(source, Path) or _names_a_file(source):
         try:
             text = Path(source).read_text(encoding="utf-8")
         except OSError as exc:
@@ -1012,6 +1013,15 @@ def load_recipe(source: str | Path) -> Recipe:
     except yaml.YAMLError as exc:
         raise RecipeError(f"recipe is not valid YAML: {exc}") from None
     return recipe_from_json(doc)
+
+
+def _names_a_file(text: str) -> bool:
+    if "\n" in text or text.lstrip().startswith(("{", "[")):
+        return False
+    try:
+        return Path(text).is_file()
+    except OSError:
+        return False
 
 
 def recipe_from_json(doc: Any) -> Recipe:
