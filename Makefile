@@ -64,10 +64,11 @@ stop:
 demo: node
 	@bash scripts/demo.sh
 
+TESTS ?= tests
 test: install
 	@$(BIN)/ape compile -q >/dev/null 2>&1 || $(BIN)/ape compile
 	APE_FOUNDRY_HOST=http://127.0.0.1:$$($(PYTHON) -m datasoil.node free-port) \
-		HYPOTHESIS_PROFILE=ci $(BIN)/ape test tests -q -p no:cacheprovider $(PYTEST_ARGS)
+		HYPOTHESIS_PROFILE=ci $(BIN)/ape test $(TESTS) -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test-deep: install
 	APE_FOUNDRY_HOST=http://127.0.0.1:$$($(PYTHON) -m datasoil.node free-port) \

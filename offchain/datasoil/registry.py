@@ -80,8 +80,7 @@ class LineageNode:
 
 
 def _cid_str(value: Any) -> str:
-    version, codec, digest = value
-    return str(CidTuple(int(version), int(codec), bytes(digest)))
+    return str(CidTuple.from_abi(tuple(value)))
 
 
 class Registry:
