@@ -21,6 +21,8 @@ import binascii
 import datetime as dt
 import decimal
 import hashlib
+import hmac
+import itertools
 import json
 import math
 import re
@@ -1070,11 +1072,22 @@ def batch_leaf_hashes(
     batch: pa.RecordBatch, schema: Schema, key: bytes | None = None
 ) -> list[bytes]:
     """RFC 9162 leaf hashes of a batch's rows (HMAC leaves with ``key``, see
-    :func:`datasoil.merkle.keyed_leaf_hash`). Raises what :func:`encode_rows` raises."""
-    if key is not None:
-        return merkle.leaf_hashes(encode_rows(batch, schema), key)
-    sha = hashlib.sha256
-    return [sha(r).digest() for r in encode_batch(batch, schema, b"\x00").to_pylist()]
+    :func:`datasoil.merkle.keyed_leaf_hash`). Raises what :func:`encode_rows` raises.
+
+    Hashes ``0x00 || row`` straight out of the encoded Arrow buffer (no per-row copies).
+    """
+    encoded = encode_batch(batch, schema, b"\x00")
+    if len(encoded) == 0:
+        return []
+    offsets = np.frombuffer(encoded.buffers()[1], np.int32)
+    bounds = offsets[encoded.offset : encoded.offset + len(encoded) + 1].tolist()
+    data = memoryview(encoded.buffers()[2])
+    if key is None:
+        sha = hashlib.sha256
+        return [sha(data[a:b]).digest() for a, b in itertools.pairwise(bounds)]
+    merkle.keyed_leaf_hash(key, b"")  # checks the key
+    digest = hmac.digest
+    return [digest(key, data[a:b], "sha256") for a, b in itertools.pairwise(bounds)]
 
 
 def _encode_value(v: object, col: Column) -> object:
