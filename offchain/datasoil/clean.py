@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.parquet as _pq
 
 from datasoil import merkle, rows
 from datasoil.errors import DatasoilError, ProofError, RecipeError
@@ -56,6 +56,9 @@ from datasoil.recipe import (
     load_recipe,
     recipe_from_json,
 )
+
+# pyarrow.parquet's hints are partial: use it untyped, as datasoil.rows does.
+pq: Any = _pq
 
 __all__ = [
     "BATCH_ROWS",
@@ -474,11 +477,7 @@ def _row_local(
 
 def _apply_dedupe(index: int, step: Dedupe, lf: pl.LazyFrame) -> pl.LazyFrame:
     keys = list(step.columns)
-    first = (
-        lf.filter(_alive)
-        .group_by(keys)
-        .agg(pl.col(ROW).min().alias(_FIRST))
-    )
+    first = lf.filter(_alive).group_by(keys).agg(pl.col(ROW).min().alias(_FIRST))
     joined = lf.join(first, on=keys, how="left", nulls_equal=True, maintain_order="left")
     is_dup = _alive & (pl.col(ROW) != pl.col(_FIRST))
     return joined.with_columns(
@@ -530,7 +529,10 @@ def _fences(lf: pl.LazyFrame, column: str, k: float, is_int: bool) -> dict[str, 
 
 
 def _apply_outliers(
-    index: int, step: Outliers, lf: pl.LazyFrame, types: Mapping[str, str],
+    index: int,
+    step: Outliers,
+    lf: pl.LazyFrame,
+    types: Mapping[str, str],
     bounds: Sequence[Mapping[str, Any]],
 ) -> pl.LazyFrame:
     outside = []
@@ -634,9 +636,7 @@ def _run(
             if scratch is not None:
                 lf = scratch.checkpoint(lf)
                 _check_strict(lf, recipe)
-                bounds = [
-                    _fences(lf, c, step.k, types[c] == "int64") for c in step.columns
-                ]
+                bounds = [_fences(lf, c, step.k, types[c] == "int64") for c in step.columns]
                 _outlier_counts(lf, step, types, bounds)
             else:
                 assert claimed_steps is not None
@@ -799,7 +799,7 @@ def _write_outputs(
 
 
 def clean(
-    input: Path,  # noqa: A002 - the brief's name
+    input: Path,
     recipe: Recipe,
     out_dir: Path,
     *,
@@ -895,11 +895,13 @@ def load_proof(source: Path | str | bytes | Mapping[str, Any]) -> dict[str, Any]
     if isinstance(source, Mapping):
         proof = dict(source)
     else:
-        if isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith("{")):
+        if isinstance(source, Path) or (
+            isinstance(source, str) and not source.lstrip().startswith("{")
+        ):
             try:
                 source = Path(source).read_bytes()
             except OSError as exc:
-                raise ProofError(f"cannot read proof {source}: {exc}") from None
+                raise ProofError(f"cannot read proof {source!s}: {exc}") from None
         try:
             proof = json.loads(source)
         except ValueError as exc:
@@ -949,7 +951,7 @@ _COMPARED = (
 
 def verify(
     proof: Path | str | bytes | Mapping[str, Any],
-    input: Path,  # noqa: A002
+    input: Path,
     output: Path,
     *,
     recipe: Recipe | Path | str | None = None,
@@ -1131,9 +1133,7 @@ def check_sample(
     for index, step in enumerate(recipe.steps):
         if isinstance(step, Dedupe):
             snap = lf.select(ROW, DROP, *step.columns).collect()
-            keys_at[index] = {
-                r[0]: tuple(r[2:]) for r in snap.iter_rows() if r[1] is None
-            }
+            keys_at[index] = {r[0]: tuple(r[2:]) for r in snap.iter_rows() if r[1] is None}
             alive_at[index] = {r[0] for r in snap.iter_rows() if r[1] is None}
             claims = {
                 i: f.dup_of

@@ -45,7 +45,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeAlias, Union
+from typing import Any, Literal, TypeAlias
 
 import polars as pl
 import yaml
@@ -54,9 +54,9 @@ from datasoil.errors import RecipeError
 
 __all__ = [
     "CAST_TYPES",
+    "EMAIL_PATTERN",
     "FAIL_POLICIES",
     "PHONE_PATTERN",
-    "EMAIL_PATTERN",
     "RECIPE_VERSION",
     "RESERVED_PREFIX",
     "STEP_KINDS",
@@ -120,7 +120,8 @@ EMAIL_PATTERN = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-
 
 PHONE_PATTERN = (
     r"\+[0-9]{8,15}"
-    r"|(?:\+[0-9]{1,3}[ .\-]?)?(?:\([0-9]{2,4}\)[ .\-]?|[0-9]{2,4}[ .\-])[0-9]{3,4}[ .\-]?[0-9]{3,4}"
+    r"|(?:\+[0-9]{1,3}[ .\-]?)?(?:\([0-9]{2,4}\)[ .\-]?|[0-9]{2,4}[ .\-])"
+    r"[0-9]{3,4}[ .\-]?[0-9]{3,4}"
 )
 """Phone numbers: ``+`` and 8-15 digits (E.164), or an optional ``+CC`` country code, an
 area code (``(555)`` or ``555`` followed by a separator), then two groups of 3-4 digits;
@@ -133,7 +134,7 @@ separators are a space, a dot or a hyphen. At least 8 digits, and ISO dates such
 # Filter expressions
 # ---------------------------------------------------------------------------------------
 
-Scalar: TypeAlias = Union[int, float, str, bool, None]
+Scalar: TypeAlias = int | float | str | bool | None
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ class Cmp:
     right: Expr
 
 
-Expr: TypeAlias = Union[Lit, Col, IsNull, Not, And, Or, Cmp]
+Expr: TypeAlias = Lit | Col | IsNull | Not | And | Or | Cmp
 
 _TOKEN = re.compile(
     r"""
@@ -515,11 +516,11 @@ def _eval(expr: Expr, row: Mapping[str, Any]) -> Any:
     a, b = _eval(expr.left, row), _eval(expr.right, row)
     if a is None or b is None:
         return None
-    if isinstance(a, float) and math.isnan(a) or isinstance(b, float) and math.isnan(b):
+    if (isinstance(a, float) and math.isnan(a)) or (isinstance(b, float) and math.isnan(b)):
         # Polars orders NaN above every number and equal to itself.
         ka = (1, 0.0) if isinstance(a, float) and math.isnan(a) else (0, a)
         kb = (1, 0.0) if isinstance(b, float) and math.isnan(b) else (0, b)
-        a, b = ka, kb  # type: ignore[assignment]
+        a, b = ka, kb
     return {
         "==": a == b,
         "!=": a != b,
@@ -633,9 +634,19 @@ class Fill:
     kind: str = "fill"
 
 
-Step: TypeAlias = Union[
-    Select, Rename, Cast, Trim, Normalise, DropNulls, Filter, Dedupe, RedactPii, Outliers, Fill
-]
+Step: TypeAlias = (
+    Select
+    | Rename
+    | Cast
+    | Trim
+    | Normalise
+    | DropNulls
+    | Filter
+    | Dedupe
+    | RedactPii
+    | Outliers
+    | Fill
+)
 
 STEP_KINDS: tuple[str, ...] = (
     "select",
@@ -682,7 +693,9 @@ def _names(raw: Any, index: int, kind: str, field: str) -> tuple[str, ...]:
         )
     for name in raw:
         if not isinstance(name, str) or not name:
-            raise RecipeError(f"{_where(index, kind, field)}: expected column names, found {name!r}")
+            raise RecipeError(
+                f"{_where(index, kind, field)}: expected column names, found {name!r}"
+            )
         if name.startswith(RESERVED_PREFIX):
             raise RecipeError(
                 f"{_where(index, kind, field)}: column names starting with "
@@ -702,9 +715,7 @@ def _pairs(raw: Any, index: int, kind: str, field: str) -> list[tuple[str, Any]]
     return [(name, raw[name]) for name in names]
 
 
-def _choice(
-    raw: Any, allowed: Sequence[str | None], index: int, kind: str, field: str
-) -> Any:
+def _choice(raw: Any, allowed: Sequence[str | None], index: int, kind: str, field: str) -> Any:
     if raw not in allowed:
         shown = ", ".join("null" if a is None else repr(a) for a in allowed)
         raise RecipeError(f"{_where(index, kind, field)}: expected one of {shown}, found {raw!r}")
@@ -904,8 +915,13 @@ class Recipe:
 
 
 def _need(
-    index: int, kind: str, field: str, names: Sequence[str], types: Mapping[str, str],
-    allowed: Sequence[str] | None = None, what: str = "",
+    index: int,
+    kind: str,
+    field: str,
+    names: Sequence[str],
+    types: Mapping[str, str],
+    allowed: Sequence[str] | None = None,
+    what: str = "",
 ) -> None:
     for name in names:
         if name not in types:

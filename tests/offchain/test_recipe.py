@@ -7,10 +7,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from multiformats import CID, multihash
-
 from datasoil.errors import RecipeError
 from datasoil.recipe import (
     Cast,
@@ -21,6 +17,9 @@ from datasoil.recipe import (
     recipe_from_json,
     render_expr,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from multiformats import CID, multihash
 
 DEMO = Path(__file__).parents[2] / "examples" / "recipes" / "clean.yaml"
 COLUMNS = [("id", "int64"), ("name", "string"), ("age", "int64"), ("score", "float64")]
@@ -86,22 +85,32 @@ def test_a_changed_step_changes_the_cid() -> None:
     [
         ("version: 2\nsteps: [{kind: trim, columns: [a]}]", "field 'version': expected 1"),
         ("version: 1\nsteps: []", "field 'steps'"),
-        (steps("{kind: trim, columns: [a]}", "{kind: explode, columns: [a]}"),
-         "step 1: unknown step kind 'explode'"),
+        (
+            steps("{kind: trim, columns: [a]}", "{kind: explode, columns: [a]}"),
+            "step 1: unknown step kind 'explode'",
+        ),
         (steps("{kind: trim}"), "step 0 (trim), field 'columns': required field is missing"),
         (steps("{kind: trim, columns: [a], colour: red}"), "step 0 (trim), field 'colour'"),
-        (steps("{kind: cast, columns: {a: integer}}"),
-         "step 0 (cast), field 'columns': bad cast type 'integer'"),
-        (steps("{kind: cast, columns: {a: int64}, on_error: ignore}"),
-         "step 0 (cast), field 'on_error'"),
+        (
+            steps("{kind: cast, columns: {a: integer}}"),
+            "step 0 (cast), field 'columns': bad cast type 'integer'",
+        ),
+        (
+            steps("{kind: cast, columns: {a: int64}, on_error: ignore}"),
+            "step 0 (cast), field 'on_error'",
+        ),
         (steps("{kind: filter, expr: 'a >'}"), "step 0 (filter), field 'expr': bad expression"),
         (steps("{kind: filter, expr: 'a > 1 b'}"), "unexpected 'b' at offset 6"),
         (steps("{kind: filter, expr: 'a = 1'}"), "unexpected character '='"),
-        (steps("{kind: outliers, columns: [a], action: winsorise}"),
-         "step 0 (outliers), field 'action'"),
+        (
+            steps("{kind: outliers, columns: [a], action: winsorise}"),
+            "step 0 (outliers), field 'action'",
+        ),
         (steps("{kind: outliers, columns: [a], k: -1}"), "step 0 (outliers), field 'k'"),
-        (steps("{kind: normalise, columns: [a], unicode: NFC}"),
-         "step 0 (normalise), field 'unicode'"),
+        (
+            steps("{kind: normalise, columns: [a], unicode: NFC}"),
+            "step 0 (normalise), field 'unicode'",
+        ),
         (steps("{kind: fill, values: {a: null}}"), "step 0 (fill), field 'values'"),
         (steps("{kind: select, columns: [__ds_row]}"), "reserved"),
         (steps("{kind: dedupe, columns: [a], keep: last}"), "step 0 (dedupe), field 'keep'"),
@@ -118,10 +127,14 @@ def test_invalid_recipes__name_step_and_field(text: str, message: str) -> None:
     ("yaml_steps", "message"),
     [
         (["{kind: trim, columns: [nme]}"], "step 0 (trim), field 'columns': unknown column 'nme'"),
-        (["{kind: select, columns: [id]}", "{kind: trim, columns: [name]}"],
-         "step 1 (trim), field 'columns': unknown column 'name' at this step"),
-        (["{kind: rename, columns: {name: full_name}}", "{kind: dedupe, columns: [name]}"],
-         "step 1 (dedupe), field 'columns': unknown column 'name'"),
+        (
+            ["{kind: select, columns: [id]}", "{kind: trim, columns: [name]}"],
+            "step 1 (trim), field 'columns': unknown column 'name' at this step",
+        ),
+        (
+            ["{kind: rename, columns: {name: full_name}}", "{kind: dedupe, columns: [name]}"],
+            "step 1 (dedupe), field 'columns': unknown column 'name'",
+        ),
         (["{kind: rename, columns: {name: id}}"], "renaming makes two columns named 'id'"),
         (["{kind: filter, expr: 'agee > 3'}"], "step 0 (filter), field 'expr': unknown column"),
         (["{kind: filter, expr: \"age > 'old'\"}"], "cannot compare number with string"),
@@ -130,8 +143,10 @@ def test_invalid_recipes__name_step_and_field(text: str, message: str) -> None:
         (["{kind: trim, columns: [age]}"], "column 'age' has type int64, expected string"),
         (["{kind: outliers, columns: [name]}"], "column 'name' has type string, expected a number"),
         (["{kind: fill, values: {age: 'x'}}"], "default 'x' does not fit column 'age'"),
-        (["{kind: cast, columns: {name: int64}}", "{kind: trim, columns: [name]}"],
-         "step 1 (trim), field 'columns': column 'name' has type int64"),
+        (
+            ["{kind: cast, columns: {name: int64}}", "{kind: trim, columns: [name]}"],
+            "step 1 (trim), field 'columns': column 'name' has type int64",
+        ),
     ],
 )
 def test_check_columns__names_step_field_and_column(yaml_steps: list[str], message: str) -> None:
