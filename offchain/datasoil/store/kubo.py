@@ -193,7 +193,9 @@ class KuboStore:
             NotFound: the node does not have it. CidMismatch: it returned other bytes.
             BackendUnavailable: the node cannot be reached.
         """
-        response = self._post("block/get", {"arg": str(cid), "timeout": self._node_timeout()})
+        response = self._post(
+            "block/get", {"arg": str(normalize(cid)), "timeout": self._node_timeout()}
+        )
         data = response.content
         verify_block(cid, data)
         return data
@@ -203,7 +205,12 @@ class KuboStore:
         try:
             self._post(
                 "block/stat",
-                {"arg": str(cid), "offline": "true", "timeout": "2s", "cid-base": "base32"},
+                {
+                    "arg": str(normalize(cid)),
+                    "offline": "true",
+                    "timeout": "2s",
+                    "cid-base": "base32",
+                },
             )
         except NotFound:
             return False
@@ -312,7 +319,8 @@ class KuboStore:
 
     def _confirm_root(self, root: CID, root_block: bytes, *, pin: bool, name: str | None) -> None:
         """Send the root block under a CAR naming it; check the node reports that root."""
-        lines = self._import([root], iter([(root, root_block)]), pin=pin)
+        # The CIDv1 form of the root, so the node records and reports the pin in base32.
+        lines = self._import([normalize(root)], iter([(normalize(root), root_block)]), pin=pin)
         if pin:
             reported = [
                 line["Root"]["Cid"]["/"] for line in lines if isinstance(line.get("Root"), dict)
@@ -338,7 +346,9 @@ class KuboStore:
                 raise StoreError(f"the IPFS node at {self.url} could not pin {root}: {errors}")
             self.pin(root, name)
         else:
-            stat = self._post("block/stat", {"arg": str(root), "cid-base": "base32"}).json()
+            stat = self._post(
+                "block/stat", {"arg": str(normalize(root)), "cid-base": "base32"}
+            ).json()
             got = CID.decode(stat["Key"])
             if normalize(got) != normalize(root) or int(stat["Size"]) != len(root_block):
                 raise CidMismatch(
@@ -415,7 +425,11 @@ class KuboStore:
 
     def pin(self, cid: CID, name: str | None = None) -> None:
         """Pin ``cid`` recursively on the node (``pin/add``; ``name`` needs Kubo >= 0.26)."""
-        params: dict[str, Any] = {"arg": str(cid), "recursive": "true", "cid-base": "base32"}
+        params: dict[str, Any] = {
+            "arg": str(normalize(cid)),
+            "recursive": "true",
+            "cid-base": "base32",
+        }
         if name:
             params["name"] = name
         self._post("pin/add", params)
@@ -426,11 +440,15 @@ class KuboStore:
         Raises:
             NotFound: the node says ``cid`` is not pinned.
         """
-        self._post("pin/rm", {"arg": str(cid), "recursive": "true", "cid-base": "base32"})
+        self._post(
+            "pin/rm", {"arg": str(normalize(cid)), "recursive": "true", "cid-base": "base32"}
+        )
 
     def pins(self) -> list[CID]:
         """The node's recursive pins (``pin/ls --type=recursive``)."""
-        response = self._post("pin/ls", {"type": "recursive", "cid-base": "base32"})
+        # No cid-base here: js-ipfs cannot print a CIDv0 pin in base32 and fails the
+        # whole listing; CID.decode reads whichever base the node uses.
+        response = self._post("pin/ls", {"type": "recursive"})
         found: list[CID] = []
         for line in response.text.splitlines():
             if not line.strip():
