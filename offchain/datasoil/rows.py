@@ -461,7 +461,8 @@ def _from_arrow(arr: pa.Array, col: Column, where: _Where) -> pa.Array:
             return _per_value(arr, col, where, canonical_decimal, pa.string())
     except (pa.ArrowInvalid, OverflowError) as exc:
         raise SchemaError(
-            f"{where.at(0, col.name)} (batch): a value does not fit {t}: {exc}"
+            f"{where.path}: rows {where.row}-{where.row + len(arr) - 1}, column {col.name!r}: "
+            f"a value does not fit {t}: {exc}"
         ) from None
     raise SchemaError(
         f"{where.path}: column {col.name!r}: expected values of type {t}, found Parquet type {src}"
