@@ -146,7 +146,10 @@ class Registry:
 
     def _all_events(self) -> dict[int, Any]:
         if self._events is None:
-            logs = self.contract.DatasetRegistered.range(self.start_block, None)
+            from ape import chain
+
+            head = int(chain.blocks.height)
+            logs = self.contract.DatasetRegistered.range(self.start_block, head + 1)
             self._events = {int(log.dataset_id): log for log in logs}
         return self._events
 
