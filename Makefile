@@ -62,7 +62,7 @@ stop:
 # --- the two README commands ------------------------------------------------
 
 demo: node
-	@bash scripts/demo.sh
+	$(BIN)/ape run demo
 
 TESTS ?= tests
 test: install
