@@ -43,6 +43,8 @@ _CONTEXT: dict[str, Any] = {
     "@vocab": "https://schema.org/",
     "citeAs": "cr:citeAs",
     "column": "cr:column",
+    "equivalentProperty": "cr:equivalentProperty",
+    "samplingRate": "cr:samplingRate",
     "conformsTo": "dct:conformsTo",
     "cr": "http://mlcommons.org/croissant/",
     "rai": "http://mlcommons.org/croissant/RAI/",
@@ -105,8 +107,13 @@ def build(
     derived_from: Sequence[str] = (),
     private: bool = False,
     gateway: str = "ipfs://",
+    version: str = "1.0.0",
 ) -> dict[str, Any]:
-    """The Croissant JSON-LD document as a dict (see the module docstring)."""
+    """The Croissant JSON-LD document as a dict (see the module docstring).
+
+    No publication date is included: the document depends only on the data and the
+    arguments, so publishing the same data twice gives the same metadata CID.
+    """
     distribution: list[dict[str, Any]] = []
     if private:
         distribution.append(
@@ -155,6 +162,8 @@ def build(
         "license": license,
         "creator": {"@type": "sc:Person", "name": creator},
         "url": f"{gateway}{content_cid}",
+        "version": version,
+        "citeAs": f"{name}, {gateway}{content_cid}",
         "distribution": distribution,
         "recordSet": [
             {

@@ -209,9 +209,14 @@ def prepare(
     else:
         content_cid = str(store.add_path(path, chosen, pin=True))
     say(f"content: {content_cid}")
+    if private:
+        # File names would let a reader confirm a guessed file: none by default.
+        default_name, default_description = "private dataset", "encrypted with datasoil-enc-v1"
+    else:
+        default_name, default_description = path.stem, f"{path.name}, published with datasoil"
     document = build(
-        name=name or path.stem,
-        description=description or f"{path.name}, published with datasoil",
+        name=name or default_name,
+        description=description or default_description,
         license=license,
         creator=creator or "unknown",
         content_cid=content_cid,
