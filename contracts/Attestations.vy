@@ -17,8 +17,8 @@
      - the attester's record per (attester, dataset, metric set): score, expiry,
        nonce and flags; the nonce lives in the record's slot, so a new attester costs
        one new slot, and a signed attestation is valid only while its nonce equals the
-       stored one (replay protection never depends on signature bytes: snekmate also
-       accepts 64-byte EIP-2098 signatures);
+       stored one (replay protection never depends on signature bytes, which are
+       malleable in encoding: 65-byte, EIP-2098 64-byte, (v, r, s));
      - the aggregate per (dataset, metric set): the count and the sum of every
        attester's latest unrevoked score.
      There is no on-chain minimum or maximum (one throwaway attester would pin them).
@@ -96,6 +96,14 @@ struct Attestation:
     nonce: uint64
 
 
+# @dev An ECDSA signature as (v, r, s), the form ERC-2612 permits and EAS take; the
+# 65-byte r ++ s ++ v of eth_signTypedData_v4 splits into it.
+struct Signature:
+    v: uint8
+    r: bytes32
+    s: bytes32
+
+
 # @dev An attester's latest record for a (dataset, metric set), unpacked.
 struct Record:
     score: uint16
@@ -122,17 +130,16 @@ _aggregates: HashMap[bytes32, uint256]
 
 
 # @dev Emitted per attestation with everything an indexer needs; `nonce` is the one
-# consumed (the stored nonce is now nonce + 1), `relayed` tells whether it came signed.
+# consumed (the stored nonce is now nonce + 1). The attested row root is the
+# registry's (immutable) root of `dataset_id`, so it is not repeated here.
 event Attested:
     attester: indexed(address)
     dataset_id: indexed(uint256)
     metric_set: indexed(bytes32)
-    row_root: bytes32
     score: uint16
     report: Cid
     expiry: uint64
     nonce: uint64
-    relayed: bool
 
 
 # @dev Emitted when an attester revokes the latest attestation; `nonce` is the new one.
@@ -172,11 +179,11 @@ def attest(attestation: Attestation):
     @param attestation The attestation (see `attest_by_sig`).
     """
     assert attestation.attester == msg.sender, "attestations: sender is not the attester"
-    self._attest(attestation, False)
+    self._attest(attestation)
 
 
 @external
-def attest_by_sig(attestation: Attestation, signature: Bytes[65]):
+def attest_by_sig(attestation: Attestation, signature: Signature):
     """
     @dev Records an attestation signed by its attester; anyone may submit it.
          The EIP-712 signer must be `attestation.attester`; `nonce` must equal the
@@ -184,19 +191,20 @@ def attest_by_sig(attestation: Attestation, signature: Bytes[65]):
          `deadline`; `row_root` must be the registry's root of `dataset_id`; `score`
          at most 10,000; `expiry` 0 (none) or in the future. A malformed signature
          reverts in snekmate's ecdsa (high s, invalid) or recovers another address.
+         Replay protection is the nonce alone, never the signature's bytes.
     @param attestation The signed attestation.
-    @param signature A 65-byte (r, s, v) or 64-byte EIP-2098 signature.
+    @param signature The attester's EIP-712 signature (v 27 or 28, low s).
     """
     self._check_signature(attestation, signature)
-    self._attest(attestation, True)
+    self._attest(attestation)
 
 
 @external
 def attest_batch(
-    attestations: DynArray[Attestation, MAX_BATCH], signatures: DynArray[Bytes[65], MAX_BATCH]
+    attestations: DynArray[Attestation, MAX_BATCH], signatures: DynArray[Signature, MAX_BATCH]
 ):
     """
-    @dev Records several attestations; an empty signature means the caller is the
+    @dev Records several attestations; a signature with v = 0 means the caller is the
          attester (direct), any other is checked as in `attest_by_sig`. All or none.
     @param attestations The attestations.
     @param signatures One signature per attestation, in the same order.
@@ -206,12 +214,12 @@ def attest_batch(
         if i == len(attestations):
             break
         attestation: Attestation = attestations[i]
-        relayed: bool = len(signatures[i]) != 0
-        if relayed:
-            self._check_signature(attestation, signatures[i])
+        signature: Signature = signatures[i]
+        if signature.v != 0:
+            self._check_signature(attestation, signature)
         else:
             assert attestation.attester == msg.sender, "attestations: sender is not the attester"
-        self._attest(attestation, relayed)
+        self._attest(attestation)
 
 
 @external
@@ -377,13 +385,15 @@ def _digest(a: Attestation) -> bytes32:
 
 @internal
 @view
-def _check_signature(a: Attestation, signature: Bytes[65]):
-    signer: address = ecdsa._recover_sig(self._digest(a), signature)
+def _check_signature(a: Attestation, sig: Signature):
+    signer: address = ecdsa._recover_vrs(
+        self._digest(a), convert(sig.v, uint256), convert(sig.r, uint256), convert(sig.s, uint256)
+    )
     assert signer == a.attester, "attestations: signer is not the attester"
 
 
 @internal
-def _attest(a: Attestation, relayed: bool):
+def _attest(a: Attestation):
     assert a.score <= MAX_SCORE, "attestations: score above 10000"
     assert convert(a.deadline, uint256) >= block.timestamp, "attestations: deadline passed"
     assert a.expiry == 0 or convert(a.expiry, uint256) > block.timestamp, (
@@ -427,10 +437,8 @@ def _attest(a: Attestation, relayed: bool):
         attester=a.attester,
         dataset_id=a.dataset_id,
         metric_set=a.metric_set,
-        row_root=a.row_root,
         score=a.score,
         report=a.report,
         expiry=a.expiry,
         nonce=a.nonce,
-        relayed=relayed,
     )

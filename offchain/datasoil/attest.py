@@ -51,6 +51,7 @@ __all__ = [
     "recover",
     "reproduction_metric_set",
     "sign",
+    "split_signature",
     "sign_with_account",
     "summarize",
     "typed_data",
@@ -320,6 +321,16 @@ def _parse_signature(signature: bytes) -> tuple[int, int, int]:
     return v, r, s
 
 
+def split_signature(signature: bytes) -> tuple[int, bytes, bytes]:
+    """The contract's ``Signature`` struct (v, r, s) from a 65-byte r ‖ s ‖ v or a 64-byte
+    EIP-2098 signature.
+
+    Raises SignatureError for another length, a v other than 27/28, or a high s.
+    """
+    v, r, s = _parse_signature(bytes(signature))
+    return v, r.to_bytes(32, "big"), s.to_bytes(32, "big")
+
+
 def recover(typed: Mapping[str, Any], signature: bytes) -> str:
     """The address that signed ``typed``; the contract's rules (low s, v 27/28, 65 or 64
     bytes) apply.
@@ -448,8 +459,6 @@ class AttestationEvent:
     log_index: int
     report_cid: str | None = None
     expiry: int = 0
-    row_root: bytes | None = None
-    relayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -714,7 +723,7 @@ class Attestations:
             "relayed attestation",
             self.contract.attest_by_sig,
             payload.attestation.as_abi(),
-            payload.signature,
+            split_signature(payload.signature),
             sender=sender,
         )
 
@@ -726,7 +735,7 @@ class Attestations:
             "batch",
             self.contract.attest_batch,
             [p.attestation.as_abi() for p in payloads],
-            [p.signature for p in payloads],
+            [split_signature(p.signature) for p in payloads],
             sender=sender,
         )
 
@@ -757,8 +766,6 @@ class Attestations:
                         CidTuple(int(report[0]), int(report[1]), bytes(report[2]))
                     ),
                     expiry=int(log.expiry),
-                    row_root=bytes(log.row_root),
-                    relayed=bool(log.relayed),
                 )
             )
         for log in self.contract.Revoked.range(self.start_block, None):

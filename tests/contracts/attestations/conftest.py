@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from datasoil.attest import Attestation, sign, typed_data
+from datasoil.attest import Attestation, sign, split_signature, typed_data
 from datasoil.cid import CidTuple
 
 DAG_PB = 0x70
@@ -19,6 +19,11 @@ FAR = 2**63  # a deadline far in the future
 
 def root(seed: int) -> bytes:
     return hashlib.sha256(b"root%d" % seed).digest()
+
+
+def vrs(sig: bytes) -> tuple[int, bytes, bytes]:
+    """The contract's Signature struct from 65 bytes r ++ s ++ v, without any checks."""
+    return (sig[64], sig[:32], sig[32:64])
 
 
 def report(seed: int = 1) -> CidTuple:
@@ -72,10 +77,11 @@ def make(attestations, dataset):
 
 @pytest.fixture
 def signer(attestations, chain):
-    """Signs an Attestation with a test account's key for this contract and chain."""
+    """Signs an Attestation with a test account's key for this contract and chain; returns
+    the contract's (v, r, s)."""
 
     def _sign(account, att, *, chain_id=None, contract=None):
         typed = typed_data(att, chain_id or chain.chain_id, contract or attestations.address)
-        return sign(typed, account.private_key)
+        return split_signature(sign(typed, account.private_key))
 
     return _sign

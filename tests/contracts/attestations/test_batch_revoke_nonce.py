@@ -5,6 +5,7 @@ import ape
 from .conftest import METRIC, root
 
 OTHER_METRIC = bytes.fromhex("bb" * 32)
+DIRECT = (0, b"\0" * 32, b"\0" * 32)  # v = 0: the caller attests
 
 
 # --- attest_batch ------------------------------------------------------------------
@@ -18,15 +19,11 @@ def test_attest_batch__mixed_direct_and_relayed(
     c = make(auditor, score=500, dataset_id=2, row_root=root(2))
     tx = attestations.attest_batch(
         [a.as_abi(), b.as_abi(), c.as_abi()],
-        [signer(attester, a), signer(other, b), b""],
+        [signer(attester, a), signer(other, b), DIRECT],
         sender=auditor,
     )
     events = tx.decode_logs(attestations.Attested)
-    assert [(e.attester, e.score, bool(e.relayed)) for e in events] == [
-        (attester, 100, True),
-        (other, 300, True),
-        (auditor, 500, False),
-    ]
+    assert [(e.attester, e.score) for e in events] == [(attester, 100), (other, 300), (auditor, 500)]
     assert tuple(attestations.aggregate(1, METRIC)) == (1, 100)
     assert tuple(attestations.aggregate(1, OTHER_METRIC)) == (1, 300)
     assert tuple(attestations.aggregate(2, METRIC)) == (1, 500)
@@ -45,7 +42,7 @@ def test_attest_batch__lengths_differ_reverts(attestations, attester, make, sign
 
 def test_attest_batch__direct_entry_of_another_reverts(attestations, attester, other, make):
     with ape.reverts("attestations: sender is not the attester"):
-        attestations.attest_batch([make(attester).as_abi()], [b""], sender=other)
+        attestations.attest_batch([make(attester).as_abi()], [DIRECT], sender=other)
 
 
 def test_attest_batch__one_bad_entry_reverts_all(attestations, attester, other, make, signer):
