@@ -1,0 +1,733 @@
+"""Structural audits of cleaning claims (the CleaningProofs contract), off chain.
+
+The contract samples :data:`SAMPLES` input rows and :data:`SAMPLES` output rows per audit
+from a seed, and the claimant answers with RFC 9162 openings. This module mirrors the
+on-chain side exactly, so answers can be built and checked before any gas is spent:
+
+* :func:`compute_seed` and :func:`sample_indices` are the contract's ``_compute_seed`` and
+  ``_indices``;
+* :func:`fate_rules` is its ``_fate_rules`` (the 34-byte ``datasoil-fate-v1`` record of
+  :mod:`datasoil.clean`), :func:`check_response` its whole ``respond`` verdict;
+* :class:`ClaimData` holds what a claimant keeps (leaf hashes and, for public datasets,
+  encoded rows, of parent and child; the fate file), :func:`load_claim_data` reads it from
+  a ``datasoil clean`` output directory and the parent's data, :func:`build_response`
+  produces the openings for an audit's indices.
+
+Chain access goes through ape contract objects (duck-typed): :func:`read_claim`,
+:func:`open_audit`, :func:`respond`, :func:`finalize`, :func:`answer_open_audits`. The
+protocol is written down in docs/proofs.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+from eth_hash.auto import keccak
+
+from datasoil import merkle
+from datasoil.errors import ChainError, ProofError
+
+__all__ = [
+    "FATE_NONE",
+    "FATE_SIZE",
+    "FATE_STEP_NONE",
+    "MAX_ROW_BYTES",
+    "SAMPLES",
+    "AuditState",
+    "AuditStatus",
+    "ClaimData",
+    "ClaimFacts",
+    "ClaimStatus",
+    "InputOpening",
+    "OutputOpening",
+    "Reason",
+    "Response",
+    "Status",
+    "answer_open_audits",
+    "build_response",
+    "check_response",
+    "compute_seed",
+    "fate_rules",
+    "finalize",
+    "load_claim_data",
+    "open_audit",
+    "read_claim",
+    "read_facts",
+    "read_seed",
+    "reproduction_metric_set",
+    "respond",
+    "sample_indices",
+]
+
+SAMPLES = 4
+"""Input rows and output rows each audit samples (the contract's ``SAMPLES``)."""
+MAX_ROW_BYTES = 4096
+"""The longest row an opening can carry (``rfc9162.MAX_ROW_BYTES``)."""
+FATE_SIZE = 34
+"""Bytes per fate record (``datasoil-fate-v1``)."""
+FATE_NONE = 2**64 - 1
+FATE_STEP_NONE = 0xFF
+
+
+class Status(IntEnum):
+    """A claim's status, as ``CleaningProofs.status`` returns it."""
+
+    PENDING = 0
+    AUDITED = 1
+    DISPUTED = 2
+    FINALISED = 3
+    FAILED = 4
+
+
+class AuditState(IntEnum):
+    """An audit's state."""
+
+    OPEN = 1
+    PASSED = 2
+    FAILED = 3
+    VOID = 4
+
+
+class Reason(IntEnum):
+    """Why an audit failed."""
+
+    NONE = 0
+    INPUT_ROW = 1
+    FATE_OPENING = 2
+    FATE_RULE = 3
+    OUTPUT_ROW = 4
+    NO_RESPONSE = 5
+
+
+# ---------------------------------------------------------------------------------------
+# Seed and sampling (mirrors of the contract)
+# ---------------------------------------------------------------------------------------
+
+
+def _u256(value: int) -> bytes:
+    return value.to_bytes(32, "big")
+
+
+def compute_seed(block_hash: bytes, claim_id: int, audit: int) -> bytes:
+    """``keccak256(abi.encode(block_hash, claim_id, audit))``: an audit's seed.
+
+    ``block_hash`` is the hash of the block after the one the audit was opened in.
+    Raises :class:`~datasoil.errors.ProofError` unless it is 32 bytes.
+    """
+    if len(block_hash) != 32:
+        raise ProofError(f"block hash: expected 32 bytes, found {len(block_hash)}")
+    return keccak(block_hash + _u256(claim_id) + _u256(audit))
+
+
+def sample_indices(seed: bytes, size: int, offset: int = 0) -> list[int]:
+    """The contract's ``_indices``: ``keccak256(seed || uint256(offset + j)) mod size``.
+
+    Inputs use ``offset`` 0, outputs ``offset`` :data:`SAMPLES`; a 0-row tree has none.
+
+    >>> sample_indices(bytes(32), 0)
+    []
+    >>> len(sample_indices(bytes(32), 10, SAMPLES))
+    4
+    """
+    if size == 0:
+        return []
+    return [int.from_bytes(keccak(seed + _u256(offset + j)), "big") % size for j in range(SAMPLES)]
+
+
+def reproduction_metric_set(claim_id: int) -> bytes:
+    """``keccak256("datasoil.reproduction.v1" || uint256 claim id)``: the Attestations
+    metric set of a claim's reproductions (score 10000 reproduced, 0 not)."""
+    return keccak(b"datasoil.reproduction.v1" + _u256(claim_id))
+
+
+def fate_rules(fate: bytes, index: int, rows_in: int, rows_out: int) -> tuple[bool, int | None]:
+    """The contract's ``_fate_rules``: ``(ok, output index or None)`` for input row ``index``.
+
+    The record must name ``index``; ``kept`` is 0 or 1; ``kept_before`` is at most
+    ``index`` and ``kept_before + kept`` at most ``rows_out`` (and equal to it for the last
+    input row); a duplicate points to an earlier row; a kept row's output index equals
+    ``kept_before`` and it names no step or duplicate; a dropped row has no output index and
+    names its step. Raises :class:`~datasoil.errors.ProofError` when ``fate`` is not 34 bytes.
+    """
+    if len(fate) != FATE_SIZE:
+        raise ProofError(f"fate record: expected {FATE_SIZE} bytes, found {len(fate)}")
+    input_index = int.from_bytes(fate[0:8], "big")
+    kept = fate[8]
+    output = int.from_bytes(fate[9:17], "big")
+    before = int.from_bytes(fate[17:25], "big")
+    step = fate[25]
+    dup = int.from_bytes(fate[26:34], "big")
+    bad: tuple[bool, int | None] = (False, None)
+    if input_index != index or kept > 1:
+        return bad
+    if before > index or before + kept > rows_out:
+        return bad
+    if index + 1 == rows_in and before + kept != rows_out:
+        return bad
+    if dup != FATE_NONE and dup >= index:
+        return bad
+    if kept:
+        if output != before or step != FATE_STEP_NONE or dup != FATE_NONE:
+            return bad
+        return True, output
+    if output != FATE_NONE or step == FATE_STEP_NONE:
+        return bad
+    return True, None
+
+
+# ---------------------------------------------------------------------------------------
+# Openings
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InputOpening:
+    """The contract's ``InputOpening``: a sampled input row, its fate, its output row."""
+
+    index: int
+    row: bytes
+    leaf: bytes
+    row_path: tuple[bytes, ...]
+    fate: bytes
+    fate_path: tuple[bytes, ...]
+    output_row: bytes = b""
+    output_leaf: bytes = bytes(32)
+    output_path: tuple[bytes, ...] = ()
+
+    def as_args(self) -> tuple[Any, ...]:
+        """The ABI tuple, in struct field order."""
+        return (
+            self.index,
+            self.row,
+            self.leaf,
+            list(self.row_path),
+            self.fate,
+            list(self.fate_path),
+            self.output_row,
+            self.output_leaf,
+            list(self.output_path),
+        )
+
+
+@dataclass(frozen=True)
+class OutputOpening:
+    """The contract's ``OutputOpening``: a sampled output row's source fate record."""
+
+    index: int
+    source: int
+    fate: bytes
+    fate_path: tuple[bytes, ...]
+
+    def as_args(self) -> tuple[Any, ...]:
+        """The ABI tuple, in struct field order."""
+        return (self.index, self.source, self.fate, list(self.fate_path))
+
+
+@dataclass(frozen=True)
+class Response:
+    """An audit answer: one opening per sampled input row and per sampled output row."""
+
+    inputs: tuple[InputOpening, ...]
+    outputs: tuple[OutputOpening, ...]
+
+    def as_args(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """``(inputs, outputs)`` as ABI tuples for ``CleaningProofs.respond``."""
+        return [o.as_args() for o in self.inputs], [o.as_args() for o in self.outputs]
+
+
+@dataclass(frozen=True)
+class ClaimFacts:
+    """What the contract checks an answer against (roots, sizes and flags from the
+    registry, the claim's fate root)."""
+
+    parent_root: bytes
+    child_root: bytes
+    fate_root: bytes
+    rows_in: int
+    rows_out: int
+    parent_private: bool = False
+    child_private: bool = False
+
+
+@dataclass(frozen=True)
+class ClaimData:
+    """What a claimant keeps to answer audits.
+
+    ``input_leaves``/``output_leaves`` are the leaf hashes of parent and child (keyed for
+    private datasets); ``input_rows``/``output_rows`` their encoded rows, or None for a
+    private dataset (whose openings carry leaf hashes only); ``fates`` the fate file.
+    """
+
+    input_leaves: tuple[bytes, ...]
+    output_leaves: tuple[bytes, ...]
+    fates: bytes
+    input_rows: tuple[bytes, ...] | None = None
+    output_rows: tuple[bytes, ...] | None = None
+    _fate_leaves: tuple[bytes, ...] = field(default=(), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if len(self.fates) != FATE_SIZE * len(self.input_leaves):
+            raise ProofError(
+                f"fate file: expected {FATE_SIZE * len(self.input_leaves)} bytes for "
+                f"{len(self.input_leaves)} input rows, found {len(self.fates)}"
+            )
+        for rows, leaves, what in (
+            (self.input_rows, self.input_leaves, "input"),
+            (self.output_rows, self.output_leaves, "output"),
+        ):
+            if rows is not None and len(rows) != len(leaves):
+                raise ProofError(f"{what} rows: expected {len(leaves)}, found {len(rows)}")
+        leaves = tuple(merkle.leaf_hash(self.fate(i)) for i in range(len(self.input_leaves)))
+        object.__setattr__(self, "_fate_leaves", leaves)
+
+    @classmethod
+    def from_rows(
+        cls,
+        input_rows: Sequence[bytes],
+        output_rows: Sequence[bytes],
+        fates: bytes,
+        *,
+        input_key: bytes | None = None,
+        output_key: bytes | None = None,
+    ) -> ClaimData:
+        """Build from encoded rows; a ``key`` makes that side private (keyed leaves, rows
+        kept off the openings)."""
+        return cls(
+            input_leaves=tuple(merkle.leaf_hashes(input_rows, input_key)),
+            output_leaves=tuple(merkle.leaf_hashes(output_rows, output_key)),
+            fates=fates,
+            input_rows=None if input_key else tuple(input_rows),
+            output_rows=None if output_key else tuple(output_rows),
+        )
+
+    @property
+    def rows_in(self) -> int:
+        return len(self.input_leaves)
+
+    @property
+    def rows_out(self) -> int:
+        return len(self.output_leaves)
+
+    def fate(self, index: int) -> bytes:
+        """The fate record of input row ``index``."""
+        return self.fates[index * FATE_SIZE : (index + 1) * FATE_SIZE]
+
+    def facts(self) -> ClaimFacts:
+        """The roots and sizes this data commits to."""
+        return ClaimFacts(
+            parent_root=merkle.root(self.input_leaves),
+            child_root=merkle.root(self.output_leaves),
+            fate_root=merkle.root(self._fate_leaves),
+            rows_in=self.rows_in,
+            rows_out=self.rows_out,
+            parent_private=self.input_rows is None,
+            child_private=self.output_rows is None,
+        )
+
+
+def build_response(
+    data: ClaimData, input_indices: Sequence[int], output_indices: Sequence[int]
+) -> Response:
+    """The openings answering an audit that sampled ``input_indices`` and ``output_indices``.
+
+    The source of an output row is found by its fate (the kept input row whose output
+    index it is). Raises :class:`~datasoil.errors.ProofError` for an index out of range,
+    an output row no kept fate record points to, or a row longer than MAX_ROW_BYTES.
+    """
+    producers: dict[int, int] = {}
+    wanted = set(output_indices)
+    if wanted:
+        for i in range(data.rows_in):
+            fate = data.fate(i)
+            out = int.from_bytes(fate[9:17], "big")
+            if fate[8] == 1 and out in wanted:
+                producers.setdefault(out, i)
+    inputs = []
+    for i in input_indices:
+        _check_index(i, data.rows_in, "input")
+        row = b"" if data.input_rows is None else _row(data.input_rows[i], "input", i)
+        fate = data.fate(i)
+        kept_at: int | None = int.from_bytes(fate[9:17], "big") if fate[8] == 1 else None
+        opening = InputOpening(
+            index=i,
+            row=row,
+            leaf=data.input_leaves[i],
+            row_path=merkle.inclusion_proof(data.input_leaves, i).path,
+            fate=fate,
+            fate_path=merkle.inclusion_proof(data._fate_leaves, i).path,
+        )
+        if kept_at is not None and kept_at < data.rows_out:
+            opening = replace(
+                opening,
+                output_row=b""
+                if data.output_rows is None
+                else _row(data.output_rows[kept_at], "output", kept_at),
+                output_leaf=data.output_leaves[kept_at],
+                output_path=merkle.inclusion_proof(data.output_leaves, kept_at).path,
+            )
+        inputs.append(opening)
+    outputs = []
+    for o in output_indices:
+        _check_index(o, data.rows_out, "output")
+        if o not in producers:
+            raise ProofError(f"output row {o}: expected a kept fate record naming it, found none")
+        src = producers[o]
+        outputs.append(
+            OutputOpening(
+                index=o,
+                source=src,
+                fate=data.fate(src),
+                fate_path=merkle.inclusion_proof(data._fate_leaves, src).path,
+            )
+        )
+    return Response(tuple(inputs), tuple(outputs))
+
+
+def _check_index(index: int, size: int, what: str) -> None:
+    if not 0 <= index < size:
+        raise ProofError(f"{what} index: expected below {size}, found {index}")
+
+
+def _row(row: bytes, what: str, index: int) -> bytes:
+    if len(row) > MAX_ROW_BYTES:
+        raise ProofError(
+            f"{what} row {index}: expected at most {MAX_ROW_BYTES} bytes to open on chain, "
+            f"found {len(row)}"
+        )
+    return row
+
+
+def _verifies(leaf: bytes, index: int, size: int, path: Sequence[bytes], root: bytes) -> bool:
+    try:
+        merkle.verify_inclusion(merkle.InclusionProof(index, size, leaf, tuple(path), root))
+    except ProofError:
+        return False
+    return True
+
+
+def check_response(facts: ClaimFacts, response: Response, seed: bytes) -> tuple[Reason, int]:
+    """The verdict ``respond`` would reach: ``(Reason.NONE, 0)`` for a pass, else the
+    failure reason and the failing opening (inputs 0..SAMPLES-1, outputs SAMPLES+j).
+
+    Raises :class:`~datasoil.errors.ProofError` where the contract reverts (wrong number
+    of openings or wrong indices).
+    """
+    want_in = sample_indices(seed, facts.rows_in)
+    want_out = sample_indices(seed, facts.rows_out, SAMPLES)
+    if [o.index for o in response.inputs] != want_in:
+        raise ProofError(
+            f"input openings: expected indices {want_in}, "
+            f"found {[o.index for o in response.inputs]}"
+        )
+    if [o.index for o in response.outputs] != want_out:
+        raise ProofError(
+            f"output openings: expected indices {want_out}, "
+            f"found {[o.index for o in response.outputs]}"
+        )
+    for j, op in enumerate(response.inputs):
+        leaf = op.leaf if facts.parent_private else merkle.leaf_hash(op.row)
+        if not _verifies(leaf, op.index, facts.rows_in, op.row_path, facts.parent_root):
+            return Reason.INPUT_ROW, j
+        if len(op.fate) != FATE_SIZE or not _verifies(
+            merkle.leaf_hash(op.fate), op.index, facts.rows_in, op.fate_path, facts.fate_root
+        ):
+            return Reason.FATE_OPENING, j
+        ok, out = fate_rules(op.fate, op.index, facts.rows_in, facts.rows_out)
+        if not ok:
+            return Reason.FATE_RULE, j
+        if out is not None:
+            out_leaf = op.output_leaf if facts.child_private else merkle.leaf_hash(op.output_row)
+            if not _verifies(out_leaf, out, facts.rows_out, op.output_path, facts.child_root):
+                return Reason.OUTPUT_ROW, j
+    for j, oo in enumerate(response.outputs):
+        if len(oo.fate) != FATE_SIZE or not _verifies(
+            merkle.leaf_hash(oo.fate), oo.source, facts.rows_in, oo.fate_path, facts.fate_root
+        ):
+            return Reason.FATE_OPENING, SAMPLES + j
+        ok, out = fate_rules(oo.fate, oo.source, facts.rows_in, facts.rows_out)
+        if not ok or out != oo.index:
+            return Reason.FATE_RULE, SAMPLES + j
+    return Reason.NONE, 0
+
+
+def load_claim_data(clean_dir: Path, input_path: Path, *, key: bytes | None = None) -> ClaimData:
+    """Read a ``datasoil clean`` output directory (``proof.json``, ``data.parquet``,
+    ``fate.bin``) and the parent's data at ``input_path`` into :class:`ClaimData`.
+
+    ``key`` is the row-hash key of a private parent and child. Holds every row in memory.
+    Raises :class:`~datasoil.errors.ProofError` when the files do not give the roots the
+    proof names, and what :mod:`datasoil.rows` raises for unreadable data.
+    """
+    from datasoil import rows
+
+    clean_dir = Path(clean_dir)
+    try:
+        proof = json.loads((clean_dir / "proof.json").read_text())
+        fates = (clean_dir / "fate.bin").read_bytes()
+    except (OSError, ValueError) as exc:
+        raise ProofError(f"{clean_dir}: expected proof.json and fate.bin, found: {exc}") from exc
+    schema_in = rows.Schema.from_json(proof["schema_in"])
+    schema_out = rows.Schema.from_json(proof["schema_out"])
+    encoded_in = [
+        r
+        for b in rows.read_batches(Path(input_path), schema_in)
+        for r in rows.encode_rows(b, schema_in)
+    ]
+    encoded_out = [
+        r
+        for b in rows.read_batches(clean_dir / "data.parquet", schema_out)
+        for r in rows.encode_rows(b, schema_out)
+    ]
+    data = ClaimData.from_rows(encoded_in, encoded_out, fates, input_key=key, output_key=key)
+    facts = data.facts()
+    for name, got in (
+        ("input_root", facts.parent_root),
+        ("output_root", facts.child_root),
+        ("fate_root", facts.fate_root),
+    ):
+        if "0x" + got.hex() != proof[name]:
+            raise ProofError(
+                f"{name}: proof.json names {proof[name]}, the data gives 0x{got.hex()}"
+            )
+    return data
+
+
+# ---------------------------------------------------------------------------------------
+# Chain
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditStatus:
+    """One audit of a claim, as ``CleaningProofs.claim`` returns it."""
+
+    number: int
+    auditor: str
+    opened: int
+    deadline: int
+    state: AuditState
+    reason: Reason
+    seed: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "audit": self.number,
+            "auditor": self.auditor,
+            "opened": self.opened,
+            "deadline": self.deadline,
+            "state": self.state.name.lower(),
+            "reason": self.reason.name.lower(),
+            "seed": "0x" + self.seed.hex(),
+        }
+
+
+@dataclass(frozen=True)
+class ClaimStatus:
+    """A claim and its audit history (``CleaningProofs.claim``)."""
+
+    claim_id: int
+    claimant: str
+    parent_id: int
+    child_id: int
+    fate_root: bytes
+    submitted: int
+    window_end: int
+    status: Status
+    disputer: str | None
+    open_audits: int
+    audits: tuple[AuditStatus, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "claim": self.claim_id,
+            "status": self.status.name.lower(),
+            "claimant": self.claimant,
+            "parent": self.parent_id,
+            "child": self.child_id,
+            "fate_root": "0x" + self.fate_root.hex(),
+            "submitted": self.submitted,
+            "window_end": self.window_end,
+            "disputer": self.disputer,
+            "open_audits": self.open_audits,
+            "audits": [a.to_json() for a in self.audits],
+            "reproduction_metric_set": "0x" + reproduction_metric_set(self.claim_id).hex(),
+        }
+
+
+_ZERO = "0x0000000000000000000000000000000000000000"
+
+
+def read_claim(proofs: Any, claim_id: int) -> ClaimStatus:
+    """The claim's status and audit history in one call.
+
+    Raises :class:`~datasoil.errors.ChainError` for an unknown claim.
+    """
+    try:
+        view = proofs.claim(claim_id)
+    except Exception as exc:  # ape raises ContractLogicError subclasses
+        raise ChainError(f"claim {claim_id}: expected a submitted claim, found: {exc}") from exc
+    audits = tuple(
+        AuditStatus(
+            number=n,
+            auditor=str(a.auditor),
+            opened=int(a.opened),
+            deadline=int(a.deadline),
+            state=AuditState(int(a.state)),
+            reason=Reason(int(a.reason)),
+            seed=bytes(a.seed),
+        )
+        for n, a in enumerate(view.audits)
+    )
+    disputer = str(view.disputer)
+    return ClaimStatus(
+        claim_id=claim_id,
+        claimant=str(view.claimant),
+        parent_id=int(view.parent_id),
+        child_id=int(view.child_id),
+        fate_root=bytes(view.fate_root),
+        submitted=int(view.submitted),
+        window_end=int(view.window_end),
+        status=Status(int(view.status)),
+        disputer=None if disputer == _ZERO else disputer,
+        open_audits=int(view.open_audits),
+        audits=audits,
+    )
+
+
+def read_facts(proofs: Any, registry: Any, claim_id: int) -> ClaimFacts:
+    """The roots, sizes and flags the contract checks a claim's answers against."""
+    claim = read_claim(proofs, claim_id)
+    parent = registry.info(claim.parent_id)
+    child = registry.info(claim.child_id)
+    return ClaimFacts(
+        parent_root=bytes(parent.row_root),
+        child_root=bytes(child.row_root),
+        fate_root=claim.fate_root,
+        rows_in=int(parent.row_count),
+        rows_out=int(child.row_count),
+        parent_private=bool(parent.private),
+        child_private=bool(child.private),
+    )
+
+
+def read_seed(proofs: Any, claim_id: int, audit: int) -> bytes | None:
+    """An audit's seed, or None while its seed block is not mined.
+
+    The contract's ``audit_seed`` view sees the seed block only from the block after it
+    on (an ``eth_call`` runs as if in the latest block, whose own hash BLOCKHASH does not
+    give), so the seed is computed here from the seed block's hash as soon as it exists.
+    """
+    stored = bytes(proofs.audit_seed(claim_id, audit))
+    if stored != bytes(32):
+        return stored
+    from datasoil import chain as dschain
+
+    opened = int(proofs.claim(claim_id).audits[audit].opened)
+    w3 = dschain.web3()
+    if int(w3.eth.block_number) < opened + 1:
+        return None
+    return compute_seed(bytes(w3.eth.get_block(opened + 1)["hash"]), claim_id, audit)
+
+
+def _mine_next_block() -> None:
+    """On a local anvil, mine a block so the seed block exists (anvil mines on demand)."""
+    from datasoil import chain as dschain
+
+    if dschain.is_local():
+        dschain.web3().provider.make_request("evm_mine", [])
+
+
+def open_audit(proofs: Any, token: Any, claim_id: int, sender: Any, *, mine: bool = True) -> int:
+    """Approve the deposit and open an audit; returns the audit number. With ``mine`` (the
+    default) a block is mined afterwards on local networks so the seed is fixed at once.
+
+    Raises :class:`~datasoil.errors.ChainError` when the contract refuses.
+    """
+    deposit = int(proofs.audit_deposit())
+    try:
+        if int(token.allowance(sender, proofs)) < deposit:
+            token.approve(proofs, deposit, sender=sender)
+        receipt = proofs.open_audit(claim_id, sender=sender)
+    except Exception as exc:
+        raise ChainError(f"open audit of claim {claim_id}: {_revert(exc)}") from exc
+    (event,) = receipt.decode_logs(proofs.AuditOpened)
+    if mine:
+        _mine_next_block()
+    return int(event.audit)
+
+
+def respond(
+    proofs: Any, registry: Any, claim_id: int, audit: int, data: ClaimData, sender: Any
+) -> Any:
+    """Build, check locally and send the answer to an open audit; returns the receipt.
+
+    Raises :class:`~datasoil.errors.ProofError` when the answer would fail the audit (so no
+    bond is lost to a bug here) or the data does not match the claim, and
+    :class:`~datasoil.errors.ChainError` when the contract refuses it.
+    """
+    facts = read_facts(proofs, registry, claim_id)
+    mine = data.facts()
+    if mine != facts:
+        raise ProofError(
+            f"claim {claim_id}: the data commits to {_describe_facts(mine)}, "
+            f"the chain holds {_describe_facts(facts)}"
+        )
+    seed = read_seed(proofs, claim_id, audit)
+    if seed is None:
+        raise ChainError(
+            f"audit {audit} of claim {claim_id}: expected a mined seed block, found none yet"
+        )
+    response = build_response(
+        data, sample_indices(seed, facts.rows_in), sample_indices(seed, facts.rows_out, SAMPLES)
+    )
+    reason, at = check_response(facts, response, seed)
+    if reason is not Reason.NONE:
+        raise ProofError(f"answer would fail the audit: {reason.name.lower()} at opening {at}")
+    inputs, outputs = response.as_args()
+    try:
+        return proofs.respond(claim_id, audit, inputs, outputs, sender=sender)
+    except Exception as exc:
+        raise ChainError(f"respond to audit {audit} of claim {claim_id}: {_revert(exc)}") from exc
+
+
+def answer_open_audits(
+    proofs: Any,
+    registry: Any,
+    claim_id: int,
+    data: ClaimData,
+    sender: Any,
+    log: Callable[[str], None] = print,
+) -> list[int]:
+    """Answer every open audit of a claim whose seed block is mined; returns their numbers."""
+    answered = []
+    for a in read_claim(proofs, claim_id).audits:
+        if a.state is AuditState.OPEN and read_seed(proofs, claim_id, a.number) is not None:
+            respond(proofs, registry, claim_id, a.number, data, sender)
+            log(f"claim {claim_id}: answered audit {a.number}")
+            answered.append(a.number)
+    return answered
+
+
+def finalize(proofs: Any, claim_id: int, sender: Any) -> Any:
+    """Finalise a claim after its window; returns the receipt. Raises ChainError."""
+    try:
+        return proofs.finalize(claim_id, sender=sender)
+    except Exception as exc:
+        raise ChainError(f"finalize claim {claim_id}: {_revert(exc)}") from exc
+
+
+def _describe_facts(f: ClaimFacts) -> str:
+    return (
+        f"parent 0x{f.parent_root.hex()[:12]}…/{f.rows_in} rows, "
+        f"child 0x{f.child_root.hex()[:12]}…/{f.rows_out} rows, fate 0x{f.fate_root.hex()[:12]}…"
+    )
+
+
+def _revert(exc: Exception) -> str:
+    message = getattr(exc, "revert_message", None) or str(exc)
+    return str(message).splitlines()[0] if message else type(exc).__name__
