@@ -367,7 +367,9 @@ def buy_with_permit(
     @return uint256 The purchase id.
     """
     price: uint256 = self._check_buy(dataset_id, token, max_price, min_duration, encryption_key)
-    ok: bool = raw_call(
+    # The result is not needed: a failed permit (already used, expired, wrong
+    # signer) shows as a short allowance below.
+    permitted: bool = raw_call(
         token,
         abi_encode(
             msg.sender,
@@ -381,9 +383,9 @@ def buy_with_permit(
         ),
         revert_on_failure=False,
     )
-    if staticcall IERC20(token).allowance(msg.sender, self) < price:
-        assert ok, "market: permit rejected and allowance too low"
-        raise "market: insufficient allowance"
+    assert staticcall IERC20(token).allowance(msg.sender, self) >= price, (
+        "market: permit rejected and allowance too low"
+    )
     return self._buy(dataset_id, token, price, encryption_key)
 
 
