@@ -42,6 +42,7 @@ __all__ = [
     "KeyTimeout",
     "PurchaseInvalid",
     "buy",
+    "check_encryption_key",
     "encryption_keypair",
     "fetch",
     "keeper_step",
@@ -171,6 +172,33 @@ def _transact(what: str, call: Callable[[], Any]) -> Any:
         raise ChainError(f"{what} was refused: {revert_reason(exc)}") from exc
 
 
+def check_encryption_key(public: bytes) -> None:
+    """Check that ``public`` is an X25519 public key a content key can be sealed to.
+
+    Rejects wrong lengths, the zero key, and low-order points (which give every
+    sender the same shared secret, so the sealed key would be readable by anyone).
+
+    Raises:
+        PurchaseInvalid: the key is unusable.
+    """
+    from nacl.bindings import crypto_scalarmult
+    from nacl.exceptions import CryptoError as NaclCryptoError
+    from nacl.exceptions import RuntimeError as NaclRuntimeError
+
+    if not isinstance(public, bytes | bytearray) or len(public) != 32:
+        raise PurchaseInvalid(f"expected a 32-byte X25519 public key, found {public!r:.40}")
+    if not any(public):
+        raise PurchaseInvalid("expected a non-zero X25519 public key, found zero")
+    try:
+        shared = crypto_scalarmult(crypto.new_content_key(), bytes(public))
+    except (NaclCryptoError, NaclRuntimeError):
+        shared = b""
+    if not any(shared):
+        raise PurchaseInvalid(
+            f"expected an X25519 public key of large order, found low-order point {public.hex()}"
+        )
+
+
 def encryption_keypair(account: Any, chain_id: int) -> tuple[bytes, bytes]:
     """Derive ``(secret, public)`` X25519 keys from an ape account's EIP-191 signature.
 
@@ -210,8 +238,7 @@ def buy(
         PurchaseInvalid: the dataset is not for sale, or the key is not 32 non-zero bytes.
         ChainError: the market refused (the revert string says why).
     """
-    if len(encryption_public) != 32 or not any(encryption_public):
-        raise PurchaseInvalid("expected a 32-byte non-zero X25519 public key")
+    check_encryption_key(encryption_public)
     listing = market.listing(dataset_id)
     if not listing.active:
         raise PurchaseInvalid(f"expected dataset {dataset_id} to be listed for sale, it is not")
@@ -308,7 +335,9 @@ def _serve(
     me = str(sender.address)
     if owner.lower() != me.lower() and str(market.keeper(dataset_id)).lower() != me.lower():
         return "not ours"
-    if len(encryption_key) != 32 or not any(encryption_key):
+    try:
+        check_encryption_key(encryption_key)
+    except PurchaseInvalid:
         return "invalid key"
     cid = registry.get(dataset_id).content_cid
     try:
@@ -317,7 +346,7 @@ def _serve(
         return "no content key"
     try:
         envelope = crypto.envelope_to_bytes(crypto.seal_key(encryption_key, content.key))
-    except (CryptoError, ValueError):  # libsodium refuses low-order points
+    except CryptoError:
         return "invalid key"
     _transact(
         f"deliver_key for purchase {purchase_id}",

@@ -13,7 +13,6 @@ import hashlib
 import os
 
 import ape
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -54,8 +53,14 @@ def test_market_state(project, registry, token, accounts, chain, deployer):
     for local, parents in lineage.items():
         seed = 100 + local
         tx = registry.register(
-            _cid(registry, seed), hashlib.sha256(b"r%d" % seed).digest(), 1, True,
-            _cid(registry, 1000 + seed), "MIT", [ids[p] for p in parents], 0,
+            _cid(registry, seed),
+            hashlib.sha256(b"r%d" % seed).digest(),
+            1,
+            True,
+            _cid(registry, 1000 + seed),
+            "MIT",
+            [ids[p] for p in parents],
+            0,
             sender=owner_of[local],
         )
         ids[local] = int(tx.decode_logs(registry.DatasetRegistered)[0].dataset_id)
@@ -77,14 +82,22 @@ def test_market_state(project, registry, token, accounts, chain, deployer):
         def teardown(self):
             chain.restore(self.snapshot)
 
-        @rule(d=st.sampled_from([1, 2, 3, 4]), price=st.integers(1, 10**6),
-              duration=st.integers(1, 5000), bps=st.integers(0, 10000))
+        @rule(
+            d=st.sampled_from([1, 2, 3, 4]),
+            price=st.integers(1, 10**6),
+            duration=st.integers(1, 5000),
+            bps=st.integers(0, 10000),
+        )
         def list_dataset(self, d, price, duration, bps):
             market.list_dataset(ids[d], token, price, duration, bps, sender=owner_of[d])
             self.listing[d] = (price, duration)
 
-        @rule(d=st.sampled_from([1, 2, 3, 4]), b=st.integers(0, 2), slack=st.integers(-1, 1),
-              dslack=st.integers(-1, 1))
+        @rule(
+            d=st.sampled_from([1, 2, 3, 4]),
+            b=st.integers(0, 2),
+            slack=st.integers(-1, 1),
+            dslack=st.integers(-1, 1),
+        )
         def buy(self, d, b, slack, dslack):
             buyer = buyers[b]
             if d not in self.listing:
@@ -104,9 +117,17 @@ def test_market_state(project, registry, token, accounts, chain, deployer):
             tx = market.buy(ids[d], token, max_price, min_duration, KEY, sender=buyer)
             (event,) = tx.decode_logs(market.Purchased)
             assert event.price == price <= max_price and event.duration >= min_duration
-            self.purchases.append(dict(id=int(event.purchase_id), d=d, buyer=str(buyer),
-                                       price=price, duration=duration, status=PENDING,
-                                       created=chain.blocks.head.timestamp))
+            self.purchases.append(
+                dict(
+                    id=int(event.purchase_id),
+                    d=d,
+                    buyer=str(buyer),
+                    price=price,
+                    duration=duration,
+                    status=PENDING,
+                    created=chain.blocks.head.timestamp,
+                )
+            )
 
         @precondition(lambda self: self.purchases)
         @rule(i=st.integers(0, 100))

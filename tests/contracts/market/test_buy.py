@@ -157,17 +157,23 @@ def deadline():
 
 def test_buy_with_permit__approves_and_buys(market, token, buyer, listed, deadline):
     v, r, s = _permit(token, buyer, market, PRICE, deadline)
-    tx = market.buy_with_permit(listed, token, PRICE, DURATION, KEY, deadline, v, r, s, sender=buyer)
+    tx = market.buy_with_permit(
+        listed, token, PRICE, DURATION, KEY, deadline, v, r, s, sender=buyer
+    )
     assert market.purchase(purchase_id_of(market, tx)).buyer == buyer
     assert token.balanceOf(market) == PRICE
     assert token.nonces(buyer) == 1
 
 
-def test_buy_with_permit__front_run_permit_still_buys(market, token, buyer, other, listed, deadline):
+def test_buy_with_permit__front_run_permit_still_buys(
+    market, token, buyer, other, listed, deadline
+):
     v, r, s = _permit(token, buyer, market, PRICE, deadline)
     # Someone copies the permit from the mempool and submits it first.
     token.permit(buyer, market, PRICE, deadline, v, r, s, sender=other)
-    tx = market.buy_with_permit(listed, token, PRICE, DURATION, KEY, deadline, v, r, s, sender=buyer)
+    tx = market.buy_with_permit(
+        listed, token, PRICE, DURATION, KEY, deadline, v, r, s, sender=buyer
+    )
     assert market.purchase(purchase_id_of(market, tx)).status == 1
     assert token.balanceOf(market) == PRICE
 
@@ -201,6 +207,4 @@ def test_buy_with_permit__permit_reused_after_allowance_spent_reverts(
     token.permit(buyer, market, PRICE, deadline, v, r, s, sender=other)
     market.buy(listed, token, PRICE, DURATION, KEY, sender=buyer)
     with ape.reverts("market: permit rejected and allowance too low"):
-        market.buy_with_permit(
-            listed, token, PRICE, DURATION, KEY, deadline, v, r, s, sender=buyer
-        )
+        market.buy_with_permit(listed, token, PRICE, DURATION, KEY, deadline, v, r, s, sender=buyer)

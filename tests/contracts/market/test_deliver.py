@@ -5,7 +5,9 @@ import ape
 from .conftest import DURATION, ENVELOPE, PRICE, REFUND_TIMEOUT, purchase_id_of
 
 
-def test_deliver_key__releases_grants_and_logs(market, token, owner, buyer, listed, purchase, deliver):
+def test_deliver_key__releases_grants_and_logs(
+    market, token, owner, buyer, listed, purchase, deliver
+):
     tx = deliver(purchase)
     now = ape.chain.blocks.head.timestamp
     p = market.purchase(purchase)
@@ -15,7 +17,11 @@ def test_deliver_key__releases_grants_and_logs(market, token, owner, buyer, list
     assert market.access_expiry(listed, buyer) == now + DURATION
     assert market.has_access(listed, buyer) is True
     (delivered,) = tx.decode_logs(market.KeyDelivered)
-    assert (delivered.purchase_id, delivered.dataset_id, delivered.buyer) == (purchase, listed, buyer)
+    assert (delivered.purchase_id, delivered.dataset_id, delivered.buyer) == (
+        purchase,
+        listed,
+        buyer,
+    )
     assert delivered.envelope == ENVELOPE and delivered.access_expiry == now + DURATION
     (credited,) = tx.decode_logs(market.Credited)
     assert (credited.token, credited.account, credited.dataset_id) == (token, owner, listed)
@@ -27,7 +33,9 @@ def test_deliver_key__access_is_for_buyer_only(market, other, listed, purchase, 
     assert market.has_access(listed, other) is False
 
 
-def test_deliver_key__keeper_delivers_owner_is_paid(market, token, owner, cleaner, purchase, deliver):
+def test_deliver_key__keeper_delivers_owner_is_paid(
+    market, token, owner, cleaner, purchase, deliver
+):
     market.set_keeper(market.purchase(purchase).dataset_id, cleaner, sender=owner)
     deliver(purchase, sender=cleaner)
     assert market.credit(token, owner) == PRICE
@@ -42,7 +50,9 @@ def test_deliver_key__renewal_extends_expiry(market, buyer, listed, purchase, bu
     assert market.access_expiry(listed, buyer) == first + DURATION
 
 
-def test_deliver_key__renewal_after_expiry_starts_now(market, buyer, listed, purchase, buy, deliver):
+def test_deliver_key__renewal_after_expiry_starts_now(
+    market, buyer, listed, purchase, buy, deliver
+):
     deliver(purchase)
     ape.chain.mine(timestamp=ape.chain.blocks.head.timestamp + DURATION + 10)
     assert market.has_access(listed, buyer) is False

@@ -44,7 +44,9 @@ def test_list_dataset__bounds_accepted(market, token, owner, dataset):
         (PRICE, DURATION, 10001, "market: upstream share above 100%"),
     ],
 )
-def test_list_dataset__bad_terms_revert(market, token, owner, dataset, price, duration, bps, message):
+def test_list_dataset__bad_terms_revert(
+    market, token, owner, dataset, price, duration, bps, message
+):
     with ape.reverts(message):
         market.list_dataset(dataset, token, price, duration, bps, sender=owner)
 

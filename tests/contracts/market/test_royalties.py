@@ -13,11 +13,16 @@ def _sell(market, token, seller, buyer, dataset_id, price, bps):
     token.approve(market, price, sender=buyer)
     pid = purchase_id_of(market, market.buy(dataset_id, token, price, DURATION, KEY, sender=buyer))
     tx = market.deliver_key(pid, b"envelope", sender=seller)
-    return [(int(e.dataset_id), str(e.account), int(e.amount)) for e in tx.decode_logs(market.Credited)]
+    return [
+        (int(e.dataset_id), str(e.account), int(e.amount)) for e in tx.decode_logs(market.Credited)
+    ]
 
 
 def _quote(market, dataset_id, price):
-    return [(int(c.dataset_id), str(c.account), int(c.amount)) for c in market.quote_release(dataset_id, price)]
+    return [
+        (int(c.dataset_id), str(c.account), int(c.amount))
+        for c in market.quote_release(dataset_id, price)
+    ]
 
 
 def test_royalty__single_parent_gets_share(market, token, register, accounts, buyer):
@@ -69,7 +74,11 @@ def test_royalty__bounded_to_eight_ancestors(market, token, register, accounts, 
 def test_royalty__matches_model_on_wide_lineage(market, token, register, accounts, registry, buyer):
     owners = accounts[:8]
     base = [register(owners[i]) for i in range(4)]
-    mid = [register(owners[4], base[:2]), register(owners[5], base[1:]), register(owners[6], base[::2])]
+    mid = [
+        register(owners[4], base[:2]),
+        register(owners[5], base[1:]),
+        register(owners[6], base[::2]),
+    ]
     upper = register(owners[7], mid + base[3:])
     top = register(owners[1], [upper, mid[0], base[0]])
     market.list_dataset(mid[1], token, 5, 5, 7000, sender=owners[5])
