@@ -50,6 +50,7 @@ __all__ = [
     "revert_reason",
     "run_keeper",
     "save_content_key",
+    "transact",
     "wait_for_key",
 ]
 
@@ -163,7 +164,8 @@ def revert_reason(exc: BaseException) -> str:
     return str(message).strip().splitlines()[0] if message else type(exc).__name__
 
 
-def _transact(what: str, call: Callable[[], Any]) -> Any:
+def transact(what: str, call: Callable[[], Any]) -> Any:
+    """Run a transaction; turn a revert into ChainError carrying the revert string."""
     try:
         return call()
     except DatasoilError:
@@ -247,8 +249,8 @@ def buy(
     price = int(listing.price) if max_price is None else int(max_price)
     duration = int(listing.duration) if min_duration is None else int(min_duration)
     if int(token.allowance(sender, market)) < price:
-        _transact("approve", lambda: token.approve(market, price, sender=sender))
-    receipt = _transact(
+        transact("approve", lambda: token.approve(market, price, sender=sender))
+    receipt = transact(
         f"buying dataset {dataset_id}",
         lambda: market.buy(dataset_id, token, price, duration, encryption_public, sender=sender),
     )
@@ -348,7 +350,7 @@ def _serve(
         envelope = crypto.envelope_to_bytes(crypto.seal_key(encryption_key, content.key))
     except CryptoError:
         return "invalid key"
-    _transact(
+    transact(
         f"deliver_key for purchase {purchase_id}",
         lambda: market.deliver_key(purchase_id, envelope, sender=sender),
     )
