@@ -36,7 +36,9 @@ $(VENV)/.installed: $(PYTHON) pyproject.toml constraints.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	@# npm ci rejects a lock that omits other platforms' optional packages (npm 11);
+	@# install follows the lock all the same and leaves it unchanged.
+	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(BIN)/anvil: node_modules/.installed $(PYTHON)
