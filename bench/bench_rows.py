@@ -4,15 +4,19 @@ Usage:  .venv/bin/python bench/bench_rows.py [--rows N] [--out bench/rows.md]
 
 Rows are (id int64, text string, score float64, flag bool), 100 bytes encoded each, built
 as Arrow batches of 2**16 rows (building them is cheap and included). Measured:
-one process (encode_batch + leaf hashes + RootBuilder), and two processes that each commit
-whole shards of 2**16 rows, composed with merkle.combine_shards (checked equal to the
-one-process root). Peak RSS is reported per row count to show memory is flat.
+one thread (rows.batch_leaf_digests + RootBuilder.extend_digests: vectorised encoding, leaf
+hashes and tree levels through the polars-hash plugin), two threads of one process and two
+processes, each committing whole shards of 2**16 rows composed with merkle.combine_shards
+(checked equal to the one-thread root), and the per-row hashlib reference path for
+comparison. Peak RSS is reported per row count to show memory is flat.
 """
 
 from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import hashlib
+import importlib.metadata
 import os
 import platform
 import resource
@@ -49,30 +53,62 @@ def make_batch(shard: int, n: int = SHARD) -> pa.RecordBatch:
     )
 
 
+def _root(shard: int, n: int) -> bytes:
+    builder = merkle.RootBuilder()
+    builder.extend_digests(rows.batch_leaf_digests(make_batch(shard, n), SCHEMA))
+    return builder.root()
+
+
 def shard_root(shard: int, n: int) -> tuple[bytes, float]:
     c0 = time.process_time()
-    root = merkle.root(rows.batch_leaf_hashes(make_batch(shard, n), SCHEMA))
+    root = _root(shard, n)
     return root, time.process_time() - c0
+
+
+def _sizes(total: int) -> list[int]:
+    return [min(SHARD, total - s * SHARD) for s in range(-(-total // SHARD))]
 
 
 def one_process(total: int) -> tuple[bytes, float, float]:
     t0 = time.perf_counter()
     c0 = time.process_time()
     builder = merkle.RootBuilder()
-    for shard in range(-(-total // SHARD)):
-        n = min(SHARD, total - shard * SHARD)
-        builder.extend(rows.batch_leaf_hashes(make_batch(shard, n), SCHEMA))
+    for shard, n in enumerate(_sizes(total)):
+        builder.extend_digests(rows.batch_leaf_digests(make_batch(shard, n), SCHEMA))
     root = builder.root()
     return root, time.perf_counter() - t0, time.process_time() - c0
 
 
+def reference(total: int) -> tuple[bytes, float, float]:
+    """The per-row path (before the fast path): hashlib per leaf and per node."""
+    sha = hashlib.sha256
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    builder = merkle.RootBuilder()
+    for shard, n in enumerate(_sizes(total)):
+        leaves = [sha(b"\x00" + r).digest() for r in rows.encode_rows(make_batch(shard, n), SCHEMA)]
+        for leaf in leaves:
+            builder.append(leaf)  # RootBuilder._push: one hashlib call per node
+    root = builder.root()
+    return root, time.perf_counter() - t0, time.process_time() - c0
+
+
+def two_threads(total: int) -> tuple[bytes, float, float]:
+    sizes = _sizes(total)
+    with cf.ThreadPoolExecutor(2) as pool:
+        t0 = time.perf_counter()
+        c0 = time.process_time()
+        roots = list(pool.map(_root, range(len(sizes)), sizes))
+        root = merkle.combine_shards(roots, SHARD, total)
+        return root, time.perf_counter() - t0, time.process_time() - c0
+
+
 def two_processes(total: int) -> tuple[bytes, float, float]:
-    shards = -(-total // SHARD)
-    sizes = [min(SHARD, total - s * SHARD) for s in range(shards)]
+    sizes = _sizes(total)
     with cf.ProcessPoolExecutor(2) as pool:
         list(pool.map(shard_root, [0, 1], [1, 1]))  # start the workers before timing
         t0 = time.perf_counter()
-        results = list(pool.map(shard_root, range(shards), sizes, chunksize=4))
+        results = list(pool.map(shard_root, range(len(sizes)), sizes, chunksize=4))
         root = merkle.combine_shards([r for r, _ in results], SHARD, total)
         return root, time.perf_counter() - t0, sum(c for _, c in results)
 
@@ -94,12 +130,20 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("bench/rows.md"))
     args = ap.parse_args()
     total = args.rows
+    load_start = os.getloadavg()
     sample = rows.encode_rows(make_batch(0, 4), SCHEMA)
     row_bytes = len(sample[0])
 
+    root0, t0, c0 = reference(min(total, 1 << 20))
     root1, t1, c1 = one_process(total)
+    root3, t3, c3 = two_threads(total)
     root2, t2, c2 = two_processes(total)
-    assert root1 == root2, "sharded root differs from the flat root"
+    assert root1 == root2 == root3, "sharded root differs from the flat root"
+    if total <= 1 << 20:
+        assert root0 == root1, "fast path differs from the reference path"
+    else:
+        assert root0 == one_process(1 << 20)[0], "fast path differs from the reference path"
+    n0 = min(total, 1 << 20)
     rss = {n: _rss_run(n) for n in (total // 4, total)}
     load = os.getloadavg()
 
@@ -109,8 +153,9 @@ def main() -> None:
         f"Command: `.venv/bin/python bench/bench_rows.py --rows {total}`",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared with other workers; "
-        f"load average at the end {load[0]:.1f}), Python {platform.python_version()}, "
-        f"pyarrow {pa.__version__}, numpy {np.__version__}.",
+        f"1-min load average {load_start[0]:.1f} at the start, {load[0]:.1f} at the end), "
+        f"Python {platform.python_version()}, pyarrow {pa.__version__}, numpy {np.__version__}, "
+        f"polars-hash {importlib.metadata.version('polars-hash')}.",
         "",
         f"Rows: {row_bytes} bytes encoded each (int64, 82-char string, float64, bool), "
         f"{total:,} rows, batches of {SHARD:,}. Root 0x{root1.hex()[:16]}... "
@@ -122,8 +167,11 @@ def main() -> None:
         "",
         "| mode | rows | wall s | rows/s (wall) | CPU s | rows per CPU-second |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
-        f"| one process | {total:,} | {t1:.2f} | {total / t1:,.0f} | {c1:.2f} | "
-        f"{total / c1:,.0f} |",
+        f"| reference: per-row hashlib, one thread | {n0:,} | {t0:.2f} | {n0 / t0:,.0f} | "
+        f"{c0:.2f} | {n0 / c0:,.0f} |",
+        f"| one thread | {total:,} | {t1:.2f} | {total / t1:,.0f} | {c1:.2f} | {total / c1:,.0f} |",
+        f"| two threads, shards of 2^16 + combine_shards | {total:,} | {t3:.2f} | "
+        f"{total / t3:,.0f} | {c3:.2f} | {total / c3:,.0f} |",
         f"| two processes, shards of 2^16 + combine_shards | {total:,} | {t2:.2f} | "
         f"{total / t2:,.0f} | {c2:.2f} | {total / c2:,.0f} |",
         "",

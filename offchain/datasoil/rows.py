@@ -20,9 +20,6 @@ from __future__ import annotations
 import binascii
 import datetime as dt
 import decimal
-import hashlib
-import hmac
-import itertools
 import json
 import math
 import re
@@ -54,6 +51,7 @@ __all__ = [
     "TYPES",
     "Column",
     "Schema",
+    "batch_leaf_digests",
     "batch_leaf_hashes",
     "canonical_decimal",
     "dataset_files",
@@ -1075,20 +1073,23 @@ def batch_leaf_hashes(
     """RFC 9162 leaf hashes of a batch's rows (HMAC leaves with ``key``, see
     :func:`datasoil.merkle.keyed_leaf_hash`). Raises what :func:`encode_rows` raises.
 
-    Hashes ``0x00 || row`` straight out of the encoded Arrow buffer (no per-row copies).
+    The list form of :func:`batch_leaf_digests` (same hashes).
     """
-    encoded = encode_batch(batch, schema, b"\x00")
-    if len(encoded) == 0:
-        return []
-    offsets = np.frombuffer(encoded.buffers()[1], np.int32)
-    bounds = offsets[encoded.offset : encoded.offset + len(encoded) + 1].tolist()
-    data = memoryview(encoded.buffers()[2])
-    if key is None:
-        sha = hashlib.sha256
-        return [sha(data[a:b]).digest() for a, b in itertools.pairwise(bounds)]
-    merkle.keyed_leaf_hash(key, b"")  # checks the key
-    digest = hmac.digest
-    return [digest(key, data[a:b], "sha256") for a, b in itertools.pairwise(bounds)]
+    packed = batch_leaf_digests(batch, schema, key)
+    return [packed[i : i + 32] for i in range(0, len(packed), 32)]
+
+
+def batch_leaf_digests(batch: pa.RecordBatch, schema: Schema, key: bytes | None = None) -> bytes:
+    """The leaf hashes of a batch's rows packed, ``32 * num_rows`` bytes (for
+    :meth:`datasoil.merkle.RootBuilder.extend_digests`). Raises what :func:`encode_rows`
+    raises, and :class:`~datasoil.errors.ProofError` on a key that is not 32 bytes.
+
+    The encoder writes the leaf-hash prefix in front of each row, and the hashes are
+    computed over the encoded Arrow buffer at once (:func:`datasoil.merkle.leaf_digests`).
+    """
+    prefix = merkle.leaf_input_prefix(key)
+    encoded = encode_batch(batch, schema, prefix)
+    return merkle.leaf_digests(encoded, key, prefixed=True)
 
 
 def _encode_value(v: object, col: Column) -> object:
@@ -1220,6 +1221,6 @@ def dataset_root(
     if schema is None:
         schema = infer_schema(Path(path))
     builder = merkle.RootBuilder()
-    for hashes in dataset_leaf_hashes(Path(path), schema, key):
-        builder.extend(hashes)
+    for batch in read_batches(Path(path), schema, 65536):
+        builder.extend_digests(batch_leaf_digests(batch, schema, key))
     return builder.root(), builder.size
