@@ -176,16 +176,9 @@ def _latest_purchase(market, dataset_id, buyer, start):
 @click.argument("dataset_id", type=int)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True)
 @click.option("--purchase", "purchase_id", type=int, default=None, help="Default: your latest.")
-@click.option(
-    "--manifest",
-    "manifest_path",
-    type=click.Path(path_type=Path, exists=True),
-    default=None,
-    help="Manifest JSON (default: the local key store's).",
-)
 @click.option("--timeout", type=float, default=120.0, show_default=True)
 @friendly
-def fetch(cli_ctx, account, dataset_id, out_dir, purchase_id, manifest_path, timeout):
+def fetch(cli_ctx, account, dataset_id, out_dir, purchase_id, timeout):
     """Wait for the key, download, decrypt and verify DATASET_ID into --out."""
     from datasoil import access
 
@@ -199,13 +192,9 @@ def fetch(cli_ctx, account, dataset_id, out_dir, purchase_id, manifest_path, tim
                 f"run `ape run market buy {dataset_id}` first"
             )
     dataset = registry.get(dataset_id)
-    if manifest_path is not None:
-        manifest = json.loads(manifest_path.read_text())
-    else:
-        manifest = access.load_content_key(dataset.content_cid).manifest
     envelope = access.wait_for_key(market, purchase_id, timeout=timeout, from_block=start)
     secret, _public = access.encryption_keypair(account, ape_chain.chain_id)
-    path = access.fetch(dataset, envelope, secret, out_dir, manifest)
+    path = access.fetch(dataset, envelope, secret, out_dir)
     cli_ctx.logger.success(f"verified and wrote {path}")
 
 

@@ -56,6 +56,13 @@ __all__ = [
 
 #: Where datasoil keeps local state (keys, keeper state) unless told otherwise.
 DEFAULT_ROOT = Path(".datasoil")
+
+
+def home() -> Path:
+    """datasoil's state directory: ``$DATASOIL_HOME``, default ``.datasoil``."""
+    return Path(os.environ.get("DATASOIL_HOME", str(DEFAULT_ROOT)))
+
+
 #: Purchase states as the contract numbers them.
 PENDING, DELIVERED, REFUNDED = 1, 2, 3
 _KEY_FORMAT = "datasoil-content-key-v1"
@@ -98,15 +105,15 @@ def _write_private(path: Path, data: bytes) -> None:
         raise
 
 
-def _key_path(dataset_cid: str, root: Path) -> Path:
+def _key_path(dataset_cid: str, root: Path | None) -> Path:
     name = str(dataset_cid)
     if not name or "/" in name or name.startswith("."):
         raise ValueError(f"expected a CID or dataset id as the key name, found {name!r}")
-    return Path(root) / "keys" / f"{name}.json"
+    return Path(root if root is not None else home()) / "keys" / f"{name}.json"
 
 
 def save_content_key(
-    dataset_cid: str, key: bytes, manifest: Mapping[str, Any], *, root: Path = DEFAULT_ROOT
+    dataset_cid: str, key: bytes, manifest: Mapping[str, Any], *, root: Path | None = None
 ) -> Path:
     """Save a content key and manifest under ``root/keys/<dataset_cid>.json`` (0600).
 
@@ -130,7 +137,7 @@ def save_content_key(
     return path
 
 
-def load_content_key(dataset_cid: str, *, root: Path = DEFAULT_ROOT) -> ContentKey:
+def load_content_key(dataset_cid: str, *, root: Path | None = None) -> ContentKey:
     """Load what :func:`save_content_key` saved.
 
     Raises:
@@ -326,7 +333,7 @@ def _serve(
     sender: Any,
     purchase_id: int,
     encryption_key: bytes,
-    key_root: Path,
+    key_root: Path | None,
 ) -> str:
     """Deliver one purchase if it is ours and pending; return what happened."""
     p = market.purchase(purchase_id)
@@ -364,7 +371,7 @@ def keeper_step(
     state_path: Path,
     *,
     start_block: int = 0,
-    key_root: Path = DEFAULT_ROOT,
+    key_root: Path | None = None,
     head: int | None = None,
     log: Callable[[str], None] = print,
 ) -> list[int]:
@@ -417,7 +424,7 @@ def run_keeper(
     state_path: Path,
     *,
     start_block: int = 0,
-    key_root: Path = DEFAULT_ROOT,
+    key_root: Path | None = None,
     interval: float = 2.0,
     rounds: int | None = None,
     log: Callable[[str], None] = print,
@@ -454,18 +461,17 @@ def fetch(
     envelope: bytes,
     secret: bytes,
     out_dir: Path,
-    manifest: Mapping[str, Any],
     *,
     store: Any = None,
 ) -> Path:
-    """Download, decrypt and verify a private dataset; return the file's final path.
+    """Download, decrypt and verify a private dataset; return its final path.
 
-    ``dataset`` is a :class:`datasoil.registry.Dataset` (content CID and row root
-    from the chain); ``manifest`` gives ``plaintext_cid``, ``schema`` (as
-    :meth:`datasoil.rows.Schema.to_json`), ``profile`` (UnixFS profile name) and
-    ``name`` (the file name). Everything happens in a temporary directory inside
-    ``out_dir``; the file is moved to ``out_dir/name`` only after the plaintext CID
-    and the keyed row root both match.
+    ``dataset`` is a :class:`datasoil.registry.Dataset` (ciphertext CID and keyed row
+    root from the chain). The ciphertext holds a tar of the data files and the
+    encrypted manifest (see :mod:`datasoil.publish`); the manifest names the plaintext
+    CID, profile and schema. Everything happens in a temporary directory inside
+    ``out_dir``; the data (a file, or a directory for multi-file datasets) is moved
+    into ``out_dir`` only after the plaintext CID and the keyed row root both match.
 
     Raises:
         CryptoError: the envelope does not open or the ciphertext does not authenticate.
@@ -473,37 +479,39 @@ def fetch(
         ProofError: the keyed row root differs from the registered one.
         NotFound: the ciphertext is not in the store.
     """
-    from datasoil import rows, unixfs
+    from datasoil import publish, rows, unixfs
     from datasoil.errors import ProofError
     from datasoil.store import open_store
     from datasoil.store.base import as_cid
 
     content_key = crypto.open_envelope(crypto.envelope_from_bytes(envelope), secret)
-    name = str(manifest.get("name") or "data")
-    if "/" in name or name.startswith("."):
-        raise ValueError(f"expected a plain file name in the manifest, found {name!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    final = out_dir / name
     store = open_store() if store is None else store
     with tempfile.TemporaryDirectory(prefix=".datasoil-fetch-", dir=out_dir) as tmp:
-        cipher = Path(tmp) / "ciphertext"
-        plain = Path(tmp) / name
+        cipher, archive = Path(tmp) / "ciphertext", Path(tmp) / "data.tar"
         _stream_to(cipher, store.cat(as_cid(dataset.content_cid)))
-        crypto.decrypt_file(cipher, plain, content_key)
+        crypto.decrypt_file(cipher, archive, content_key)
         cipher.unlink()
+        unpacked = Path(tmp) / "data"
+        manifest = publish.extract_private(archive, unpacked)
+        archive.unlink()
+        names = [str(f["path"]) for f in manifest.get("files", [])]
+        target = unpacked / names[0] if len(names) == 1 else unpacked
         profile = unixfs.profile_for(manifest.get("profile"))
-        with open(plain, "rb") as fh:
-            found_cid = unixfs.add_stream(fh, profile).cid
+        found_cid = unixfs.add_path(target, profile).cid
         expected_cid = as_cid(str(manifest["plaintext_cid"]))
         if str(found_cid) != str(expected_cid.set(base=found_cid.base)):
             raise CidMismatch(f"expected plaintext CID {expected_cid}, found {found_cid}")
         schema = rows.Schema.from_json(dict(manifest["schema"]))
-        root, count = rows.dataset_root(plain, schema, key=crypto.row_hmac_key(content_key))
+        root, count = rows.dataset_root(target, schema, key=crypto.row_hmac_key(content_key))
         if root != bytes(dataset.row_root) or count != int(dataset.row_count):
             raise ProofError(
                 f"expected keyed row root {bytes(dataset.row_root).hex()} over "
                 f"{dataset.row_count} rows, found {root.hex()} over {count}"
             )
-        os.replace(plain, final)
+        final = out_dir / (target.name if len(names) == 1 else f"dataset-{dataset.id}")
+        if final.exists():
+            raise FileExistsError(f"expected {final} not to exist, found it: remove it first")
+        os.replace(target, final)
     return final

@@ -10,7 +10,7 @@ Private datasets are packed into a deterministic tar (the data files plus a
 encrypted with a fresh content key (datasoil-enc-v1), and committed with keyed row
 leaves (HMAC under :func:`datasoil.crypto.row_hmac_key`). Only the ciphertext and a
 Croissant document without file names, sizes or hashes are public; the content key
-is saved for the owner's keeper under ``.datasoil/keys/``.
+is saved for the owner's keeper (:func:`datasoil.access.save_content_key`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import shutil
 import tarfile
 import tempfile
 from collections.abc import Callable, Sequence
@@ -27,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from datasoil import crypto, merkle, rows, unixfs
+from datasoil import access, crypto, merkle, rows, unixfs
 from datasoil.croissant import FileEntry, build, canonical_bytes
 from datasoil.errors import DatasoilError, SchemaError
 from datasoil.store.base import Store
@@ -35,12 +33,10 @@ from datasoil.store.base import Store
 __all__ = [
     "MANIFEST_NAME",
     "Prepared",
+    "extract_private",
     "find_duplicate",
-    "keys_dir",
-    "load_content_key",
     "prepare",
     "register",
-    "save_content_key",
 ]
 
 MANIFEST_NAME = "datasoil-manifest.json"
@@ -75,36 +71,6 @@ class Prepared:
             "license": self.license,
             "schema": self.schema.to_json(),
         }
-
-
-def keys_dir() -> Path:
-    """Where owners' content keys live: ``$DATASOIL_HOME/keys`` (default ``.datasoil/keys``)."""
-    return Path(os.environ.get("DATASOIL_HOME", ".datasoil")) / "keys"
-
-
-def save_content_key(content_cid: str, key: bytes, manifest: dict[str, Any]) -> Path:
-    """Save a private dataset's content key (mode 0600, written atomically)."""
-    directory = keys_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{content_cid}.json"
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".key-")
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump({"content_cid": content_cid, "key": key.hex(), "manifest": manifest}, handle)
-    os.replace(tmp, path)
-    return path
-
-
-def load_content_key(content_cid: str) -> tuple[bytes, dict[str, Any]]:
-    """The content key and manifest saved for ``content_cid``; DatasoilError if absent."""
-    path = keys_dir() / f"{content_cid}.json"
-    if not path.is_file():
-        raise DatasoilError(
-            f"expected the content key of {content_cid} in {keys_dir()}, found none: "
-            "only the owner who published the private dataset holds it"
-        )
-    data = json.loads(path.read_text())
-    return bytes.fromhex(data["key"]), dict(data["manifest"])
 
 
 def _sha256_file(path: Path) -> str:
@@ -205,7 +171,7 @@ def prepare(
             _deterministic_tar(members, json.dumps(manifest, sort_keys=True).encode(), tar_path)
             crypto.encrypt_file(tar_path, enc_path, content_key)
             content_cid = str(store.add_path(enc_path, chosen, pin=True))
-        save_content_key(content_cid, content_key, manifest)
+        access.save_content_key(content_cid, content_key, manifest)
     else:
         content_cid = str(store.add_path(path, chosen, pin=True))
     say(f"content: {content_cid}")
@@ -298,11 +264,3 @@ def extract_private(tar_path: Path, dest: Path) -> dict[str, Any]:
     manifest: dict[str, Any] = json.loads(manifest_path.read_text())
     manifest_path.unlink()
     return manifest
-
-
-def copy_tree(src: Path, dest: Path) -> None:
-    """Copy a file or directory to ``dest`` (helper for examples and tests)."""
-    if src.is_dir():
-        shutil.copytree(src, dest)
-    else:
-        shutil.copy2(src, dest)

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from datasoil import croissant, merkle, publish, rows, unixfs
+from datasoil import access, croissant, merkle, publish, rows, unixfs
 from datasoil.cid import cid_to_tuple
 from datasoil.errors import DatasoilError, InvalidCid, NotFound, SchemaError
 from datasoil.registry import Registry
@@ -167,7 +167,8 @@ def test_private_publish__ciphertext_keyed_root_and_no_file_facts(
     assert prepared.content_cid != public.content_cid  # the ciphertext, not the plaintext
     text = json.dumps(prepared.metadata)
     assert public.content_cid not in text and "small.csv" not in text and "sha256" not in text
-    key, manifest = publish.load_content_key(prepared.content_cid)
+    stored = access.load_content_key(prepared.content_cid)
+    key, manifest = stored.key, stored.manifest
     assert manifest["plaintext_cid"] == public.content_cid
     from datasoil import crypto
 

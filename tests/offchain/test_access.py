@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 
 import ape
 import pytest
-from datasoil import access, crypto, rows, unixfs
+from datasoil import access, crypto, publish
 from datasoil.errors import CidMismatch, CryptoError, NotFound
 from datasoil.registry import Registry
 from datasoil.store.local import LocalStore
@@ -19,39 +20,22 @@ CSV = "id,name,score\n1,ada,0.5\n2,bob,1.25\n3,cy,\n"
 
 @pytest.fixture
 def world(project, deployer, registry, token, owner, tmp_path):
-    """A private dataset published by `owner`, listed on a fresh market."""
+    """A private dataset published by `owner` (datasoil.publish), listed on a fresh market."""
     market = deployer.deploy(project.AccessMarket, registry, 600)
     market.set_token_allowed(token, True, sender=deployer)
     plain = tmp_path / "data.csv"
     plain.write_text(CSV)
-    schema = rows.infer_schema(plain)
-    key = crypto.new_content_key()
-    root, count = rows.dataset_root(plain, schema, key=crypto.row_hmac_key(key))
-    profile = unixfs.profile_for(None)
-    with open(plain, "rb") as fh:
-        plain_cid = unixfs.add_stream(fh, profile).cid
-    cipher = tmp_path / "data.enc"
-    crypto.encrypt_file(plain, cipher, key)
-    store = LocalStore(tmp_path / "ipfs")
-    cipher_cid = store.add_path(cipher)
-    reg = Registry(registry)
-    dataset_id = reg.register(
-        content_cid=str(cipher_cid),
-        row_root=root,
-        row_count=count,
-        metadata_cid=str(plain_cid),
-        license="CC-BY-4.0",
-        private=True,
-        sender=owner,
-    )
-    manifest = {
-        "plaintext_cid": str(plain_cid),
-        "schema": schema.to_json(),
-        "profile": profile.name,
-        "name": "data.csv",
-    }
     keys = tmp_path / "owner-state"
-    path = access.save_content_key(str(cipher_cid), key, manifest, root=keys)
+    store = LocalStore(tmp_path / "ipfs")
+    reg = Registry(registry)
+    os.environ["DATASOIL_HOME"] = str(keys)
+    try:
+        prepared = publish.prepare(plain, store=store, private=True)
+    finally:
+        del os.environ["DATASOIL_HOME"]
+    dataset_id = publish.register(prepared, reg, sender=owner)
+    path = keys / "keys" / f"{prepared.content_cid}.json"
+    key = access.load_content_key(prepared.content_cid, root=keys).key
     market.list_dataset(dataset_id, token, PRICE, DURATION, 0, sender=owner)
     return dict(
         market=market,
@@ -60,10 +44,11 @@ def world(project, deployer, registry, token, owner, tmp_path):
         key=key,
         keys=keys,
         key_path=path,
-        manifest=manifest,
+        manifest=access.load_content_key(prepared.content_cid, root=keys).manifest,
         store=store,
         state=tmp_path / "keeper.json",
         tmp=tmp_path,
+        prepared=prepared,
     )
 
 
@@ -95,9 +80,7 @@ def test_keeper__delivers_once_and_buyer_fetches(world, token, owner, buyer, cha
     envelope = access.wait_for_key(market, pid, timeout=5)
     assert crypto.open_envelope(crypto.envelope_from_bytes(envelope), secret) == world["key"]
     out = world["tmp"] / "out"
-    path = access.fetch(
-        reg.get(world["id"]), envelope, secret, out, world["manifest"], store=world["store"]
-    )
+    path = access.fetch(reg.get(world["id"]), envelope, secret, out, store=world["store"])
     assert path == out / "data.csv" and path.read_text() == CSV
     assert sorted(p.name for p in out.iterdir()) == ["data.csv"]
 
@@ -118,24 +101,43 @@ def test_fetch__tampered_envelope_writes_nothing(world, token, owner, buyer, cha
             json.dumps(envelope).encode(),
             secret,
             out,
-            world["manifest"],
             store=world["store"],
         )
     assert not out.exists() or list(out.iterdir()) == []
 
 
 def test_fetch__plaintext_cid_mismatch_writes_nothing(world, token, owner, buyer, chain):
-    market, reg = world["market"], world["reg"]
+    """A ciphertext whose encrypted manifest names another plaintext CID is refused."""
+    from datasoil import rows
+
+    market, reg, tmp = world["market"], world["reg"], world["tmp"]
+    plain = tmp / "data.csv"
+    key = crypto.new_content_key()
+    manifest = dict(world["manifest"], plaintext_cid=world["prepared"].content_cid)
+    archive, cipher = tmp / "forged.tar", tmp / "forged.enc"
+    publish._deterministic_tar([("data.csv", plain)], json.dumps(manifest).encode(), archive)
+    crypto.encrypt_file(archive, cipher, key)
+    cipher_cid = str(world["store"].add_path(cipher))
+    schema = rows.Schema.from_json(manifest["schema"])
+    root, count = rows.dataset_root(plain, schema, key=crypto.row_hmac_key(key))
+    forged = reg.register(
+        content_cid=cipher_cid,
+        row_root=root,
+        row_count=count,
+        metadata_cid=world["prepared"].metadata_cid,
+        license="MIT",
+        private=True,
+        sender=owner,
+    )
+    access.save_content_key(cipher_cid, key, manifest, root=world["keys"])
+    market.list_dataset(forged, token, PRICE, DURATION, 0, sender=owner)
     secret, public = access.encryption_keypair(buyer, chain.chain_id)
-    pid = access.buy(market, token, world["id"], public, sender=buyer)
+    pid = access.buy(market, token, forged, public, sender=buyer)
     access.keeper_step(market, reg, owner, world["state"], key_root=world["keys"])
     envelope = access.wait_for_key(market, pid, timeout=5)
-    wrong = dict(
-        world["manifest"], plaintext_cid=str(world["manifest"]["plaintext_cid"])[:-2] + "aa"
-    )
-    out = world["tmp"] / "out"
-    with pytest.raises((CidMismatch, ValueError)):
-        access.fetch(reg.get(world["id"]), envelope, secret, out, wrong, store=world["store"])
+    out = tmp / "out"
+    with pytest.raises(CidMismatch, match="expected plaintext CID"):
+        access.fetch(reg.get(forged), envelope, secret, out, store=world["store"])
     assert list(out.iterdir()) == []
 
 
