@@ -162,14 +162,6 @@ def keeper(cli_ctx, account, state_path, key_root, interval, once):
     )
 
 
-def _latest_purchase(market, dataset_id, buyer, start):
-    found = None
-    for event in market.Purchased.range(start, None):
-        if int(event.dataset_id) == dataset_id and str(event.buyer) == str(buyer):
-            found = int(event.purchase_id)
-    return found
-
-
 @cli.command(cls=ConnectedProviderCommand)
 @ape_cli_context()
 @account_option()
@@ -185,7 +177,7 @@ def fetch(cli_ctx, account, dataset_id, out_dir, purchase_id, timeout):
     contracts, market, registry = _contracts()
     start = contracts.deployment.block
     if purchase_id is None:
-        purchase_id = _latest_purchase(market, dataset_id, account.address, start)
+        purchase_id = access.latest_purchase(market, dataset_id, account.address, start)
         if purchase_id is None:
             raise click.UsageError(
                 f"no purchase of dataset {dataset_id} by {account.address}: "

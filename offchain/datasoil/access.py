@@ -46,6 +46,7 @@ __all__ = [
     "encryption_keypair",
     "fetch",
     "keeper_step",
+    "latest_purchase",
     "load_content_key",
     "revert_reason",
     "run_keeper",
@@ -298,6 +299,15 @@ def wait_for_key(
                 f"`ape run market refund {purchase_id}` returns the payment"
             )
         time.sleep(poll)
+
+
+def latest_purchase(market: Any, dataset_id: int, buyer: str, from_block: int = 0) -> int | None:
+    """The id of ``buyer``'s most recent purchase of ``dataset_id``, or None."""
+    found = None
+    for event in market.Purchased.range(from_block, None):
+        if int(event.dataset_id) == int(dataset_id) and str(event.buyer) == str(buyer):
+            found = int(event.purchase_id)
+    return found
 
 
 # -- the keeper -------------------------------------------------------------------------

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from datasoil.rows import Schema
+from datasoil.errors import SchemaError
+from datasoil.rows import Column, Schema
 
 __all__ = ["CROISSANT_CONFORMS_TO", "DATA_TYPES", "FileEntry", "build", "canonical_bytes"]
 
@@ -189,3 +190,21 @@ def build(
 def canonical_bytes(document: dict[str, Any]) -> bytes:
     """The bytes that are pinned: sorted keys, no insignificant whitespace, UTF-8."""
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def schema_of(document: dict[str, Any]) -> Schema:
+    """The explicit schema a datasoil Croissant document records (its ``rows`` record set).
+
+    Raises SchemaError when the document has no datasoil column types.
+    """
+    try:
+        fields = document["recordSet"][0]["field"]
+        columns = tuple(
+            Column(str(f["name"]), str(f["datasoil:type"]), bool(f.get("datasoil:nullable", True)))
+            for f in fields
+        )
+    except (KeyError, IndexError, TypeError) as exc:
+        raise SchemaError(
+            f"expected a datasoil Croissant record set with column types, found none ({exc})"
+        ) from exc
+    return Schema(columns)

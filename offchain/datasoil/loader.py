@@ -1,0 +1,134 @@
+"""Load a registered dataset's verified rows for training: ``datasoil.load(dataset_id)``.
+
+The rows come back as a pyarrow Table only after the content matched its registered
+CID (the store verifies every block) and the rows, encoded under the schema the
+dataset's Croissant record set declares, reproduced the registered RFC 9162 root.
+Private datasets are fetched through the buyer's delivered key
+(:func:`datasoil.access.fetch`), which checks the plaintext CID and the keyed root.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from datasoil import merkle, rows
+from datasoil.cid import cid_to_tuple
+from datasoil.croissant import schema_of
+from datasoil.errors import DatasoilError, ProofError
+
+__all__ = ["load", "load_local", "to_hf_dataset", "to_pandas"]
+
+
+def _read_verified(
+    path: Path, schema: rows.Schema, expected_root: bytes, count: int, key: bytes | None = None
+) -> pa.Table:
+    builder = merkle.RootBuilder()
+    batches = []
+    for batch in rows.read_batches(path, schema):
+        builder.extend(rows.batch_leaf_hashes(batch, schema, key))
+        batches.append(batch)
+    if builder.root() != expected_root or builder.size != count:
+        raise ProofError(
+            f"expected row root 0x{expected_root.hex()} over {count} rows, found "
+            f"0x{builder.root().hex()} over {builder.size}"
+        )
+    if not batches:
+        return schema.to_arrow().empty_table()
+    return pa.Table.from_batches(batches)
+
+
+def load_local(path: Path, schema: rows.Schema, row_root: bytes, row_count: int) -> pa.Table:
+    """Read a local copy of a dataset and return it only if it matches the root."""
+    return _read_verified(Path(path), schema, row_root, row_count)
+
+
+def load(
+    dataset_id: int,
+    *,
+    registry: Any = None,
+    store: Any = None,
+    account: Any = None,
+    market: Any = None,
+    timeout: float = 120.0,
+) -> pa.Table:
+    """The verified rows of dataset ``dataset_id`` as a pyarrow Table.
+
+    ``registry`` is a :class:`datasoil.registry.Registry` (default: the deployment on
+    ape's connected chain). For a private dataset, ``account`` is the buyer whose
+    delivered key opens it (``market`` defaults to the deployment's AccessMarket).
+
+    Raises DatasoilError subclasses: NotFound (no such dataset or content), CidMismatch
+    (content does not match its CID), ProofError (rows do not reproduce the root),
+    KeyTimeout / PurchaseInvalid (no key for a private dataset).
+    """
+    from datasoil.store import open_store
+
+    if registry is None or (market is None and account is not None):
+        from ape import project
+
+        from datasoil import chain
+        from datasoil.registry import Registry
+
+        contracts = chain.contracts(project)
+        registry = registry or Registry(contracts.registry, contracts.deployment.block)
+        market = market or contracts.market
+    store = store or open_store()
+    dataset = registry.get(dataset_id)
+    with tempfile.TemporaryDirectory(prefix="datasoil-load-") as tmp:
+        if dataset.private:
+            if account is None or market is None:
+                raise DatasoilError(
+                    f"expected a buyer account for private dataset #{dataset_id}, found none: "
+                    "pass account= (and buy access first)"
+                )
+            from datasoil import access
+
+            purchase = access.latest_purchase(market, dataset_id, str(account.address))
+            if purchase is None:
+                raise DatasoilError(
+                    f"expected a purchase of dataset #{dataset_id} by {account.address}, "
+                    "found none: run `ape run market buy` first"
+                )
+            chain_id = int(account.provider.chain_id) if hasattr(account, "provider") else 31337
+            envelope = access.wait_for_key(market, purchase, timeout=timeout)
+            secret, _public = access.encryption_keypair(account, chain_id)
+            target = access.fetch(dataset, envelope, secret, Path(tmp), store=store)
+            # fetch checked the plaintext CID and the keyed root under the manifest's
+            # schema, which the public record set repeats.
+            schema = schema_of(_metadata(store, dataset.metadata_cid))
+            batches = list(rows.read_batches(target, schema))
+            return pa.Table.from_batches(batches, schema.to_arrow())
+        metadata = _metadata(store, dataset.metadata_cid)
+        schema = schema_of(metadata)
+        files = [d for d in metadata.get("distribution", []) if d.get("@type") == "cr:FileObject"]
+        name = str(files[0].get("name", "")) if len(files) == 1 else ""
+        # A single file keeps its name (the reader picks the format by suffix).
+        dest = Path(tmp) / (Path(name).name if name else "content")
+        store.get(cid_to_tuple(dataset.content_cid).to_cid(), dest)
+        return _read_verified(dest, schema, dataset.row_root, dataset.row_count)
+
+
+def _metadata(store: Any, metadata_cid: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(b"".join(store.cat(cid_to_tuple(metadata_cid).to_cid())))
+    return document
+
+
+def to_pandas(table: pa.Table) -> Any:
+    """The table as a pandas DataFrame (pandas must be installed)."""
+    return table.to_pandas()
+
+
+def to_hf_dataset(table: pa.Table) -> Any:
+    """The table as a Hugging Face ``datasets.Dataset`` (``datasets`` must be installed)."""
+    try:
+        import datasets
+    except ImportError as exc:
+        raise DatasoilError(
+            "expected the Hugging Face `datasets` package, found it missing: pip install datasets"
+        ) from exc
+    return datasets.Dataset(table)
