@@ -104,6 +104,7 @@ DROP = "__ds_drop"
 DUP = "__ds_dup"
 ERR = "__ds_err"
 _FIRST = "__ds_first"
+_HASH = "__ds_hash"
 _INTERNAL = (ROW, DROP, DUP, ERR)
 
 _FATE_DTYPE = np.dtype(
@@ -483,11 +484,60 @@ def _row_local(
     raise AssertionError(f"not a row-local step: {step.kind}")
 
 
-def _apply_dedupe(index: int, step: Dedupe, lf: pl.LazyFrame) -> pl.LazyFrame:
+def _key_hash(keys: Sequence[str], types: Mapping[str, str]) -> pl.Expr:
+    """A 64-bit hash of the dedupe key, equal for every pair of keys that group together.
+
+    Only used to find candidate duplicates (rows whose hash is shared): floats are
+    normalised (-0.0 as 0.0, NaN as null) so that the candidates are a superset of the
+    rows with an equal key, whatever the hash does with those values. Collisions only
+    add candidates; the exact grouping is done on the candidates' keys."""
+    parts = []
+    for k in keys:
+        col = pl.col(k)
+        if types.get(k) in ("float64", "float32"):
+            col = pl.when(col == 0.0).then(pl.lit(0.0)).otherwise(col)
+            col = pl.when(pl.col(k).is_nan()).then(None).otherwise(col)
+        parts.append(col.alias(k))
+    return pl.struct(parts).hash(seed=0x64617461736F696C).alias(_HASH)
+
+
+def _apply_dedupe(
+    index: int, step: Dedupe, lf: pl.LazyFrame, types: Mapping[str, str]
+) -> pl.LazyFrame:
+    """Mark duplicates: alive rows whose key equals the key of an alive row with a lower
+    row number; ``__ds_dup`` names the lowest such row.
+
+    ``lf`` must be a scan of a checkpoint. Memory is bounded by the number of rows with a
+    shared key hash, not by the number of distinct keys: (1) count the 64-bit key hashes
+    of alive rows and keep those seen more than once; (2) group only the rows carrying
+    those hashes by their exact key (``nulls_equal``), taking the minimum row number;
+    (3) join the (row, first) pairs of the duplicates back by row number, in row order.
+    A row whose hash is unique has no equal key among the alive rows, so the result is
+    the plain ``group_by(key).min(row)`` over all alive rows."""
     keys = list(step.columns)
-    first = lf.filter(_alive).group_by(keys).agg(pl.col(ROW).min().alias(_FIRST))
-    joined = lf.join(first, on=keys, how="left", nulls_equal=True, maintain_order="left")
-    is_dup = _alive & (pl.col(ROW) != pl.col(_FIRST))
+    alive = lf.filter(_alive)
+    shared = (
+        alive.select(_key_hash(keys, types))
+        .group_by(_HASH)
+        .agg(pl.len().alias("__ds_n"))
+        .filter(pl.col("__ds_n") > 1)
+        .select(_HASH)
+    )
+    candidates = (
+        alive.select(ROW, *keys, _key_hash(keys, types))
+        .join(shared, on=_HASH, how="semi")
+        .drop(_HASH)
+        .collect(engine="streaming")
+    )
+    first = candidates.group_by(keys).agg(pl.col(ROW).min().alias(_FIRST))
+    dups = (
+        candidates.join(first, on=keys, how="inner", nulls_equal=True)
+        .filter(pl.col(ROW) != pl.col(_FIRST))
+        .select(ROW, _FIRST)
+        .sort(ROW)
+    )
+    joined = lf.join(dups.lazy(), on=ROW, how="left", maintain_order="left")
+    is_dup = _alive & pl.col(_FIRST).is_not_null()
     return joined.with_columns(
         pl.when(is_dup).then(pl.col(_FIRST)).otherwise(pl.col(DUP)).alias(DUP),
         pl.when(is_dup).then(pl.lit(index, pl.UInt8)).otherwise(pl.col(DROP)).alias(DROP),
@@ -602,12 +652,19 @@ class _Scratch:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.n = 0
+        self._last: pl.LazyFrame | None = None
 
     def checkpoint(self, lf: pl.LazyFrame) -> pl.LazyFrame:
         self.n += 1
         path = self.root / f"stage-{self.n}.parquet"
         lf.sink_parquet(path, maintain_order=True, compression="lz4")
-        return pl.scan_parquet(path)
+        self._last = pl.scan_parquet(path)
+        return self._last
+
+    def fresh(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        """``lf`` as a scan of a checkpoint: itself if it is the last checkpoint's scan
+        (nothing to write again), else a new checkpoint."""
+        return lf if lf is self._last else self.checkpoint(lf)
 
 
 def _check_strict(lf: pl.LazyFrame, recipe: Recipe) -> None:
@@ -638,11 +695,11 @@ def _run(
         stats: dict[str, Any] = {"kind": step.kind}
         if isinstance(step, Dedupe):
             if scratch is not None:
-                lf = scratch.checkpoint(_apply_dedupe(index, step, lf))
+                lf = _apply_dedupe(index, step, scratch.fresh(lf), types)
             # in sampling mode the fate records supply DROP/DUP for dedupe (see check_sample)
         elif isinstance(step, Outliers):
             if scratch is not None:
-                lf = scratch.checkpoint(lf)
+                lf = scratch.fresh(lf)
                 _check_strict(lf, recipe)
                 bounds = [_fences(lf, c, step.k, types[c] == "int64") for c in step.columns]
                 _outlier_counts(lf, step, types, bounds)
@@ -865,7 +922,7 @@ def clean(
         input_root, _ = _stage_input(input, schema_in, staged, key, pool)
         scratch = _Scratch(scratch_dir)
         lf, step_stats, users = _run(_initial_frame(staged), recipe, columns, scratch)
-        final = scratch.checkpoint(lf)
+        final = scratch.fresh(lf)
         _check_strict(final, recipe)
         final_path = scratch_dir / f"stage-{scratch.n}.parquet"
         output_root, rows_out, froot, rows_in, drops = _write_outputs(

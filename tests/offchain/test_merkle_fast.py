@@ -266,3 +266,53 @@ def test_clean__output_root_is_the_root_of_data_parquet(tmp_path: Path) -> None:
             for e in rows.encode_rows(batch, rows.Schema.from_json(result.proof["schema_in"]))
         ]
         assert result.input_root == _mth(input_leaves)
+
+
+def _dedupe_reference(frame: list[dict[str, object]], keys: list[str]) -> list[int | None]:
+    """dup_of per row: the lowest earlier row with an equal key (nulls equal), else None."""
+    first: dict[tuple[object, ...], int] = {}
+    out: list[int | None] = []
+    for i, r in enumerate(frame):
+        k = tuple(r[c] for c in keys)
+        out.append(first.get(k))
+        first.setdefault(k, i)
+    return out
+
+
+@pytest.mark.parametrize("hashing", ["real", "constant", "two-buckets"])
+def test_dedupe__candidates_by_hash_equal_plain_group_by(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hashing: str
+) -> None:
+    """The low-memory dedupe (hash candidates, exact grouping) marks the same rows as a
+    plain first-occurrence scan, also when every row collides (constant hash)."""
+    import polars as pl
+
+    if hashing != "real":
+        real = clean_mod._key_hash
+
+        def weak(keys: list[str], types: dict[str, str]) -> pl.Expr:
+            h = real(keys, types)
+            if hashing == "constant":
+                return (h * 0).alias(clean_mod._HASH)
+            return (h % 2).alias(clean_mod._HASH)
+
+        monkeypatch.setattr(clean_mod, "_key_hash", weak)
+    rnd = random.Random(11)
+    n = 3000
+    table = pa.table(
+        {
+            "s": [rnd.choice([None, "", "a", "b", "A", "a "]) for _ in range(n)],
+            "i": [rnd.choice([None, 0, 1, -1, 2**62]) for _ in range(n)],
+            "f": [rnd.choice([None, 0.0, 1.5, -2.25]) for _ in range(n)],
+        }
+    )
+    src = tmp_path / "in.parquet"
+    pq.write_table(table, src)
+    keys = ["s", "i", "f"]
+    recipe = load_recipe("version: 1\nsteps:\n  - {kind: dedupe, columns: [s, i, f]}\n")
+    result = clean_mod.clean(src, recipe, tmp_path / "out")
+    fates = clean_mod.decode_fates(result.fate_path.read_bytes())
+    expected = _dedupe_reference(table.to_pylist(), keys)
+    assert [f.dup_of for f in fates] == expected
+    assert [f.kept for f in fates] == [d is None for d in expected]
+    assert result.rows_out == sum(d is None for d in expected)
