@@ -79,11 +79,11 @@ def _container(artifact):
 
 def _register(registry, owner, seed):
     registry.register(
-        (1, DAG_PB, _h("cid", seed)),
+        ((1 << 64) | DAG_PB, _h("cid", seed)),
         _h("root", seed),
         1000,
         False,
-        (1, 0x0129, _h("meta", seed)),
+        ((1 << 64) | 0x0129, _h("meta", seed)),
         "CC-BY-4.0",
         [],
         0,

@@ -51,11 +51,11 @@ def _root(seed: int) -> bytes:
 def setup(project, deployer, registry, owner):
     for seed in DATASETS:
         registry.register(
-            (1, DAG_PB, hashlib.sha256(b"cid%d" % seed).digest()),
+            ((1 << 64) | DAG_PB, hashlib.sha256(b"cid%d" % seed).digest()),
             _root(seed),
             5,
             False,
-            (1, 0x0129, hashlib.sha256(b"meta%d" % seed).digest()),
+            ((1 << 64) | 0x0129, hashlib.sha256(b"meta%d" % seed).digest()),
             "MIT",
             [],
             0,

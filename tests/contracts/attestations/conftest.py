@@ -40,11 +40,11 @@ def dataset(registry, owner):
     """Registers dataset 1 (row root ``root(1)``) and 2 (``root(2)``)."""
     for seed in (1, 2):
         registry.register(
-            (1, DAG_PB, hashlib.sha256(b"cid%d" % seed).digest()),
+            ((1 << 64) | DAG_PB, hashlib.sha256(b"cid%d" % seed).digest()),
             root(seed),
             10,
             False,
-            (1, 0x0129, hashlib.sha256(b"meta%d" % seed).digest()),
+            ((1 << 64) | 0x0129, hashlib.sha256(b"meta%d" % seed).digest()),
             "CC-BY-4.0",
             [],
             0,

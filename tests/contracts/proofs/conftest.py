@@ -22,8 +22,9 @@ RESPONSE = 6
 DAG_PB = 0x70
 
 
-def cid(seed: int) -> tuple[int, int, bytes]:
-    return (1, DAG_PB, hashlib.sha256(b"cid%d" % seed).digest())
+def cid(seed: int) -> tuple[int, bytes]:
+    """The registry's Cid struct: (prefix = version << 64 | codec, digest)."""
+    return ((1 << 64) | DAG_PB, hashlib.sha256(b"cid%d" % seed).digest())
 
 
 def fates_for(n: int) -> tuple[list[FateRecord], list[int]]:
