@@ -21,8 +21,9 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.messages import SignableMessage, _hash_eip191_message, encode_typed_data
-from eth_keys import keys
-from eth_utils import is_address, keccak, to_checksum_address
+from eth_keys.datatypes import Signature as _EcdsaSignature
+from eth_utils.address import is_address, to_checksum_address
+from eth_utils.crypto import keccak
 
 from datasoil.cid import CidTuple, cid_to_tuple
 from datasoil.errors import DatasoilError, NotFound
@@ -31,10 +32,10 @@ __all__ = [
     "DOMAIN_NAME",
     "DOMAIN_VERSION",
     "MAX_SCORE",
-    "PRIMARY_TYPE",
-    "REPRODUCTION_PREFIX",
-    "REPRODUCED",
     "NOT_REPRODUCED",
+    "PRIMARY_TYPE",
+    "REPRODUCED",
+    "REPRODUCTION_PREFIX",
     "TYPES",
     "Attestation",
     "AttestationError",
@@ -51,8 +52,8 @@ __all__ = [
     "recover",
     "reproduction_metric_set",
     "sign",
-    "split_signature",
     "sign_with_account",
+    "split_signature",
     "summarize",
     "typed_data",
 ]
@@ -339,9 +340,7 @@ def recover(typed: Mapping[str, Any], signature: bytes) -> str:
     """
     v, r, s = _parse_signature(bytes(signature))
     try:
-        public = keys.Signature(vrs=(v - 27, r, s)).recover_public_key_from_msg_hash(
-            digest(typed)
-        )
+        public = _EcdsaSignature(vrs=(v - 27, r, s)).recover_public_key_from_msg_hash(digest(typed))
     except Exception as exc:  # eth_keys raises BadSignature and others
         raise SignatureError(f"expected a recoverable signature, recovery failed: {exc}") from exc
     return str(public.to_checksum_address())
@@ -403,7 +402,9 @@ class RelayPayload:
             "chainId",
             "verifyingContract",
         }:
-            raise AttestationError(f"expected domain {{name, version, chainId, verifyingContract}}, found {dom!r}")
+            raise AttestationError(
+                f"expected domain {{name, version, chainId, verifyingContract}}, found {dom!r}"
+            )
         if (dom["name"], dom["version"]) != (DOMAIN_NAME, DOMAIN_VERSION):
             raise AttestationError(
                 f"expected domain {DOMAIN_NAME!r} version {DOMAIN_VERSION!r}, "
@@ -762,9 +763,7 @@ class Attestations:
                     nonce=int(log.nonce),
                     block=int(log.block_number),
                     log_index=int(log.log_index),
-                    report_cid=str(
-                        CidTuple(int(report[0]), int(report[1]), bytes(report[2]))
-                    ),
+                    report_cid=str(CidTuple(int(report[0]), int(report[1]), bytes(report[2]))),
                     expiry=int(log.expiry),
                 )
             )

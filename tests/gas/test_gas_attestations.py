@@ -20,12 +20,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from datasoil.attest import Attestation, sign, split_signature, typed_data
+from datasoil.cid import CidTuple
 from eth_abi import encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-
-from datasoil.attest import Attestation, sign, split_signature, typed_data
-from datasoil.cid import CidTuple
 
 NPM_DIR = Path(__file__).resolve().parents[1] / "npm-eip712"
 EAS_DIR = NPM_DIR / "node_modules/@ethereum-attestation-service/eas-contracts"
@@ -149,7 +148,8 @@ def test_gas__datasoil_attestations(
     gas_log("bump_nonce", attestations.bump_nonce(1, QUALITY, 10, sender=attester))
     batch = [att(accounts[i], 3, 5000 + i) for i in range(8)]
     receipt = attestations.attest_batch(
-        [b.as_abi() for b in batch], [sig(accounts[i], b) for i, b in enumerate(batch)],
+        [b.as_abi() for b in batch],
+        [sig(accounts[i], b) for i, b in enumerate(batch)],
         sender=other,
     )
     gas_log("attest_batch: 8 relayed, new attesters, new (dataset, metric set)", receipt)

@@ -13,12 +13,11 @@ import os
 
 import ape
 import pytest
+from datasoil.attest import Attestation, sign, split_signature, typed_data
+from datasoil.cid import CidTuple
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-
-from datasoil.attest import Attestation, sign, split_signature, typed_data
-from datasoil.cid import CidTuple
 
 settings.register_profile(
     "ci",

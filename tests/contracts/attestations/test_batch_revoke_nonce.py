@@ -23,7 +23,11 @@ def test_attest_batch__mixed_direct_and_relayed(
         sender=auditor,
     )
     events = tx.decode_logs(attestations.Attested)
-    assert [(e.attester, e.score) for e in events] == [(attester, 100), (other, 300), (auditor, 500)]
+    assert [(e.attester, e.score) for e in events] == [
+        (attester, 100),
+        (other, 300),
+        (auditor, 500),
+    ]
     assert tuple(attestations.aggregate(1, METRIC)) == (1, 100)
     assert tuple(attestations.aggregate(1, OTHER_METRIC)) == (1, 300)
     assert tuple(attestations.aggregate(2, METRIC)) == (1, 500)

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 import ape
-from eth_utils import keccak
-
 from datasoil.attest import DOMAIN_NAME, DOMAIN_VERSION, reproduction_metric_set
+from eth_utils import keccak
 
 
 def test_init__registry_and_domain(attestations, registry, chain):
