@@ -36,7 +36,9 @@ $(VENV)/.installed: $(PYTHON) pyproject.toml constraints.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	@# npm ci rejects a lock that omits other platforms' optional packages (npm 11);
+	@# install follows the lock all the same and leaves it unchanged.
+	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(BIN)/anvil: node_modules/.installed $(PYTHON)
@@ -62,12 +64,13 @@ stop:
 # --- the two README commands ------------------------------------------------
 
 demo: node
-	@bash scripts/demo.sh
+	$(BIN)/ape run demo
 
+TESTS ?= tests
 test: install
 	@$(BIN)/ape compile -q >/dev/null 2>&1 || $(BIN)/ape compile
 	APE_FOUNDRY_HOST=http://127.0.0.1:$$($(PYTHON) -m datasoil.node free-port) \
-		HYPOTHESIS_PROFILE=ci $(BIN)/ape test tests -q -p no:cacheprovider $(PYTEST_ARGS)
+		HYPOTHESIS_PROFILE=ci $(BIN)/ape test $(TESTS) -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test-deep: install
 	APE_FOUNDRY_HOST=http://127.0.0.1:$$($(PYTHON) -m datasoil.node free-port) \

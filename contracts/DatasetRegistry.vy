@@ -32,7 +32,7 @@ EMPTY_ROOT: public(constant(bytes32)) = (
 )
 
 # @dev The multicodec code of dag-pb, the only codec a CIDv0 can have.
-DAG_PB: constant(uint64) = 112
+DAG_PB: constant(uint256) = 112
 
 # @dev Bit masks and shifts of the packed record:
 # owner (bits 0-159) | row count (bits 160-223) | private flag (bit 224).
@@ -45,8 +45,7 @@ _COUNT_MASK: constant(uint256) = (1 << 64) - 1
 # @dev A content identifier split into the parts the chain needs to give it back
 # exactly: CID version (0 or 1), content codec (multicodec) and SHA-256 digest.
 struct Cid:
-    version: uint8
-    codec: uint64
+    prefix: uint256
     digest: bytes32
 
 
@@ -80,7 +79,7 @@ pending_owner: public(HashMap[uint256, address])
 event DatasetRegistered:
     dataset_id: indexed(uint256)
     owner: indexed(address)
-    version_of: indexed(uint256)
+    version_of: uint256
     content_cid: Cid
     row_root: bytes32
     row_count: uint64
@@ -304,8 +303,9 @@ def info(dataset_id: uint256) -> DatasetInfo:
 @pure
 def _check_cid(cid: Cid, what: String[8]):
     assert cid.digest != empty(bytes32), concat("registry: zero ", what, " digest")
-    assert cid.version <= 1, concat("registry: ", what, " CID version not 0 or 1")
-    assert cid.version == 1 or cid.codec == DAG_PB, concat("registry: ", what, " CIDv0 not dag-pb")
+    version: uint256 = cid.prefix >> 64
+    assert version <= 1, concat("registry: ", what, " CID version not 0 or 1")
+    assert version == 1 or cid.prefix == DAG_PB, concat("registry: ", what, " CIDv0 not dag-pb")
 
 
 @internal

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 from ape import accounts, project
 from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
-
 from datasoil.scripting import friendly
 
 
@@ -24,7 +23,15 @@ def cli(cli_ctx, account, force):
             existing = deployments.load(chain.web3())
         except DeploymentError:
             existing = None
-        if existing is not None:
+        stale = chain.stale_contracts(project, existing) if existing is not None else []
+        missing = [
+            n for n in chain.contract_names(project) if existing and n not in existing.contracts
+        ]
+        if stale or missing:
+            cli_ctx.logger.warning(
+                f"the recorded deployment is out of date ({', '.join(stale + missing)}): redeploying"
+            )
+        elif existing is not None:
             for name, address in sorted(existing.contracts.items()):
                 cli_ctx.logger.info(f"{name}: {address}")
             cli_ctx.logger.success("already deployed on this chain (use --force to redeploy)")

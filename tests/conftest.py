@@ -6,7 +6,21 @@ never on the user's `make node` chain. ape isolates each test in a chain snapsho
 
 from __future__ import annotations
 
+import os
+import socket
+import sys
+
 import pytest
+
+# Never let a test touch the user's persistent node (`make node`, port 8545): ape
+# snapshots and reverts the chain between tests. Unless the caller chose a node,
+# ape-foundry starts a fresh anvil on a free port (and stops it at the end).
+if "APE_FOUNDRY_HOST" not in os.environ:
+    with socket.socket() as _sock:
+        _sock.bind(("127.0.0.1", 0))
+        os.environ["APE_FOUNDRY_HOST"] = f"http://127.0.0.1:{_sock.getsockname()[1]}"
+# anvil is linked into the venv's bin (make install); find it even without activation.
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
 
 @pytest.fixture(scope="session")

@@ -26,10 +26,46 @@ from pathlib import Path
 ROWS = 3000
 SEED = 5
 
-FIRST = ["anna", "ben", "chloé", "david", "emma", "felix", "grace", "hugo", "iris", "jonas",
-         "karin", "liam", "maria", "noah", "olga", "paul", "quinn", "rosa", "sven", "tara"]
-LAST = ["smith", "müller", "garcía", "rossi", "dubois", "novak", "kowalski", "jensen",
-        "silva", "tanaka", "nguyen", "okafor", "haddad", "ivanova", "larsen", "meyer"]
+FIRST = [
+    "anna",
+    "ben",
+    "chloé",
+    "david",
+    "emma",
+    "felix",
+    "grace",
+    "hugo",
+    "iris",
+    "jonas",
+    "karin",
+    "liam",
+    "maria",
+    "noah",
+    "olga",
+    "paul",
+    "quinn",
+    "rosa",
+    "sven",
+    "tara",
+]
+LAST = [
+    "smith",
+    "müller",
+    "garcía",
+    "rossi",
+    "dubois",
+    "novak",
+    "kowalski",
+    "jensen",
+    "silva",
+    "tanaka",
+    "nguyen",
+    "okafor",
+    "haddad",
+    "ivanova",
+    "larsen",
+    "meyer",
+]
 CITIES = ["berlin", "paris", "lisbon", "zürich", "new york", "são paulo", "tokyo", "oslo"]
 LABELS = ["positive", "negative", "neutral"]
 DOMAINS = ["example.com", "mail.example.org", "corp.example.net"]

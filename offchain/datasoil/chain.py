@@ -22,6 +22,8 @@ __all__ = [
     "contracts",
     "deploy_all",
     "is_local",
+    "stale_contracts",
+    "contract_names",
     "web3",
 ]
 
@@ -95,9 +97,42 @@ def _project_type(project: Any, name: str) -> Any:
         return None
 
 
+def _runtime_code(ctype: Any) -> bytes:
+    code = ctype.contract_type.runtime_bytecode
+    return bytes(code.to_bytes()) if code is not None and code.bytecode else b""
+
+
+def stale_contracts(project: Any, record: deployments.Deployment) -> list[str]:
+    """Names of recorded contracts whose code on chain is not this build's.
+
+    Vyper appends immutables after the runtime code, so the on-chain code must start
+    with the build's runtime bytecode.
+    """
+    w3 = web3()
+    stale = []
+    for name, address in sorted(record.contracts.items()):
+        ctype = _project_type(project, name)
+        if ctype is None:
+            continue
+        expected = _runtime_code(ctype)
+        if expected and not bytes(w3.eth.get_code(address)).startswith(expected):
+            stale.append(name)
+    return stale
+
+
 def contracts(project: Any) -> Contracts:
-    """ape contract instances for the deployment recorded for the connected chain."""
+    """ape contract instances for the deployment recorded for the connected chain.
+
+    Raises DeploymentError when there is none, the chain was reset, or the code on
+    chain is not this build's (contracts changed since `ape run deploy`).
+    """
     record = deployments.load(web3())
+    stale = stale_contracts(project, record)
+    if stale:
+        raise DeploymentError(
+            f"expected this build's code for {', '.join(stale)} on chain {record.chain_id}, "
+            "found an older deployment: run `ape run deploy --force`"
+        )
     found: dict[str, Any] = {}
     for attr, name in _NAMES.items():
         address = record.contracts.get(name)
@@ -177,3 +212,9 @@ def deploy_all(
     path = deployments.save(w3, record)
     log(f"recorded deployment in {path}")
     return record
+
+
+def contract_names(project: Any) -> list[str]:
+    """The deployable datasoil contracts this build has (the demo token only locally)."""
+    names = [n for n in _NAMES.values() if _project_type(project, n) is not None]
+    return [n for n in names if n != "DemoToken" or is_local()]

@@ -1,4 +1,4 @@
-"""CIDs as the contracts store them: (version, codec, SHA-256 digest).
+"""CIDs as the contracts store them: a prefix word (version, codec) and a SHA-256 digest.
 
 Parsing and encoding go through the ``multiformats`` library; this module only maps a
 CID to the three fields the registry keeps and back, so a CIDv0 comes back as CIDv0
@@ -53,9 +53,21 @@ class CidTuple:
         except (KeyError, ValueError) as exc:
             raise InvalidCid(f"expected a valid CID from {self}, found {exc}") from exc
 
-    def as_abi(self) -> tuple[int, int, bytes]:
-        """The struct as a contract call takes it."""
-        return (self.version, self.codec, self.digest)
+    @property
+    def prefix(self) -> int:
+        """The registry's prefix word: version in bits 64-71, codec in bits 0-63."""
+        return (self.version << 64) | self.codec
+
+    def as_abi(self) -> tuple[int, bytes]:
+        """The registry's ``Cid`` struct (prefix, digest) as a contract call takes it."""
+        return (self.prefix, self.digest)
+
+    @classmethod
+    def from_abi(cls, value: tuple[int, bytes] | list[object]) -> CidTuple:
+        """Inverse of :meth:`as_abi` for a struct read from the chain."""
+        prefix, digest = value
+        prefix = int(prefix)  # type: ignore[call-overload]
+        return cls(prefix >> 64, prefix & ((1 << 64) - 1), bytes(digest))  # type: ignore[arg-type]
 
     def __str__(self) -> str:
         return str(self.to_cid())

@@ -17,13 +17,14 @@ depend on thread count, batch boundaries or machine. The format is in docs/clean
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.parquet as _pq
 
 from datasoil import merkle, rows
 from datasoil.errors import DatasoilError, ProofError, RecipeError
@@ -56,6 +57,9 @@ from datasoil.recipe import (
     load_recipe,
     recipe_from_json,
 )
+
+# pyarrow.parquet's hints are partial: use it untyped, as datasoil.rows does.
+pq: Any = _pq
 
 __all__ = [
     "BATCH_ROWS",
@@ -281,10 +285,17 @@ def decode_fates(data: bytes) -> list[FateRecord]:
     ]
 
 
-def _fate_leaves(data: bytes) -> list[bytes]:
-    sha = hashlib.sha256
-    size = FATE_RECORD_SIZE
-    return [sha(b"\x00" + data[i : i + size]).digest() for i in range(0, len(data), size)]
+def _fate_digests(data: bytes) -> bytes:
+    """Packed RFC 9162 leaf hashes of concatenated fate records, hashed all at once."""
+    n = len(data) // FATE_RECORD_SIZE
+    matrix = np.empty((n, 1 + FATE_RECORD_SIZE), np.uint8)
+    matrix[:, 0] = 0  # the leaf prefix
+    matrix[:, 1:] = np.frombuffer(data, np.uint8).reshape(n, FATE_RECORD_SIZE)
+    offsets = np.arange(0, (n + 1) * (1 + FATE_RECORD_SIZE), 1 + FATE_RECORD_SIZE, np.int64)
+    messages = pa.Array.from_buffers(
+        pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(matrix.reshape(-1))]
+    )
+    return merkle.leaf_digests(messages, prefixed=True)
 
 
 def fate_root(path_or_bytes: Path | bytes) -> bytes:
@@ -301,7 +312,7 @@ def fate_root(path_or_bytes: Path | bytes) -> bytes:
     for chunk in chunks:
         if len(chunk) % FATE_RECORD_SIZE:
             raise ProofError(f"fate file: length is not a multiple of {FATE_RECORD_SIZE} bytes")
-        builder.extend(_fate_leaves(chunk))
+        builder.extend_digests(_fate_digests(chunk))
     return builder.root()
 
 
@@ -474,11 +485,7 @@ def _row_local(
 
 def _apply_dedupe(index: int, step: Dedupe, lf: pl.LazyFrame) -> pl.LazyFrame:
     keys = list(step.columns)
-    first = (
-        lf.filter(_alive)
-        .group_by(keys)
-        .agg(pl.col(ROW).min().alias(_FIRST))
-    )
+    first = lf.filter(_alive).group_by(keys).agg(pl.col(ROW).min().alias(_FIRST))
     joined = lf.join(first, on=keys, how="left", nulls_equal=True, maintain_order="left")
     is_dup = _alive & (pl.col(ROW) != pl.col(_FIRST))
     return joined.with_columns(
@@ -530,7 +537,10 @@ def _fences(lf: pl.LazyFrame, column: str, k: float, is_int: bool) -> dict[str, 
 
 
 def _apply_outliers(
-    index: int, step: Outliers, lf: pl.LazyFrame, types: Mapping[str, str],
+    index: int,
+    step: Outliers,
+    lf: pl.LazyFrame,
+    types: Mapping[str, str],
     bounds: Sequence[Mapping[str, Any]],
 ) -> pl.LazyFrame:
     outside = []
@@ -634,9 +644,7 @@ def _run(
             if scratch is not None:
                 lf = scratch.checkpoint(lf)
                 _check_strict(lf, recipe)
-                bounds = [
-                    _fences(lf, c, step.k, types[c] == "int64") for c in step.columns
-                ]
+                bounds = [_fences(lf, c, step.k, types[c] == "int64") for c in step.columns]
                 _outlier_counts(lf, step, types, bounds)
             else:
                 assert claimed_steps is not None
@@ -713,28 +721,48 @@ def _hex(b: bytes) -> str:
     return "0x" + b.hex()
 
 
-def _leaves(encoded: list[bytes], key: bytes | None) -> list[bytes]:
-    return merkle.leaf_hashes(encoded, key)
+class _Committer:
+    """An RFC 9162 root over batches hashed in worker threads, appended in batch order.
+
+    At most ``depth`` batches are in flight, so memory stays bounded; the hashing (Arrow,
+    NumPy and the polars-hash plugin, which release the GIL) overlaps reading and writing.
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor, depth: int = 3) -> None:
+        self.builder = merkle.RootBuilder()
+        self._pool = pool
+        self._pending: deque[Future[bytes]] = deque()
+        self._depth = depth
+
+    def add(self, fn: Callable[..., bytes], *args: Any) -> None:
+        self._pending.append(self._pool.submit(fn, *args))
+        while len(self._pending) > self._depth:
+            self.builder.extend_digests(self._pending.popleft().result())
+
+    def root(self) -> bytes:
+        while self._pending:
+            self.builder.extend_digests(self._pending.popleft().result())
+        return self.builder.root()
 
 
 def _stage_input(
-    path: Path, schema: rows.Schema, dest: Path, key: bytes | None
+    path: Path, schema: rows.Schema, dest: Path, key: bytes | None, pool: ThreadPoolExecutor
 ) -> tuple[bytes, int]:
     """Stream the input once: hash its rows into the input root and write it, with row
     numbers, to a Parquet file the engine scans. Returns (input root, row count)."""
-    builder = merkle.RootBuilder()
+    committer = _Committer(pool)
     arrow_schema = schema.to_arrow()
     out_schema = pa.schema([pa.field(ROW, pa.uint64(), nullable=False), *arrow_schema])
     n = 0
     with pq.ParquetWriter(dest, out_schema, compression="lz4") as writer:
         for batch in rows.read_batches(path, schema, BATCH_ROWS):
-            builder.extend(_leaves(rows.encode_rows(batch, schema), key))
+            committer.add(rows.batch_leaf_digests, batch, schema, key)
             numbers = pa.array(np.arange(n, n + batch.num_rows, dtype=np.uint64))
             writer.write_batch(
                 pa.RecordBatch.from_arrays([numbers, *batch.columns], schema=out_schema)
             )
             n += batch.num_rows
-    return builder.root(), n
+    return committer.root(), n
 
 
 def _initial_frame(path: Path) -> pl.LazyFrame:
@@ -751,37 +779,27 @@ def _write_outputs(
     schema_out: rows.Schema,
     out: Path,
     key: bytes | None,
+    pool: ThreadPoolExecutor,
 ) -> tuple[bytes, int, bytes, int, list[int]]:
-    """Write data.parquet and fate.bin from the final frame; return
-    (output root, rows out, fate root, rows in, drops per step index)."""
-    data_path = out / "data.parquet"
+    """Write data.parquet and fate.bin from the final frame in one pass, committing the
+    output rows and the fate records as they go; return
+    (output root, rows out, fate root, rows in, drops per step index).
+
+    The output rows are the final frame's alive rows cast to the declared output schema,
+    exactly what reading data.parquet back under ``schema_out`` gives (tests check it)."""
     target = schema_out.to_arrow()
-    (
-        pl.scan_parquet(final)
-        .filter(_alive)
-        .select(users)
-        .sink_parquet(data_path, maintain_order=True)
-    )
-    # Cast to the declared output schema so the file's types are exactly schema_out's.
-    table_file = pq.ParquetFile(data_path)
-    if table_file.schema_arrow != target:
-        tmp = out / "data.cast.parquet"
-        with pq.ParquetWriter(tmp, target) as writer:
-            for batch in table_file.iter_batches(BATCH_ROWS):
-                writer.write_table(pa.Table.from_batches([batch]).cast(target))
-        table_file.close()
-        os.replace(tmp, data_path)
-    out_builder = merkle.RootBuilder()
+    out_commit = _Committer(pool)
+    fate_commit = _Committer(pool)
     rows_out = 0
-    for batch in rows.read_batches(data_path, schema_out, BATCH_ROWS):
-        out_builder.extend(_leaves(rows.encode_rows(batch, schema_out), key))
-        rows_out += batch.num_rows
-    fate_builder = merkle.RootBuilder()
     kept = 0
     rows_in = 0
     drops = [0] * 256
-    with open(out / "fate.bin", "wb") as fate_file:
-        for batch in pq.ParquetFile(final).iter_batches(BATCH_ROWS, columns=[ROW, DROP, DUP]):
+    source = pq.ParquetFile(final)
+    with (
+        open(out / "fate.bin", "wb") as fate_file,
+        pq.ParquetWriter(out / "data.parquet", target, compression="zstd") as writer,
+    ):
+        for batch in source.iter_batches(BATCH_ROWS, columns=[ROW, DROP, DUP, *users]):
             row = batch.column(0).to_numpy(zero_copy_only=False).astype(np.uint64)
             drop = batch.column(1).fill_null(FATE_STEP_NONE).to_numpy().astype(np.uint8)
             dup = batch.column(2).fill_null(FATE_NONE).to_numpy().astype(np.uint64)
@@ -789,17 +807,27 @@ def _write_outputs(
                 raise AssertionError("engine reordered rows")  # never: every sink keeps order
             data, kept = encode_fates(row, drop, dup, kept)
             fate_file.write(data)
-            fate_builder.extend(_fate_leaves(data))
+            fate_commit.add(_fate_digests, data)
             counts = np.bincount(drop, minlength=256)
             drops = [a + int(b) for a, b in zip(drops, counts, strict=True)]
             rows_in += len(row)
+            alive = drop == FATE_STEP_NONE
+            if alive.any():
+                values = pa.RecordBatch.from_arrays(batch.columns[3:], names=users)
+                if not alive.all():
+                    values = values.filter(pa.array(alive))
+                values = pa.Table.from_batches([values]).cast(target).combine_chunks()
+                for part in values.to_batches():
+                    writer.write_batch(part)
+                    out_commit.add(rows.batch_leaf_digests, part, schema_out, key)
+                    rows_out += part.num_rows
     if kept != rows_out:
         raise AssertionError(f"kept {kept} rows but wrote {rows_out}")
-    return out_builder.root(), rows_out, fate_builder.root(), rows_in, drops
+    return out_commit.root(), rows_out, fate_commit.root(), rows_in, drops
 
 
 def clean(
-    input: Path,  # noqa: A002 - the brief's name
+    input: Path,
     recipe: Recipe,
     out_dir: Path,
     *,
@@ -827,20 +855,21 @@ def clean(
     schema_out = _schema_out(schema_in, recipe)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    pool = ThreadPoolExecutor(2, thread_name_prefix="datasoil-hash")
     try:
         scratch_dir = work / "scratch"
         result_dir = work / "result"
         scratch_dir.mkdir()
         result_dir.mkdir()
         staged = scratch_dir / "input.parquet"
-        input_root, _ = _stage_input(input, schema_in, staged, key)
+        input_root, _ = _stage_input(input, schema_in, staged, key, pool)
         scratch = _Scratch(scratch_dir)
         lf, step_stats, users = _run(_initial_frame(staged), recipe, columns, scratch)
         final = scratch.checkpoint(lf)
         _check_strict(final, recipe)
         final_path = scratch_dir / f"stage-{scratch.n}.parquet"
         output_root, rows_out, froot, rows_in, drops = _write_outputs(
-            final_path, users, schema_out, result_dir, key
+            final_path, users, schema_out, result_dir, key, pool
         )
         for index, stats in enumerate(step_stats):
             stats["rows_dropped"] = drops[index]
@@ -866,6 +895,7 @@ def clean(
         shutil.rmtree(scratch_dir)
         _replace_dir(result_dir, out_dir)
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(work, ignore_errors=True)
     return CleanResult(out_dir, proof)
 
@@ -895,11 +925,13 @@ def load_proof(source: Path | str | bytes | Mapping[str, Any]) -> dict[str, Any]
     if isinstance(source, Mapping):
         proof = dict(source)
     else:
-        if isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith("{")):
+        if isinstance(source, Path) or (
+            isinstance(source, str) and not source.lstrip().startswith("{")
+        ):
             try:
                 source = Path(source).read_bytes()
             except OSError as exc:
-                raise ProofError(f"cannot read proof {source}: {exc}") from None
+                raise ProofError(f"cannot read proof {source!s}: {exc}") from None
         try:
             proof = json.loads(source)
         except ValueError as exc:
@@ -949,7 +981,7 @@ _COMPARED = (
 
 def verify(
     proof: Path | str | bytes | Mapping[str, Any],
-    input: Path,  # noqa: A002
+    input: Path,
     output: Path,
     *,
     recipe: Recipe | Path | str | None = None,
@@ -1131,9 +1163,7 @@ def check_sample(
     for index, step in enumerate(recipe.steps):
         if isinstance(step, Dedupe):
             snap = lf.select(ROW, DROP, *step.columns).collect()
-            keys_at[index] = {
-                r[0]: tuple(r[2:]) for r in snap.iter_rows() if r[1] is None
-            }
+            keys_at[index] = {r[0]: tuple(r[2:]) for r in snap.iter_rows() if r[1] is None}
             alive_at[index] = {r[0] for r in snap.iter_rows() if r[1] is None}
             claims = {
                 i: f.dup_of

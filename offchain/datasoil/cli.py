@@ -15,22 +15,35 @@ import click
 from datasoil import __version__
 from datasoil.errors import DatasoilError
 
-__all__ = ["main", "cli"]
+__all__ = ["cli", "main"]
 
-# (module under datasoil.commands, attribute) of each sub-command; a module that is
-# not there yet is skipped, so the command works while later stages land.
-_COMMANDS: tuple[tuple[str, str], ...] = (
-    ("cid", "cid"),
-    ("rows", "root"),
-    ("rows", "prove"),
-    ("car", "car"),
-    ("quality", "quality"),
-    ("clean", "clean"),
-    ("clean", "verify"),
-)
+# name -> (module under datasoil.commands, attribute). Modules are imported only when
+# their command runs, so `datasoil cid` does not pay for Polars or pyarrow.
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "cid": ("cid", "cid"),
+    "root": ("rows", "root"),
+    "prove": ("rows", "prove"),
+    "car": ("car", "car"),
+    "quality": ("quality", "quality"),
+    "clean": ("clean", "clean"),
+    "verify": ("clean", "verify"),
+}
 
 
 class _Group(click.Group):
+    """A group that imports each sub-command lazily and turns DatasoilError into one line."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in _COMMANDS:
+            return None
+        module, attr = _COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(f"datasoil.commands.{module}"), attr)
+        assert isinstance(command, click.Command)
+        return command
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -43,16 +56,6 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="datasoil")
 def cli() -> None:
     """datasoil: verifiable AI training data (off-chain tools)."""
-
-
-for _module, _attr in _COMMANDS:
-    try:
-        _mod = importlib.import_module(f"datasoil.commands.{_module}")
-    except ModuleNotFoundError as _exc:
-        if _exc.name != f"datasoil.commands.{_module}":
-            raise
-        continue
-    cli.add_command(getattr(_mod, _attr))
 
 
 def main() -> None:

@@ -14,6 +14,13 @@ inclusion proofs follow RFC 9162 section 2.1.3 and consistency proofs section 2.
 shards of ``2**k`` leaves compose into the flat root (:func:`combine_shards`).
 The format is written down in docs/formats/merkle.md.
 
+Fast paths (same bytes, checked in tests/offchain/test_merkle_fast.py): many hashes at once
+are computed by the ``polars-hash`` plugin (Rust ``sha2``) over an Arrow binary array
+(:func:`sha256_many`), leaf hashes can travel packed (``32 * n`` bytes: :func:`leaf_digests`,
+:meth:`RootBuilder.extend_digests`) and perfect subtrees are hashed level by level with
+every ``0x01 || left || right`` of a level built at once by NumPy. Without ``polars-hash``
+the same functions fall back to :mod:`hashlib`, one call per message.
+
 >>> root([]).hex()
 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 >>> root([leaf_hash(b"")]).hex()
@@ -22,12 +29,17 @@ The format is written down in docs/formats/merkle.md.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import hmac
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as _pyarrow_compute
 
 from datasoil.errors import ProofError
 
@@ -43,10 +55,13 @@ __all__ = [
     "inclusion_proof",
     "inclusion_proof_from_iter",
     "keyed_leaf_hash",
+    "leaf_digests",
     "leaf_hash",
     "leaf_hashes",
+    "leaf_input_prefix",
     "node_hash",
     "root",
+    "sha256_many",
     "verify_consistency",
     "verify_inclusion",
 ]
@@ -60,10 +75,132 @@ KEY_SIZE = 32
 EMPTY_ROOT: bytes = hashlib.sha256(b"").digest()
 """Root of the empty tree: ``SHA-256("")`` (RFC 9162 section 2.1.1)."""
 
+# pyarrow.compute's hints are partial: use it untyped, as datasoil.rows does.
+_pc: Any = _pyarrow_compute
+
 _LEAF = b"\x00"
 _NODE = b"\x01"
 _sha256 = hashlib.sha256
 _CHUNK = 1 << 14  # leaves hashed level by level at a time in RootBuilder.extend
+_NATIVE_MIN = 256  # from this many messages on, hash through the vectorised path
+_NATIVE_MAX = 1 << 20  # messages per vectorised call (bounds the temporary buffers)
+_BLOCK = 64  # SHA-256 block size, for HMAC (RFC 2104)
+
+
+def _native_hasher() -> Any:
+    """The ``polars-hash`` plugin's SHA-256 expression builder, or None when not installed."""
+    global _native
+    if _native is _UNSET:
+        try:
+            import polars as pl
+            import polars_hash as plh
+
+            def run(arr: pa.Array) -> pa.Array:
+                frame = pl.DataFrame({"m": pl.Series("m", arr, dtype=pl.Binary)})
+                out = frame.select(plh.col("m").chash.sha2_256())["m"].to_arrow()
+                return out
+
+            _native = run
+        except ImportError:  # pragma: no cover - the pinned dependency is installed
+            _native = None
+    return _native
+
+
+_UNSET: Any = object()
+_native: Any = _UNSET
+
+
+def sha256_many(messages: pa.Array) -> bytes:
+    """SHA-256 of every item of an Arrow binary array, concatenated (``32 * len`` bytes).
+
+    Computed in native code (the ``polars-hash`` plugin, Rust ``sha2``) for large arrays,
+    with :mod:`hashlib` otherwise; both give the same bytes (tests check it).
+    Raises :class:`~datasoil.errors.ProofError` on a null item.
+    """
+    n = len(messages)
+    if messages.null_count:
+        raise ProofError("sha256_many: expected no null messages, found some")
+    native = _native_hasher() if n >= _NATIVE_MIN else None
+    if native is None:
+        return b"".join(_sha256(m).digest() for m in _buffers(messages))
+    out = bytearray()
+    for start in range(0, n, _NATIVE_MAX):
+        part = messages.slice(start, _NATIVE_MAX)
+        hexes = native(part)
+        if not pa.types.is_large_string(hexes.type):
+            hexes = hexes.cast(pa.large_string())
+        count = len(hexes)
+        first = int(np.frombuffer(hexes.buffers()[1], np.int64)[hexes.offset])
+        data = memoryview(hexes.buffers()[2])[first : first + 64 * count]
+        out += binascii.a2b_hex(data)
+    if len(out) != HASH_SIZE * n:  # pragma: no cover - a plugin that is not SHA-256 hex
+        raise ProofError(f"sha256_many: expected {HASH_SIZE * n} bytes, found {len(out)}")
+    return bytes(out)
+
+
+def _buffers(messages: pa.Array) -> Iterator[memoryview]:
+    """Each item of a binary/string array as a memoryview into the Arrow data buffer."""
+    if not (pa.types.is_binary(messages.type) or pa.types.is_string(messages.type)):
+        messages = messages.cast(pa.large_binary())
+    width = np.int64 if pa.types.is_large_binary(messages.type) else np.int32
+    n = len(messages)
+    if n == 0:
+        return iter(())
+    offsets = np.frombuffer(messages.buffers()[1], width)[messages.offset : messages.offset + n + 1]
+    data = memoryview(messages.buffers()[2])
+    bounds = offsets.tolist()
+    return (data[a:b] for a, b in itertools.pairwise(bounds))
+
+
+def _fixed_width(matrix: np.ndarray[Any, Any]) -> pa.Array:
+    """Binary array whose item i is the row ``matrix[i]`` (uint8, C-contiguous)."""
+    n, width = matrix.shape
+    offsets = np.arange(0, width * (n + 1), width, dtype=np.int64)
+    return pa.Array.from_buffers(
+        pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(matrix.reshape(-1))]
+    )
+
+
+def _sha256_rows(matrix: np.ndarray[Any, Any]) -> bytes:
+    """SHA-256 of each row of a uint8 matrix, concatenated."""
+    return sha256_many(_fixed_width(np.ascontiguousarray(matrix, dtype=np.uint8)))
+
+
+def leaf_input_prefix(key: bytes | None = None) -> bytes:
+    """What :func:`leaf_digests` hashes in front of each row when ``prefixed`` is false.
+
+    ``0x00`` for public leaves; for keyed leaves ``(K xor ipad) || 0x00``, the first
+    block of HMAC-SHA-256's inner hash (RFC 2104). Raises ProofError on a bad key.
+    """
+    if key is None:
+        return _LEAF
+    _check_key(key)
+    return bytes(b ^ 0x36 for b in key.ljust(_BLOCK, b"\x00")) + _LEAF
+
+
+def leaf_digests(rows: pa.Array, key: bytes | None = None, *, prefixed: bool = False) -> bytes:
+    """Leaf hashes (:func:`leaf_hash`, or :func:`keyed_leaf_hash` with ``key``) of every item
+    of an Arrow binary array of rows, packed: ``32 * len(rows)`` bytes.
+
+    With ``prefixed=True`` every item already starts with :func:`leaf_input_prefix` of
+    ``key`` (an encoder can write it for free). Raises ProofError on a bad key.
+    """
+    prefix = leaf_input_prefix(key)
+    if not prefixed and len(rows):
+        rows = _pc.binary_join_element_wise(
+            pa.scalar(prefix, pa.binary()), rows.cast(pa.binary()), b""
+        )
+    inner = sha256_many(rows)
+    if key is None:
+        return inner
+    n = len(rows)
+    # HMAC outer hash: SHA-256((K xor opad) || inner), 96-byte messages built at once.
+    matrix = np.empty((n, _BLOCK + HASH_SIZE), np.uint8)
+    matrix[:, :_BLOCK] = np.frombuffer(
+        bytes(b ^ 0x5C for b in key.ljust(_BLOCK, b"\x00")), np.uint8
+    )
+    matrix[:, _BLOCK:] = np.frombuffer(inner, np.uint8).reshape(n, HASH_SIZE)
+    return _sha256_rows(matrix)
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -113,10 +250,26 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 
 def _perfect_root(level: list[bytes]) -> bytes:
     """MTH of a power-of-two number of leaf hashes, hashed level by level."""
+    if len(level) >= 2 * _NATIVE_MIN:
+        return _perfect_root_packed(b"".join(level))
     sha = _sha256
     while len(level) > 1:
         level = [sha(_NODE + a + b).digest() for a, b in zip(level[::2], level[1::2], strict=True)]
     return level[0]
+
+
+def _perfect_root_packed(packed: bytes) -> bytes:
+    """MTH of a power-of-two number of packed leaf hashes: each level's
+    ``0x01 || left || right`` messages are laid out at once and hashed in one call."""
+    count = len(packed) // HASH_SIZE
+    while count >= 2 * _NATIVE_MIN:
+        half = count // 2
+        matrix = np.empty((half, 1 + 2 * HASH_SIZE), np.uint8)
+        matrix[:, 0] = 1
+        matrix[:, 1:] = np.frombuffer(packed, np.uint8).reshape(half, 2 * HASH_SIZE)
+        packed = _sha256_rows(matrix)
+        count = half
+    return _perfect_root([packed[i : i + HASH_SIZE] for i in range(0, len(packed), HASH_SIZE)])
 
 
 def _check_hash(value: bytes, what: str) -> None:
@@ -176,6 +329,32 @@ class RootBuilder:
             if not chunk:
                 return
             self._extend_list(chunk)
+
+    def extend_digests(self, packed: bytes | bytearray | memoryview) -> None:
+        """Append leaf hashes given packed, ``32 * n`` bytes (as :func:`leaf_digests` returns).
+
+        Raises :class:`~datasoil.errors.ProofError` when the length is not a multiple of 32.
+        """
+        data = bytes(packed)
+        if len(data) % HASH_SIZE:
+            raise ProofError(
+                f"packed leaf hashes: expected a multiple of {HASH_SIZE} bytes, found {len(data)}"
+            )
+        pos = 0
+        n = len(data) // HASH_SIZE
+        while pos < n:
+            size = self._size
+            height = (size & -size).bit_length() - 1 if size else 62
+            while (1 << height) > n - pos:
+                height -= 1
+            width = 1 << height
+            part = data[pos * HASH_SIZE : (pos + width) * HASH_SIZE]
+            if width >= 2 * _NATIVE_MIN:
+                node = _perfect_root_packed(part)
+            else:
+                node = _perfect_root([part[i : i + HASH_SIZE] for i in range(0, len(part), 32)])
+            self._push(node, height)
+            pos += width
 
     def _extend_list(self, chunk: list[bytes]) -> None:
         pos = 0

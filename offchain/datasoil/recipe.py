@@ -45,7 +45,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeAlias, Union
+from typing import Any, Literal, TypeAlias
 
 import polars as pl
 import yaml
@@ -54,9 +54,9 @@ from datasoil.errors import RecipeError
 
 __all__ = [
     "CAST_TYPES",
+    "EMAIL_PATTERN",
     "FAIL_POLICIES",
     "PHONE_PATTERN",
-    "EMAIL_PATTERN",
     "RECIPE_VERSION",
     "RESERVED_PREFIX",
     "STEP_KINDS",
@@ -120,7 +120,8 @@ EMAIL_PATTERN = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-
 
 PHONE_PATTERN = (
     r"\+[0-9]{8,15}"
-    r"|(?:\+[0-9]{1,3}[ .\-]?)?(?:\([0-9]{2,4}\)[ .\-]?|[0-9]{2,4}[ .\-])[0-9]{3,4}[ .\-]?[0-9]{3,4}"
+    r"|(?:\+[0-9]{1,3}[ .\-]?)?(?:\([0-9]{2,4}\)[ .\-]?|[0-9]{2,4}[ .\-])"
+    r"[0-9]{3,4}[ .\-]?[0-9]{3,4}"
 )
 """Phone numbers: ``+`` and 8-15 digits (E.164), or an optional ``+CC`` country code, an
 area code (``(555)`` or ``555`` followed by a separator), then two groups of 3-4 digits;
@@ -133,7 +134,7 @@ separators are a space, a dot or a hyphen. At least 8 digits, and ISO dates such
 # Filter expressions
 # ---------------------------------------------------------------------------------------
 
-Scalar: TypeAlias = Union[int, float, str, bool, None]
+Scalar: TypeAlias = int | float | str | bool | None
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ class Cmp:
     right: Expr
 
 
-Expr: TypeAlias = Union[Lit, Col, IsNull, Not, And, Or, Cmp]
+Expr: TypeAlias = Lit | Col | IsNull | Not | And | Or | Cmp
 
 _TOKEN = re.compile(
     r"""
@@ -515,11 +516,11 @@ def _eval(expr: Expr, row: Mapping[str, Any]) -> Any:
     a, b = _eval(expr.left, row), _eval(expr.right, row)
     if a is None or b is None:
         return None
-    if isinstance(a, float) and math.isnan(a) or isinstance(b, float) and math.isnan(b):
+    if (isinstance(a, float) and math.isnan(a)) or (isinstance(b, float) and math.isnan(b)):
         # Polars orders NaN above every number and equal to itself.
         ka = (1, 0.0) if isinstance(a, float) and math.isnan(a) else (0, a)
         kb = (1, 0.0) if isinstance(b, float) and math.isnan(b) else (0, b)
-        a, b = ka, kb  # type: ignore[assignment]
+        a, b = ka, kb
     return {
         "==": a == b,
         "!=": a != b,
@@ -633,9 +634,19 @@ class Fill:
     kind: str = "fill"
 
 
-Step: TypeAlias = Union[
-    Select, Rename, Cast, Trim, Normalise, DropNulls, Filter, Dedupe, RedactPii, Outliers, Fill
-]
+Step: TypeAlias = (
+    Select
+    | Rename
+    | Cast
+    | Trim
+    | Normalise
+    | DropNulls
+    | Filter
+    | Dedupe
+    | RedactPii
+    | Outliers
+    | Fill
+)
 
 STEP_KINDS: tuple[str, ...] = (
     "select",
@@ -662,7 +673,7 @@ _FIELDS: dict[str, tuple[set[str], set[str]]] = {
     "filter": ({"expr"}, set()),
     "dedupe": ({"columns"}, {"keep"}),
     "redact_pii": ({"columns"}, {"patterns", "email_token", "phone_token"}),
-    "outliers": ({"columns"}, {"action", "k"}),
+    "outliers": ({"columns"}, {"action", "k", "method"}),
     "fill": ({"values"}, set()),
 }
 
@@ -682,7 +693,9 @@ def _names(raw: Any, index: int, kind: str, field: str) -> tuple[str, ...]:
         )
     for name in raw:
         if not isinstance(name, str) or not name:
-            raise RecipeError(f"{_where(index, kind, field)}: expected column names, found {name!r}")
+            raise RecipeError(
+                f"{_where(index, kind, field)}: expected column names, found {name!r}"
+            )
         if name.startswith(RESERVED_PREFIX):
             raise RecipeError(
                 f"{_where(index, kind, field)}: column names starting with "
@@ -702,9 +715,7 @@ def _pairs(raw: Any, index: int, kind: str, field: str) -> list[tuple[str, Any]]
     return [(name, raw[name]) for name in names]
 
 
-def _choice(
-    raw: Any, allowed: Sequence[str | None], index: int, kind: str, field: str
-) -> Any:
+def _choice(raw: Any, allowed: Sequence[str | None], index: int, kind: str, field: str) -> Any:
     if raw not in allowed:
         shown = ", ".join("null" if a is None else repr(a) for a in allowed)
         raise RecipeError(f"{_where(index, kind, field)}: expected one of {shown}, found {raw!r}")
@@ -736,7 +747,7 @@ def _parse_step(index: int, raw: Any) -> Step:
                     f"{_where(index, kind, 'columns')}: expected a new name for {old!r}, "
                     f"found {new!r}"
                 )
-        return Rename(tuple((old, new) for old, new in pairs))
+        return Rename(tuple(sorted((old, new) for old, new in pairs)))
     if kind == "cast":
         pairs = _pairs(raw["columns"], index, kind, "columns")
         for name, type_ in pairs:
@@ -746,7 +757,7 @@ def _parse_step(index: int, raw: Any) -> Step:
                     f"{name!r}; expected one of {', '.join(CAST_TYPES)}"
                 )
         on_error = _choice(raw.get("on_error", "strict"), FAIL_POLICIES, index, kind, "on_error")
-        return Cast(tuple((n, t) for n, t in pairs), on_error)
+        return Cast(tuple(sorted((n, t) for n, t in pairs)), on_error)
     if kind == "trim":
         return Trim(_names(raw["columns"], index, kind, "columns"))
     if kind == "normalise":
@@ -797,6 +808,7 @@ def _parse_step(index: int, raw: Any) -> Step:
         return RedactPii(_names(raw["columns"], index, kind, "columns"), ordered, **tokens)
     if kind == "outliers":
         action = _choice(raw.get("action", "clip"), ["clip", "drop"], index, kind, "action")
+        _choice(raw.get("method", "tukey_iqr"), ["tukey_iqr"], index, kind, "method")
         k = raw.get("k", 1.5)
         if isinstance(k, bool) or not isinstance(k, (int, float)) or not (0 <= k < math.inf):
             raise RecipeError(
@@ -813,7 +825,7 @@ def _parse_step(index: int, raw: Any) -> Step:
             )
         if isinstance(value, float) and not math.isfinite(value):
             raise RecipeError(f"{_where(index, kind, 'values')}: non-finite default for {name!r}")
-    return Fill(tuple(pairs))
+    return Fill(tuple(sorted(pairs, key=lambda p: p[0])))
 
 
 def _step_json(step: Step) -> dict[str, Any]:
@@ -821,11 +833,11 @@ def _step_json(step: Step) -> dict[str, Any]:
     if isinstance(step, Select):
         return {"kind": step.kind, "columns": list(step.columns)}
     if isinstance(step, Rename):
-        return {"kind": step.kind, "columns": [[o, n] for o, n in step.mapping]}
+        return {"kind": step.kind, "columns": dict(step.mapping)}
     if isinstance(step, Cast):
         return {
             "kind": step.kind,
-            "columns": [[c, t] for c, t in step.columns],
+            "columns": dict(step.columns),
             "on_error": step.on_error,
         }
     if isinstance(step, (Trim, DropNulls)):
@@ -858,7 +870,7 @@ def _step_json(step: Step) -> dict[str, Any]:
             "method": "tukey_iqr",
             "k": step.k,
         }
-    return {"kind": step.kind, "values": [[c, v] for c, v in step.values]}
+    return {"kind": step.kind, "values": dict(step.values)}
 
 
 @dataclass(frozen=True)
@@ -903,8 +915,13 @@ class Recipe:
 
 
 def _need(
-    index: int, kind: str, field: str, names: Sequence[str], types: Mapping[str, str],
-    allowed: Sequence[str] | None = None, what: str = "",
+    index: int,
+    kind: str,
+    field: str,
+    names: Sequence[str],
+    types: Mapping[str, str],
+    allowed: Sequence[str] | None = None,
+    what: str = "",
 ) -> None:
     for name in names:
         if name not in types:
@@ -1000,7 +1017,7 @@ def load_recipe(source: str | Path) -> Recipe:
         RecipeError: the YAML does not parse, or a step is unknown or malformed
             (the message names the step index, kind and field).
     """
-    if isinstance(source, Path) or ("\n" not in source and Path(source).is_file()):
+    if isinstance(source, Path) or _names_a_file(source):
         try:
             text = Path(source).read_text(encoding="utf-8")
         except OSError as exc:
@@ -1012,6 +1029,15 @@ def load_recipe(source: str | Path) -> Recipe:
     except yaml.YAMLError as exc:
         raise RecipeError(f"recipe is not valid YAML: {exc}") from None
     return recipe_from_json(doc)
+
+
+def _names_a_file(text: str) -> bool:
+    if "\n" in text or text.lstrip().startswith(("{", "[")):
+        return False
+    try:
+        return Path(text).is_file()
+    except OSError:
+        return False
 
 
 def recipe_from_json(doc: Any) -> Recipe:

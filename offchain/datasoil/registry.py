@@ -80,8 +80,7 @@ class LineageNode:
 
 
 def _cid_str(value: Any) -> str:
-    version, codec, digest = value
-    return str(CidTuple(int(version), int(codec), bytes(digest)))
+    return str(CidTuple.from_abi(tuple(value)))
 
 
 class Registry:
@@ -147,7 +146,10 @@ class Registry:
 
     def _all_events(self) -> dict[int, Any]:
         if self._events is None:
-            logs = self.contract.DatasetRegistered.range(self.start_block, None)
+            from ape import chain
+
+            head = int(chain.blocks.height)
+            logs = self.contract.DatasetRegistered.range(self.start_block, head + 1)
             self._events = {int(log.dataset_id): log for log in logs}
         return self._events
 

@@ -9,9 +9,14 @@ RAW = 0x55
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 
-def cid(seed: int, version: int = 1, codec: int = DAG_PB) -> tuple[int, int, bytes]:
-    """A (version, codec, digest) triple with a digest derived from ``seed``."""
-    return (version, codec, hashlib.sha256(b"cid%d" % seed).digest())
+def prefix(version: int, codec: int) -> int:
+    """The registry's CID prefix word: version in bits 64-71, codec in bits 0-63."""
+    return (version << 64) | codec
+
+
+def cid(seed: int, version: int = 1, codec: int = DAG_PB) -> tuple[int, bytes]:
+    """A (prefix, digest) pair with a digest derived from ``seed``."""
+    return (prefix(version, codec), hashlib.sha256(b"cid%d" % seed).digest())
 
 
 def root(seed: int) -> bytes:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import ape
 import pytest
 
-from .conftest import DAG_PB, EMPTY_ROOT, RAW, cid, root
+from .conftest import DAG_PB, EMPTY_ROOT, RAW, cid, prefix, root
 
 
 def test_register__records_stored_facts_and_event(registry, owner, register):
@@ -18,7 +18,7 @@ def test_register__records_stored_facts_and_event(registry, owner, register):
     assert event.dataset_id == 1
     assert event.owner == owner
     assert event.version_of == 0
-    assert tuple(event.content_cid) == (1, DAG_PB, cid(1)[2])
+    assert tuple(event.content_cid) == cid(1)
     assert event.row_root == root(1)
     assert event.row_count == 11
     assert not event.private
@@ -32,15 +32,15 @@ def test_register__returns_sequential_ids(registry, register, other):
     register(other, seed=2)
     assert registry.dataset_count() == 2
     assert registry.owner_of(2) == other
-    assert registry.register.call(
-        cid(3), root(3), 1, False, cid(4), "MIT", [], 0, sender=other
-    ) == 3
+    assert (
+        registry.register.call(cid(3), root(3), 1, False, cid(4), "MIT", [], 0, sender=other) == 3
+    )
 
 
 def test_register__cidv0_comes_back_as_cidv0(registry, register):
-    tx = register(seed=1, content_cid=(0, DAG_PB, cid(1)[2]))
+    tx = register(seed=1, content_cid=(prefix(0, DAG_PB), cid(1)[1]))
     (event,) = tx.decode_logs(registry.DatasetRegistered)
-    assert tuple(event.content_cid) == (0, DAG_PB, cid(1)[2])
+    assert tuple(event.content_cid) == (prefix(0, DAG_PB), cid(1)[1])
 
 
 def test_register__private_flag_and_parents(registry, register, other):
@@ -118,22 +118,22 @@ def test_register__zero_parent_reverts(registry, register):
 
 def test_register__zero_content_digest_reverts(register):
     with ape.reverts("registry: zero content digest"):
-        register(seed=1, content_cid=(1, RAW, b"\x00" * 32))
+        register(seed=1, content_cid=(prefix(1, RAW), b"\x00" * 32))
 
 
 def test_register__zero_metadata_digest_reverts(register):
     with ape.reverts("registry: zero metadata digest"):
-        register(seed=1, metadata_cid=(1, 0x0129, b"\x00" * 32))
+        register(seed=1, metadata_cid=(prefix(1, 0x0129), b"\x00" * 32))
 
 
 def test_register__bad_cid_version_reverts(register):
     with ape.reverts("registry: content CID version not 0 or 1"):
-        register(seed=1, content_cid=(2, RAW, cid(1)[2]))
+        register(seed=1, content_cid=(prefix(2, RAW), cid(1)[1]))
 
 
 def test_register__cidv0_with_raw_codec_reverts(register):
     with ape.reverts("registry: metadata CIDv0 not dag-pb"):
-        register(seed=1, metadata_cid=(0, RAW, cid(1)[2]))
+        register(seed=1, metadata_cid=(prefix(0, RAW), cid(1)[1]))
 
 
 def test_register__zero_row_root_reverts(register):

@@ -4,7 +4,9 @@ import ape
 import pytest
 
 
-@pytest.mark.parametrize("view", ["owner_of", "row_root", "row_count", "is_private", "parents", "info"])
+@pytest.mark.parametrize(
+    "view", ["owner_of", "row_root", "row_count", "is_private", "parents", "info"]
+)
 @pytest.mark.parametrize("dataset_id", [0, 1, 2**32])
 def test_view__unknown_dataset_reverts(registry, view, dataset_id):
     with ape.reverts("registry: unknown dataset"):

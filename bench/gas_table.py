@@ -1,0 +1,59 @@
+"""Assemble bench/gas.md from the per-module gas records of tests/gas (see bench/run.sh)."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
+
+# Budgets from the issues: operation -> max gas. Operations without a budget are listed
+# for reference; quoted figures (EAS, Ocean) are recorded by the gas tests themselves.
+BUDGETS = {
+    "registry: register, no parents": 80_000,
+    "registry: register, two parents": 105_000,
+    "attestations: relayed, new attester, new metric set": 85_000,
+    "attestations: repeat by the same attester": 50_000,
+    "market: buy, new buyer, existing listing": 130_000,
+    "market: deliver_key, seller and one ancestor hold credits": 110_000,
+    "market: withdraw": 60_000,
+}
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def main(directory: str) -> None:
+    records: dict[str, int] = {}
+    for path in sorted(Path(directory).glob("*.json")):
+        records.update(json.loads(path.read_text()))
+    anvil = Path(".venv/bin/anvil")
+    print("# Gas snapshot")
+    print()
+    print("Produced by `make bench` (bench/run.sh: `ape test tests/gas` with DATASOIL_GAS_OUT set,")
+    print("then `python bench/gas_table.py bench/gas > bench/gas.md`). Anvil, hardfork prague,")
+    print("base fee 0. Every figure is a transaction's `gas_used` (21,000 base + calldata + execution).")
+    print()
+    print(
+        f"Toolchain: vyper {_version('vyper')}, snekmate {_version('snekmate')}, "
+        f"eth-ape {_version('eth-ape')}, ape-foundry {_version('ape-foundry')}, "
+        f"anvil {'(linked)' if anvil.exists() else '?'}, python {platform.python_version()}."
+    )
+    print()
+    print("| operation | gas | budget | within |")
+    print("| --- | ---: | ---: | :---: |")
+    for operation in sorted(records):
+        gas = records[operation]
+        budget = BUDGETS.get(operation)
+        within = "" if budget is None else ("yes" if gas <= budget else "**no**")
+        shown = "" if budget is None else f"{budget:,}"
+        print(f"| {operation} | {gas:,} | {shown} | {within} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "bench/gas")

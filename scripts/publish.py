@@ -1,0 +1,72 @@
+"""`ape run publish PATH`: content-address, commit, pin and register a dataset."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from ape import project
+from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
+from datasoil.scripting import friendly
+
+
+@click.command(cls=ConnectedProviderCommand)
+@ape_cli_context()
+@account_option()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--parent", "parents", type=int, multiple=True, help="A parent dataset id.")
+@click.option("--version-of", type=int, default=0, help="The dataset id this one supersedes.")
+@click.option("--private", is_flag=True, help="Encrypt before pinning; keyed row leaves.")
+@click.option("--license", "license_", default="CC-BY-4.0", show_default=True)
+@click.option("--name", default=None, help="Dataset name (default: the file name).")
+@click.option("--description", default="")
+@click.option("--profile", default=None, help="CID profile (default unixfs-v1-2025).")
+@click.option("--allow-empty", is_flag=True, help="Publish a dataset with no rows.")
+@click.option("--allow-duplicate", is_flag=True, help="Register data that is already registered.")
+@friendly
+def cli(
+    cli_ctx,
+    account,
+    path,
+    parents,
+    version_of,
+    private,
+    license_,
+    name,
+    description,
+    profile,
+    allow_empty,
+    allow_duplicate,
+):
+    """Publish the CSV, Parquet or JSONL file (or directory) at PATH and register it."""
+    from datasoil import chain, publish
+    from datasoil.registry import Registry
+    from datasoil.store import open_store
+
+    contracts = chain.contracts(project)
+    registry = Registry(contracts.registry, contracts.deployment.block)
+    parent_cids = [registry.get(p).content_cid for p in parents]
+    prepared = publish.prepare(
+        path,
+        store=open_store(),
+        profile=profile,
+        name=name,
+        description=description,
+        license=license_,
+        creator=str(account.address),
+        derived_from=parent_cids,
+        private=private,
+        allow_empty=allow_empty,
+        progress=cli_ctx.logger.info,
+    )
+    dataset_id = publish.register(
+        prepared,
+        registry,
+        sender=account,
+        parents=parents,
+        version_of=version_of,
+        allow_duplicate=allow_duplicate,
+    )
+    cli_ctx.logger.success(f"registered dataset #{dataset_id}")
+    click.echo(json.dumps({"dataset_id": dataset_id, **prepared.summary()}, indent=2))

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import ape
+
+from .conftest import REFUND_TIMEOUT
+
+
+def test_init__sets_registry_timeout_and_owner(market, registry, deployer):
+    assert market.registry() == registry
+    assert market.refund_timeout() == REFUND_TIMEOUT
+    assert market.owner() == deployer
+    assert market.MAX_ANCESTORS() == 8
+    assert market.DEFAULT_UPSTREAM_BPS() == 5000
+
+
+def test_init__zero_registry_reverts(project, deployer):
+    with ape.reverts("market: zero registry"):
+        deployer.deploy(project.AccessMarket, "0x" + "00" * 20, REFUND_TIMEOUT)
+
+
+def test_init__zero_timeout_reverts(project, deployer, registry):
+    with ape.reverts("market: zero refund timeout"):
+        deployer.deploy(project.AccessMarket, registry, 0)
+
+
+def test_set_token_allowed__toggles_and_logs(market, token, deployer):
+    tx = market.set_token_allowed(token, False, sender=deployer)
+    assert market.token_allowed(token) is False
+    (event,) = tx.decode_logs(market.TokenAllowed)
+    assert event.token == token and not event.allowed
+    market.set_token_allowed(token, True, sender=deployer)
+    assert market.token_allowed(token) is True
+
+
+def test_set_token_allowed__not_owner_reverts(market, token, other):
+    with ape.reverts("ownable: caller is not the owner"):
+        market.set_token_allowed(token, False, sender=other)
+
+
+def test_set_token_allowed__zero_token_reverts(market, deployer):
+    with ape.reverts("market: zero token"):
+        market.set_token_allowed("0x" + "00" * 20, True, sender=deployer)
+
+
+def test_set_keeper__records_for_current_owner(market, dataset, owner, other):
+    tx = market.set_keeper(dataset, other, sender=owner)
+    assert market.keeper(dataset) == other
+    (event,) = tx.decode_logs(market.KeeperSet)
+    assert (event.dataset_id, event.owner, event.keeper) == (dataset, owner, other)
+
+
+def test_set_keeper__lapses_when_owner_changes(market, registry, dataset, owner, other, cleaner):
+    market.set_keeper(dataset, cleaner, sender=owner)
+    registry.propose_owner(dataset, other, sender=owner)
+    registry.accept_owner(dataset, sender=other)
+    assert market.keeper(dataset) == "0x" + "00" * 20
+
+
+def test_set_keeper__not_owner_reverts(market, dataset, other):
+    with ape.reverts("market: not the dataset owner"):
+        market.set_keeper(dataset, other, sender=other)

@@ -1,0 +1,80 @@
+"""Gas of AccessMarket's budgeted operations, in the storage state each budget assumes.
+
+Run by `make test` (the operations must succeed) and by `make bench`, which sets
+DATASOIL_GAS_OUT so the figures land in bench/gas.md. No gas is asserted here.
+
+States: every account involved already holds the token; the market already holds
+escrow from an earlier purchase; `purchase_count` is non-zero. The envelope is a
+real `x25519-xsalsa20-poly1305` envelope from datasoil.crypto (canonical JSON).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from datasoil import crypto
+
+PRICE = 10**18
+DURATION = 30 * 86400
+
+
+def _cid(registry, seed):
+    digest = hashlib.sha256(b"gas%d" % seed).digest()
+    (abi,) = [a for a in registry.contract_type.abi if getattr(a, "name", "") == "register"]
+    return (1, 0x70, digest) if len(abi.inputs[0].components) == 3 else ((1 << 64) | 0x70, digest)
+
+
+def _register(registry, sender, seed, parents=()):
+    tx = registry.register(
+        _cid(registry, seed),
+        hashlib.sha256(b"root%d" % seed).digest(),
+        100,
+        True,
+        _cid(registry, 1000 + seed),
+        "CC-BY-4.0",
+        list(parents),
+        0,
+        sender=sender,
+    )
+    return int(tx.decode_logs(registry.DatasetRegistered)[0].dataset_id)
+
+
+def _envelope() -> bytes:
+    secret = b"\x07" * 32
+    return crypto.envelope_to_bytes(
+        crypto.seal_key(crypto.encryption_public_key(secret), crypto.new_content_key())
+    )
+
+
+def test_gas__market(project, deployer, registry, token, accounts, gas_log):
+    ancestor_owner, seller, early, buyer = accounts[1], accounts[2], accounts[3], accounts[5]
+    market = deployer.deploy(project.AccessMarket, registry, 600)
+    market.set_token_allowed(token, True, sender=deployer)
+    root = _register(registry, ancestor_owner, 1)
+    child = _register(registry, seller, 2, [root])
+    market.list_dataset(child, token, PRICE, DURATION, 1000, sender=seller)
+    key = b"\x42" * 32
+    envelope = _envelope()
+
+    # An earlier sale: the market holds tokens, seller and ancestor hold credits.
+    token.approve(market, PRICE, sender=early)
+    market.buy(child, token, PRICE, DURATION, key, sender=early)
+    market.deliver_key(1, envelope, sender=seller)
+    token.approve(market, PRICE, sender=early)
+    market.buy(child, token, PRICE, DURATION, key, sender=early)  # stays in escrow
+
+    token.approve(market, PRICE, sender=buyer)
+    receipt = market.buy(child, token, PRICE, DURATION, key, sender=buyer)
+    gas_log("market: buy (new buyer, existing listing, exact allowance)", receipt)
+    pid = int(receipt.decode_logs(market.Purchased)[0].purchase_id)
+
+    receipt = market.deliver_key(pid, envelope, sender=seller)
+    assert len(receipt.decode_logs(market.Credited)) == 2
+    gas_log(
+        "market: deliver_key (seller + 1 ancestor holding credits, new buyer, "
+        f"{len(envelope)}-byte envelope)",
+        receipt,
+    )
+
+    receipt = market.withdraw(token, sender=ancestor_owner)
+    gas_log("market: withdraw (market keeps a balance, receiver holds the token)", receipt)

@@ -1,0 +1,268 @@
+"""The vectorised hashing paths give exactly the bytes of the per-row reference path.
+
+Reference: :mod:`hashlib` / :mod:`hmac` one message at a time, an RFC 9162 Merkle Tree Hash
+written out recursively here (section 2.1.1, nothing shared with datasoil.merkle), and
+pymerkle for a few sizes. Sizes include 0, 1 and 2**k +- 1 around the thresholds where the
+native path takes over (256 messages, 512-leaf subtrees).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import hashlib
+import hmac
+import random
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pymerkle
+import pytest
+from datasoil import clean as clean_mod
+from datasoil import merkle, rows
+from datasoil.errors import ProofError
+from datasoil.recipe import load_recipe
+
+SIZES = [0, 1, 2, 3, 31, 255, 256, 257, 511, 512, 513, 1023, 1024, 1025, 4095, 4096, 4097]
+BIG = [65535, 65536, 65537]
+
+
+def _sha(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def _mth(leaves: list[bytes]) -> bytes:
+    """RFC 9162 section 2.1.1, recursively, over leaf hashes."""
+    n = len(leaves)
+    if n == 0:
+        return _sha(b"")
+    if n == 1:
+        return leaves[0]
+    k = 1 << ((n - 1).bit_length() - 1)
+    return _sha(b"\x01" + _mth(leaves[:k]) + _mth(leaves[k:]))
+
+
+def _messages(n: int, seed: int) -> list[bytes]:
+    rnd = random.Random(seed)
+    return [rnd.randbytes(rnd.choice([0, 1, 31, 55, 56, 63, 64, 100, 119, 200])) for _ in range(n)]
+
+
+@pytest.fixture(params=["native", "hashlib"])
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run each test through the polars-hash path and through the hashlib fallback."""
+    if request.param == "hashlib":
+        monkeypatch.setattr(merkle, "_native", None)
+    else:
+        assert merkle._native_hasher() is not None, "polars-hash is not installed"
+    return str(request.param)
+
+
+@pytest.mark.parametrize("n", SIZES + BIG[:1])
+def test_sha256_many__equals_hashlib(n: int, path: str) -> None:
+    msgs = _messages(n, n)
+    for arr in (pa.array(msgs, pa.binary()), pa.array(msgs, pa.large_binary())):
+        assert merkle.sha256_many(arr) == b"".join(_sha(m) for m in msgs)
+    if n > 3:  # a sliced array (non-zero offset) hashes only its own items
+        sliced = pa.array(msgs, pa.binary()).slice(2, n - 3)
+        assert merkle.sha256_many(sliced) == b"".join(_sha(m) for m in msgs[2 : n - 1])
+
+
+def test_sha256_many__hashes_raw_bytes_not_text() -> None:
+    # invalid UTF-8 and NUL bytes must be hashed as they are
+    msgs = [b"\xff\xfe\x00" * i for i in range(300)]
+    assert merkle.sha256_many(pa.array(msgs, pa.binary())) == b"".join(_sha(m) for m in msgs)
+
+
+def test_sha256_many__refuses_nulls() -> None:
+    with pytest.raises(ProofError, match="null"):
+        merkle.sha256_many(pa.array([b"a", None] * 200, pa.binary()))
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_leaf_digests__public_and_keyed(n: int, path: str) -> None:
+    msgs = _messages(n, 1000 + n)
+    arr = pa.array(msgs, pa.binary())
+    assert merkle.leaf_digests(arr) == b"".join(_sha(b"\x00" + m) for m in msgs)
+    assert merkle.leaf_digests(arr) == b"".join(merkle.leaf_hash(m) for m in msgs)
+    key = random.Random(n).randbytes(32)
+    expected = b"".join(hmac.digest(key, b"\x00" + m, "sha256") for m in msgs)
+    assert merkle.leaf_digests(arr, key) == expected
+    prefixed = pa.array([merkle.leaf_input_prefix(key) + m for m in msgs], pa.binary())
+    assert merkle.leaf_digests(prefixed, key, prefixed=True) == expected
+
+
+def test_leaf_digests__bad_key() -> None:
+    with pytest.raises(ProofError, match="32 bytes"):
+        merkle.leaf_digests(pa.array([b"a"], pa.binary()), b"short")
+
+
+@pytest.mark.parametrize("n", SIZES + BIG)
+def test_extend_digests__equals_recursive_mth(n: int, path: str) -> None:
+    leaves = [_sha(i.to_bytes(4, "big")) for i in range(n)]
+    builder = merkle.RootBuilder()
+    builder.extend_digests(b"".join(leaves))
+    assert builder.size == n
+    expected = _mth(leaves)
+    assert builder.root() == expected
+    assert merkle.root(leaves) == expected  # RootBuilder.extend (list path)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 600, 1025, 3000])
+def test_extend_digests__matches_pymerkle(n: int) -> None:
+    tree = pymerkle.InmemoryTree(algorithm="sha256", disable_security=False)
+    data = [i.to_bytes(3, "big") for i in range(n)]
+    for d in data:
+        tree.append_entry(d)
+    builder = merkle.RootBuilder()
+    builder.extend_digests(merkle.leaf_digests(pa.array(data, pa.binary())))
+    assert builder.root() == tree.get_root()
+
+
+def test_extend_digests__in_unaligned_pieces(path: str) -> None:
+    leaves = [_sha(i.to_bytes(4, "big")) for i in range(5000)]
+    rnd = random.Random(7)
+    builder = merkle.RootBuilder()
+    pos = 0
+    while pos < len(leaves):
+        step = rnd.choice([1, 3, 255, 511, 513, 1024, 1500])
+        chunk = leaves[pos : pos + step]
+        if rnd.random() < 0.3:
+            builder.extend(chunk)
+        else:
+            builder.extend_digests(b"".join(chunk))
+        pos += step
+        assert builder.root() == _mth(leaves[:pos])
+
+
+@pytest.mark.parametrize("total", [1, 1024, 1025, 3 * 1024 - 1, 4096, 4097])
+def test_shards_of_packed_leaves__combine_to_flat_root(total: int) -> None:
+    leaves = [_sha(i.to_bytes(4, "big")) for i in range(total)]
+    shard = 1024
+    roots = []
+    for start in range(0, total, shard):
+        b = merkle.RootBuilder()
+        b.extend_digests(b"".join(leaves[start : start + shard]))
+        roots.append(b.root())
+    assert merkle.combine_shards(roots, shard, total) == _mth(leaves)
+
+
+def test_extend_digests__refuses_partial_hash() -> None:
+    with pytest.raises(ProofError, match="multiple of 32"):
+        merkle.RootBuilder().extend_digests(b"\x00" * 33)
+
+
+# --------------------------------------------------------------------------- rows
+
+
+SCHEMA = rows.Schema(
+    (
+        rows.Column("i", "int64"),
+        rows.Column("f", "float64"),
+        rows.Column("g", "float32"),
+        rows.Column("b", "bool"),
+        rows.Column("s", "string"),
+        rows.Column("y", "bytes"),
+        rows.Column("t", "timestamp"),
+        rows.Column("d", "date"),
+        rows.Column("m", "decimal"),
+    )
+)
+
+
+def _typed_batch(n: int) -> pa.RecordBatch:
+    rnd = random.Random(n)
+
+    def maybe(v: object) -> object:
+        return None if rnd.random() < 0.1 else v
+
+    utc = dt.UTC
+    cols = {
+        "i": [maybe(rnd.randrange(-(2**63), 2**63)) for _ in range(n)],
+        "f": [maybe(rnd.choice([-0.0, 0.0, 1.5, rnd.random() * 1e300])) for _ in range(n)],
+        "g": [maybe(rnd.choice([-0.0, 0.25, 3.0])) for _ in range(n)],
+        "b": [maybe(rnd.random() < 0.5) for _ in range(n)],
+        "s": [maybe(" é\u0301 " * rnd.randrange(0, 40)) for _ in range(n)],
+        "y": [maybe(rnd.randbytes(rnd.randrange(0, 300))) for _ in range(n)],
+        "t": [
+            maybe(dt.datetime(2024, 1, 1, tzinfo=utc) + dt.timedelta(microseconds=i))
+            for i in range(n)
+        ],
+        "d": [maybe(dt.date(1970, 1, 1) + dt.timedelta(days=i - 50)) for i in range(n)],
+        "m": [
+            maybe(rows.canonical_decimal(decimal.Decimal(rnd.randrange(-9999, 9999)) / 100))
+            for _ in range(n)
+        ],
+    }
+    return pa.RecordBatch.from_pydict(cols, schema=SCHEMA.to_arrow())
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 255, 256, 257, 1025])
+def test_batch_leaf_digests__equal_per_row_encoding(n: int) -> None:
+    batch = _typed_batch(n)
+    encoded = rows.encode_rows(batch, SCHEMA)
+    packed = rows.batch_leaf_digests(batch, SCHEMA)
+    assert packed == b"".join(_sha(b"\x00" + e) for e in encoded)
+    assert rows.batch_leaf_hashes(batch, SCHEMA) == [_sha(b"\x00" + e) for e in encoded]
+    key = bytes(range(32))
+    keyed = b"".join(hmac.digest(key, b"\x00" + e, "sha256") for e in encoded)
+    assert rows.batch_leaf_digests(batch, SCHEMA, key) == keyed
+    if n:  # the vectorised encoder against libipld, row by row
+        values = batch.to_pylist()
+        for i in (0, n // 2, n - 1):
+            assert encoded[i] == rows.encode_row(list(values[i].values()), SCHEMA)
+
+
+def test_dataset_root__equals_reference(tmp_path: Path) -> None:
+    batch = _typed_batch(3000)
+    path = tmp_path / "d.parquet"
+    pq.write_table(pa.Table.from_batches([batch]), path)
+    leaves = [_sha(b"\x00" + e) for e in rows.encode_rows(batch, SCHEMA)]
+    assert rows.dataset_root(path, SCHEMA) == (_mth(leaves), 3000)
+
+
+# --------------------------------------------------------------------------- cleaning
+
+
+@pytest.mark.parametrize("n", [0, 1, 257, 1025])
+def test_fate_digests__equal_hashlib(n: int, path: str) -> None:
+    rnd = np.random.default_rng(n)
+    drop = np.where(rnd.random(n) < 0.3, 2, 255).astype(np.uint8)
+    dup = np.full(n, clean_mod.FATE_NONE, np.uint64)
+    data, _ = clean_mod.encode_fates(np.arange(n, dtype=np.uint64), drop, dup, 0)
+    size = clean_mod.FATE_RECORD_SIZE
+    records = [data[i : i + size] for i in range(0, len(data), size)]
+    expected = b"".join(_sha(b"\x00" + r) for r in records)
+    assert clean_mod._fate_digests(data) == expected
+    assert clean_mod.fate_root(data) == _mth([_sha(b"\x00" + r) for r in records])
+
+
+def test_clean__output_root_is_the_root_of_data_parquet(tmp_path: Path) -> None:
+    """The output root is computed from the final frame, not by reading data.parquet back:
+    it must equal the root of data.parquet read under the output schema."""
+    batch = _typed_batch(2500)
+    src = tmp_path / "in.parquet"
+    pq.write_table(pa.Table.from_batches([batch]), src)
+    recipe = load_recipe(
+        "version: 1\nsteps:\n"
+        "  - {kind: trim, columns: [s]}\n"
+        "  - {kind: drop_nulls, columns: [i]}\n"
+        "  - {kind: dedupe, columns: [b, d]}\n"
+        "  - {kind: outliers, columns: [f], action: clip}\n"
+    )
+    for key in (None, bytes(range(32))):
+        result = clean_mod.clean(src, recipe, tmp_path / f"out-{key is None}", key=key)
+        schema_out = rows.Schema.from_json(result.proof["schema_out"])
+        root, count = rows.dataset_root(result.data_path, schema_out, key)
+        assert (root, count) == (result.output_root, result.rows_out)
+        assert 0 < result.rows_out < 2500
+        fates = result.fate_path.read_bytes()
+        size = clean_mod.FATE_RECORD_SIZE
+        fate_leaves = [_sha(b"\x00" + fates[i : i + size]) for i in range(0, len(fates), size)]
+        assert result.fate_root == _mth(fate_leaves)
+        input_leaves = [
+            hmac.digest(key, b"\x00" + e, "sha256") if key else _sha(b"\x00" + e)
+            for e in rows.encode_rows(batch, rows.Schema.from_json(result.proof["schema_in"]))
+        ]
+        assert result.input_root == _mth(input_leaves)
