@@ -11,7 +11,6 @@ import hashlib
 from dataclasses import dataclass
 
 import pytest
-
 from datasoil import audit
 from datasoil.clean import FateRecord
 
@@ -90,14 +89,28 @@ def register_pair(registry, owner):
         facts = data.facts()
         s = counter[0] * 2
         registry.register(
-            cid(s), facts.parent_root, facts.rows_in, facts.parent_private, cid(1000 + s),
-            "CC0-1.0", [], 0, sender=owner,
+            cid(s),
+            facts.parent_root,
+            facts.rows_in,
+            facts.parent_private,
+            cid(1000 + s),
+            "CC0-1.0",
+            [],
+            0,
+            sender=owner,
         )
         parent_id = registry.dataset_count()
         parents = [parent_id] if list_parent else []
         registry.register(
-            cid(s + 1), facts.child_root, facts.rows_out, facts.child_private,
-            cid(1001 + s), "CC0-1.0", parents, 0, sender=child_owner or owner,
+            cid(s + 1),
+            facts.child_root,
+            facts.rows_out,
+            facts.child_private,
+            cid(1001 + s),
+            "CC0-1.0",
+            parents,
+            0,
+            sender=child_owner or owner,
         )
         return parent_id, registry.dataset_count()
 
@@ -148,4 +161,3 @@ def answer(proofs, claim: Claim, number: int) -> audit.Response:
         audit.sample_indices(seed, facts.rows_in),
         audit.sample_indices(seed, facts.rows_out, audit.SAMPLES),
     )
-

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import ape
-
 from datasoil import audit, merkle
 
 from .conftest import CHALLENGE, DEPOSIT, RESPONSE, cid, cleaning
@@ -23,7 +22,11 @@ def test_open_audit__takes_deposit_records_audit_and_logs(proofs, token, submit,
     assert view.open_audits == 1
     (a,) = view.audits
     assert (a.auditor, a.opened, a.deadline, a.state, a.reason) == (
-        auditor, tx.block_number, tx.block_number + RESPONSE, 1, 0
+        auditor,
+        tx.block_number,
+        tx.block_number + RESPONSE,
+        1,
+        0,
     )
 
 

@@ -4,7 +4,6 @@ from dataclasses import replace
 
 import ape
 import pytest
-
 from datasoil import audit
 from datasoil.clean import FateRecord
 
@@ -64,7 +63,9 @@ def test_respond__wrong_input_index_reverts(proofs, submit, opened, cleaner):
     n = opened(claim.claim_id)
     response = answer(proofs, claim, n)
     first = response.inputs[0]
-    bad = replace(response, inputs=(replace(first, index=(first.index + 1) % 23), *response.inputs[1:]))
+    bad = replace(
+        response, inputs=(replace(first, index=(first.index + 1) % 23), *response.inputs[1:])
+    )
     with ape.reverts("proofs: wrong input index"):
         _send(proofs, claim, n, bad, cleaner)
 
@@ -126,15 +127,21 @@ def test_respond__twice_and_unknown_audit_revert(proofs, submit, opened, cleaner
 
 def _tampered_rows(data):
     return audit.ClaimData(
-        input_leaves=data.input_leaves, output_leaves=data.output_leaves, fates=data.fates,
-        input_rows=tuple(b"X" + r for r in data.input_rows), output_rows=data.output_rows,
+        input_leaves=data.input_leaves,
+        output_leaves=data.output_leaves,
+        fates=data.fates,
+        input_rows=tuple(b"X" + r for r in data.input_rows),
+        output_rows=data.output_rows,
     )
 
 
 def _tampered_outputs(data):
     return audit.ClaimData(
-        input_leaves=data.input_leaves, output_leaves=data.output_leaves, fates=data.fates,
-        input_rows=data.input_rows, output_rows=tuple(b"X" + r for r in data.output_rows),
+        input_leaves=data.input_leaves,
+        output_leaves=data.output_leaves,
+        fates=data.fates,
+        input_rows=data.input_rows,
+        output_rows=tuple(b"X" + r for r in data.output_rows),
     )
 
 
@@ -162,7 +169,8 @@ def test_respond__failed_check_slashes_bond(
     data = make_bad(claim.data) if make_bad else claim.data
     facts = claim.data.facts()
     response = audit.build_response(
-        data, audit.sample_indices(seed, facts.rows_in),
+        data,
+        audit.sample_indices(seed, facts.rows_in),
         audit.sample_indices(seed, facts.rows_out, audit.SAMPLES),
     )
     assert audit.check_response(facts, response, seed)[0] is reason

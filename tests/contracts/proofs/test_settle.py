@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ape
 import pytest
-
 from datasoil import audit
 
 from .conftest import BOND, CHALLENGE, DEPOSIT, RESPONSE, answer
@@ -89,7 +88,10 @@ def test_finalize__unchallenged_claim_releases_bond(proofs, token, submit, clean
     tx = proofs.finalize(claim.claim_id, sender=other)
     (event,) = tx.decode_logs(proofs.ClaimFinalised)
     assert (event.claim_id, event.claimant, event.bond, bool(event.disputed)) == (
-        claim.claim_id, cleaner, BOND, False
+        claim.claim_id,
+        cleaner,
+        BOND,
+        False,
     )
     assert proofs.credits(cleaner) == BOND
     assert proofs.status(claim.claim_id) == 3
@@ -100,7 +102,9 @@ def test_finalize__unchallenged_claim_releases_bond(proofs, token, submit, clean
     assert proofs.credits(cleaner) == 0
 
 
-def test_finalize__vindicated_and_disputed_claim(proofs, token, submit, opened, cleaner, other, chain):
+def test_finalize__vindicated_and_disputed_claim(
+    proofs, token, submit, opened, cleaner, other, chain
+):
     claim = submit()
     n = opened(claim.claim_id)
     _respond(proofs, claim, n, cleaner)

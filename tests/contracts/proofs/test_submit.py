@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import ape
-
 from datasoil import merkle
 
 from .conftest import BOND, cid, cleaning
@@ -40,7 +39,9 @@ def test_submit_claim__not_child_owner_reverts(proofs, token, register_pair, cle
     parent_id, child_id = register_pair(data, cleaner)
     token.approve(proofs, BOND, sender=other)
     with ape.reverts("proofs: not the child's owner"):
-        proofs.submit_claim(parent_id, child_id, cid(7), cid(8), data.facts().fate_root, sender=other)
+        proofs.submit_claim(
+            parent_id, child_id, cid(7), cid(8), data.facts().fate_root, sender=other
+        )
 
 
 def test_submit_claim__child_not_listing_parent_reverts(proofs, token, register_pair, cleaner):
@@ -58,9 +59,7 @@ def test_submit_claim__unknown_child_reverts(proofs, cleaner):
         proofs.submit_claim(1, 99, cid(7), cid(8), b"\x01" * 32, sender=cleaner)
 
 
-def test_submit_claim__child_larger_than_parent_reverts(
-    proofs, token, registry, owner, cleaner
-):
+def test_submit_claim__child_larger_than_parent_reverts(proofs, token, registry, owner, cleaner):
     registry.register(cid(1), b"\x01" * 32, 2, False, cid(2), "MIT", [], 0, sender=owner)
     registry.register(cid(3), b"\x02" * 32, 3, False, cid(4), "MIT", [1], 0, sender=cleaner)
     token.approve(proofs, BOND, sender=cleaner)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from pymerkle import InmemoryTree
-
 from datasoil import merkle
+from pymerkle import InmemoryTree
 
 # Every index of every size up to 17, then a few larger trees at chosen indices.
 SMALL = range(1, 18)

@@ -1,0 +1,151 @@
+"""`ape run audit open|respond|watch|finalize|status`: structural audits of cleaning claims.
+
+Thin over :mod:`datasoil.audit`: parse, call, print.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+from ape import project
+from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
+from datasoil.scripting import friendly
+
+
+def _contracts():
+    from datasoil import chain
+
+    c = chain.contracts(project)
+    return c.require("proofs"), c.registry, c.token
+
+
+def _data(data_dir: Path, input_path: Path, key_file: Path | None):
+    from datasoil.audit import load_claim_data
+
+    key = bytes.fromhex(key_file.read_text().strip().removeprefix("0x")) if key_file else None
+    return load_claim_data(data_dir, input_path, key=key)
+
+
+_data_options = [
+    click.option(
+        "--data",
+        "data_dir",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        required=True,
+        help="The `datasoil clean` output directory (proof.json, data.parquet, fate.bin).",
+    ),
+    click.option(
+        "--input",
+        "input_path",
+        type=click.Path(exists=True, path_type=Path),
+        required=True,
+        help="The parent dataset's data (file or directory).",
+    ),
+    click.option(
+        "--key-file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help="Hex row-hash key of a private parent and child.",
+    ),
+]
+
+
+def data_options(func):
+    for option in reversed(_data_options):
+        func = option(func)
+    return func
+
+
+@click.group()
+def cli():
+    """Open, answer, watch and finalise structural audits of cleaning claims."""
+
+
+@cli.command(name="open", cls=ConnectedProviderCommand)
+@ape_cli_context()
+@account_option()
+@click.argument("claim_id", type=int)
+@friendly
+def open_(cli_ctx, account, claim_id):
+    """Open an audit of CLAIM_ID (takes the audit deposit)."""
+    from datasoil import audit
+
+    proofs, _, token = _contracts()
+    number = audit.open_audit(proofs, token, claim_id, account)
+    cli_ctx.logger.success(f"opened audit {number} of claim {claim_id}")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@ape_cli_context()
+@account_option()
+@click.argument("claim_id", type=int)
+@click.option("--audit", "number", type=int, default=None, help="One audit (default: all open).")
+@data_options
+@friendly
+def respond(cli_ctx, account, claim_id, number, data_dir, input_path, key_file):
+    """Answer the open audits of CLAIM_ID with openings built from the claim's data."""
+    from datasoil import audit
+
+    proofs, registry, _ = _contracts()
+    data = _data(data_dir, input_path, key_file)
+    if number is not None:
+        audit.respond(proofs, registry, claim_id, number, data, account)
+        cli_ctx.logger.success(f"answered audit {number} of claim {claim_id}")
+        return
+    done = audit.answer_open_audits(proofs, registry, claim_id, data, account, cli_ctx.logger.info)
+    if not done:
+        cli_ctx.logger.info(f"claim {claim_id}: no open audit with a mined seed block")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@ape_cli_context()
+@account_option()
+@click.argument("claim_id", type=int)
+@data_options
+@click.option(
+    "--interval", type=float, default=2.0, show_default=True, help="Seconds between polls."
+)
+@click.option("--once", is_flag=True, help="Poll once and exit.")
+@friendly
+def watch(cli_ctx, account, claim_id, data_dir, input_path, key_file, interval, once):
+    """Answer CLAIM_ID's audits as they open, until the claim is settled."""
+    from datasoil import audit
+
+    proofs, registry, _ = _contracts()
+    data = _data(data_dir, input_path, key_file)
+    while True:
+        audit.answer_open_audits(proofs, registry, claim_id, data, account, cli_ctx.logger.info)
+        status = audit.read_claim(proofs, claim_id).status
+        if once or status in (audit.Status.FINALISED, audit.Status.FAILED):
+            cli_ctx.logger.info(f"claim {claim_id}: {status.name.lower()}")
+            return
+        time.sleep(interval)
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@ape_cli_context()
+@account_option()
+@click.argument("claim_id", type=int)
+@friendly
+def finalize(cli_ctx, account, claim_id):
+    """Finalise CLAIM_ID after its challenge window (credits the bond; `withdraw` sends it)."""
+    from datasoil import audit
+
+    proofs, _, _ = _contracts()
+    audit.finalize(proofs, claim_id, account)
+    cli_ctx.logger.success(f"finalised claim {claim_id}")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@ape_cli_context()
+@click.argument("claim_id", type=int)
+@friendly
+def status(cli_ctx, claim_id):
+    """Print CLAIM_ID's status and audit history as JSON."""
+    from datasoil import audit
+
+    proofs, _, _ = _contracts()
+    click.echo(json.dumps(audit.read_claim(proofs, claim_id).to_json(), indent=2))
