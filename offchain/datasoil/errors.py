@@ -8,19 +8,19 @@ that do not know datasoil. Messages say what was expected and what was found.
 from __future__ import annotations
 
 __all__ = [
-    "DatasoilError",
-    "InvalidCid",
-    "CidMismatch",
-    "NotFound",
-    "SchemaError",
-    "EncodingError",
-    "ProofError",
-    "StoreError",
     "BackendUnavailable",
-    "DeploymentError",
     "ChainError",
-    "RecipeError",
+    "CidMismatch",
     "CryptoError",
+    "DatasoilError",
+    "DeploymentError",
+    "EncodingError",
+    "InvalidCid",
+    "NotFound",
+    "ProofError",
+    "RecipeError",
+    "SchemaError",
+    "StoreError",
 ]
 
 
