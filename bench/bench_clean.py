@@ -5,13 +5,16 @@
 Generates bench/tmp/clean-N.parquet once (seeded NumPy: ids, names with stray spaces and
 mixed case, e-mails with ~5% duplicates and ~1% nulls, scores with outliers), then runs
 ``datasoil.clean.clean`` in a child process (so its peak RSS is measured alone) and records
-wall time, peak RSS, rows in/out and the roots. Target: < 60 s and < 2 GiB on 2 cores.
+wall time, the child's CPU seconds (user + system, all threads), peak RSS, the load average
+at the start and the end, rows in/out and the roots. Target: < 60 s and < 2 GiB on 2 cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -85,6 +88,7 @@ def main() -> None:
     recipe = TMP / "bench-recipe.yaml"
     recipe.write_text(RECIPE)
     env_path = str(HERE.parent / "offchain")
+    load_start = os.getloadavg()
     start = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-c", CHILD, str(data), str(recipe), str(TMP / "clean-out")],
@@ -94,23 +98,30 @@ def main() -> None:
         check=True,
     )
     wall = time.perf_counter() - start
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    load_end = os.getloadavg()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    rss = usage.ru_maxrss * 1024
+    cpu = usage.ru_utime + usage.ru_stime
     result = json.loads(out.stdout)
     proof = result["proof"]
     cmd = f".venv/bin/python bench/bench_clean.py --rows {args.rows}"
     lines = [
         f"# `{cmd}`",
         "",
-        f"Machine: {platform.machine()}, {__import__('os').cpu_count()} cores, shared with "
-        "other workers (numbers vary run to run); "
-        f"Python {platform.python_version()}, polars {pl.__version__}.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, shared with other workers "
+        f"(1-min load average {load_start[0]:.1f} at the start, {load_end[0]:.1f} at the end: "
+        "wall times vary run to run, CPU seconds much less); "
+        f"Python {platform.python_version()}, polars {pl.__version__}, "
+        f"polars-hash {importlib.metadata.version('polars-hash')}.",
         "",
         "Recipe: trim, normalise (NFKC + lower), drop_nulls, dedupe (e-mail), outliers (clip).",
         "",
-        "| rows in | rows out | clean() s | process s | peak RSS MiB | target |",
-        "| ---: | ---: | ---: | ---: | ---: | --- |",
+        "| rows in | rows out | clean() s | process s | CPU s | rows in per CPU-second "
+        "| peak RSS MiB | target |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
         f"| {proof['rows_in']:,} | {proof['rows_out']:,} | {result['seconds']:.1f} | {wall:.1f} "
-        f"| {rss / 2**20:.0f} | < 60 s, < 2048 MiB |",
+        f"| {cpu:.1f} | {proof['rows_in'] / cpu:,.0f} | {rss / 2**20:.0f} "
+        "| < 60 s, < 2048 MiB |",
         "",
         "Dropped per step: "
         + ", ".join(f"{s['kind']} {s['rows_dropped']:,}" for s in proof["steps"]),

@@ -507,25 +507,23 @@ def _apply_dedupe(
     """Mark duplicates: alive rows whose key equals the key of an alive row with a lower
     row number; ``__ds_dup`` names the lowest such row.
 
-    ``lf`` must be a scan of a checkpoint. Memory is bounded by the number of rows with a
-    shared key hash, not by the number of distinct keys: (1) count the 64-bit key hashes
-    of alive rows and keep those seen more than once; (2) group only the rows carrying
+    ``lf`` must be a scan of a checkpoint. Memory is 16 bytes per alive row plus what the
+    rows with a shared key hash take, not the distinct keys themselves: (1) sort the 64-bit
+    key hashes of alive rows and keep those seen more than once; (2) group only the rows carrying
     those hashes by their exact key (``nulls_equal``), taking the minimum row number;
     (3) join the (row, first) pairs of the duplicates back by row number, in row order.
     A row whose hash is unique has no equal key among the alive rows, so the result is
     the plain ``group_by(key).min(row)`` over all alive rows."""
     keys = list(step.columns)
     alive = lf.filter(_alive)
-    shared = (
-        alive.select(_key_hash(keys, types))
-        .group_by(_HASH)
-        .agg(pl.len().alias("__ds_n"))
-        .filter(pl.col("__ds_n") > 1)
-        .select(_HASH)
-    )
+    hashes = alive.select(_key_hash(keys, types)).collect(engine="streaming").to_series()
+    ordered = np.sort(hashes.to_numpy())
+    del hashes
+    shared = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    del ordered
     candidates = (
         alive.select(ROW, *keys, _key_hash(keys, types))
-        .join(shared, on=_HASH, how="semi")
+        .filter(pl.col(_HASH).is_in(pl.Series(_HASH, shared, pl.UInt64).implode()))
         .drop(_HASH)
         .collect(engine="streaming")
     )
