@@ -781,6 +781,8 @@ class _Committer:
 
     At most ``depth`` batches are in flight, so memory stays bounded; the hashing (Arrow,
     NumPy and the polars-hash plugin, which release the GIL) overlaps reading and writing.
+    Leaf hashes are handed to the tree in runs of :data:`BATCH_ROWS` (aligned perfect
+    subtrees, hashed level by level at once) whatever the batch sizes.
     """
 
     def __init__(self, pool: ThreadPoolExecutor, depth: int = 3) -> None:
@@ -788,15 +790,26 @@ class _Committer:
         self._pool = pool
         self._pending: deque[Future[bytes]] = deque()
         self._depth = depth
+        self._buffer = bytearray()
 
     def add(self, fn: Callable[..., bytes], *args: Any) -> None:
         self._pending.append(self._pool.submit(fn, *args))
         while len(self._pending) > self._depth:
-            self.builder.extend_digests(self._pending.popleft().result())
+            self._take(self._pending.popleft().result())
+
+    def _take(self, digests: bytes) -> None:
+        self._buffer += digests
+        run = 32 * BATCH_ROWS
+        whole = len(self._buffer) // run * run
+        if whole:
+            self.builder.extend_digests(self._buffer[:whole])
+            del self._buffer[:whole]
 
     def root(self) -> bytes:
         while self._pending:
-            self.builder.extend_digests(self._pending.popleft().result())
+            self._take(self._pending.popleft().result())
+        self.builder.extend_digests(self._buffer)
+        self._buffer.clear()
         return self.builder.root()
 
 
