@@ -947,6 +947,13 @@ def _cbor_head(major: int, value: int) -> bytes:
 def _binary_from_rows(matrix: np.ndarray[Any, Any], lengths: np.ndarray[Any, Any]) -> pa.Array:
     """Binary array whose item i is ``matrix[i, :lengths[i]]``."""
     n = len(lengths)
+    if n and lengths.min() == lengths.max():  # one width: a slice, no mask
+        width = int(lengths[0])
+        data = np.ascontiguousarray(matrix[:, :width])
+        offsets = np.arange(0, width * (n + 1), width, dtype=np.int32)
+        return pa.Array.from_buffers(
+            pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data.reshape(-1))]
+        )
     mask = np.arange(matrix.shape[1])[None, :] < lengths[:, None]
     offsets = np.zeros(n + 1, np.int32)
     np.cumsum(lengths, out=offsets[1:])
@@ -954,23 +961,32 @@ def _binary_from_rows(matrix: np.ndarray[Any, Any], lengths: np.ndarray[Any, Any
     return pa.Array.from_buffers(pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
+_HEAD_EXTRA = np.array([0, 1, 2, 4, 8], np.int64)  # argument bytes per head class
+_HEAD_INFO = np.array([0, 24, 25, 26, 27], np.uint64)  # additional-info value per class
+
+
 def _heads(major: np.ndarray[Any, Any], u: np.ndarray[Any, Any]) -> pa.Array:
     """Vectorised :func:`_cbor_head`: ``major`` (uint8 per item) and arguments ``u`` (uint64)."""
     n = len(u)
-    extra = np.select([u < 24, u < 1 << 8, u < 1 << 16, u < 1 << 32], [0, 1, 2, 4], 8).astype(
-        np.int64
-    )
-    small = np.minimum(u, 23).astype(np.int64)
-    info = np.select(
-        [extra == 0, extra == 1, extra == 2, extra == 4], [small, 24, 25, 26], 27
-    ).astype(np.uint8)
+    # head class: 0 (argument in the first byte), 1, 2, 4 or 8 argument bytes
+    k = (u >= 24).astype(np.int8)
+    k += u >= 1 << 8
+    k += u >= 1 << 16
+    k += u >= 1 << 32
+    extra = _HEAD_EXTRA[k]
+    info = np.where(k == 0, u, _HEAD_INFO[k]).astype(np.uint8)
     matrix = np.zeros((n, 9), np.uint8)
     matrix[:, 0] = major | info
     big_endian = u.astype(">u8").view(np.uint8).reshape(n, 8)
-    for size in (1, 2, 4, 8):
-        sel = extra == size
-        if sel.any():
-            matrix[sel, 1 : 1 + size] = big_endian[sel, 8 - size :]
+    if n and k.min() == k.max():  # one class for every item: plain slices
+        size = int(_HEAD_EXTRA[k[0]])
+        if size:
+            matrix[:, 1 : 1 + size] = big_endian[:, 8 - size :]
+    else:
+        for size in (1, 2, 4, 8):
+            sel = extra == size
+            if sel.any():
+                matrix[sel, 1 : 1 + size] = big_endian[sel, 8 - size :]
     return _binary_from_rows(matrix, extra + 1)
 
 
