@@ -33,6 +33,7 @@ import binascii
 import hashlib
 import hmac
 import itertools
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -88,21 +89,32 @@ _BLOCK = 64  # SHA-256 block size, for HMAC (RFC 2104)
 
 
 def _native_hasher() -> Any:
-    """The ``polars-hash`` plugin's SHA-256 expression builder, or None when not installed."""
+    """The ``polars-hash`` plugin's SHA-256 over an Arrow binary array (hex digests), or None.
+
+    None when the plugin is not installed, fails to load in this Polars, or does not give
+    :mod:`hashlib`'s digests on a probe (then everything is hashed by :mod:`hashlib`).
+    """
     global _native
     if _native is _UNSET:
+        _native = None
         try:
             import polars as pl
             import polars_hash as plh
 
             def run(arr: pa.Array) -> pa.Array:
                 frame = pl.DataFrame({"m": pl.Series("m", arr, dtype=pl.Binary)})
-                out = frame.select(plh.col("m").chash.sha2_256())["m"].to_arrow()
-                return out
+                return frame.select(plh.col("m").chash.sha2_256())["m"].to_arrow()
 
-            _native = run
-        except ImportError:  # pragma: no cover - the pinned dependency is installed
-            _native = None
+            probe = [b"", b"abc", b"\x01" + bytes(range(64)), b"\xff\x00" * 100]
+            got = run(pa.array(probe, pa.binary())).to_pylist()
+            if got == [_sha256(m).hexdigest() for m in probe]:
+                _native = run
+            else:  # pragma: no cover - a broken build
+                warnings.warn(
+                    "polars-hash gives wrong SHA-256 digests; using hashlib", stacklevel=2
+                )
+        except Exception as exc:  # pragma: no cover - not installed or not loadable
+            warnings.warn(f"polars-hash unavailable ({exc}); using hashlib", stacklevel=2)
     return _native
 
 
