@@ -822,7 +822,10 @@ def _stage_input(
     arrow_schema = schema.to_arrow()
     out_schema = pa.schema([pa.field(ROW, pa.uint64(), nullable=False), *arrow_schema])
     n = 0
-    with pq.ParquetWriter(dest, out_schema, compression="lz4") as writer:
+    # a scratch file read once by the engine: no dictionaries or statistics to build
+    with pq.ParquetWriter(
+        dest, out_schema, compression="lz4", use_dictionary=False, write_statistics=False
+    ) as writer:
         for batch in rows.read_batches(path, schema, BATCH_ROWS):
             committer.add(rows.batch_leaf_digests, batch, schema, key)
             numbers = pa.array(np.arange(n, n + batch.num_rows, dtype=np.uint64))
