@@ -21,8 +21,9 @@ RESPONSE = 6
 DAG_PB = 0x70
 
 
-def cid(seed: int) -> tuple[int, int, bytes]:
-    return (1, DAG_PB, hashlib.sha256(b"cid%d" % seed).digest())
+def cid(seed: int) -> tuple[int, bytes]:
+    """A registry Cid (prefix word, digest): CIDv1 dag-pb with a digest from ``seed``."""
+    return ((1 << 64) | DAG_PB, hashlib.sha256(b"cid%d" % seed).digest())
 
 
 def fates_for(n: int) -> tuple[list[FateRecord], list[int]]:
