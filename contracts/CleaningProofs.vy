@@ -49,10 +49,10 @@ from snekmate.utils import block_hash
 from .modules import rfc9162
 
 
-# @dev A content identifier as the registry holds it: CID version, multicodec, digest.
+# @dev A content identifier as the registry holds it: a prefix word (CID version in
+# bits 64-71, multicodec in bits 0-63) and the SHA-256 digest (datasoil.cid.CidTuple).
 struct Cid:
-    version: uint8
-    codec: uint64
+    prefix: uint256
     digest: bytes32
 
 

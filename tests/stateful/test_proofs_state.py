@@ -5,16 +5,14 @@ with the chain after every step. Honest claimants always answer with openings bu
 datasoil.audit; dishonest ones answer with tampered rows. The key invariant: no honest
 claimant who answered in time loses the bond.
 
-Profiles: HYPOTHESIS_PROFILE=ci (default; 25 examples x 15 steps) or deep.
+Profiles come from tests/stateful/conftest.py: HYPOTHESIS_PROFILE=ci (default) or deep.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 from datasoil import audit
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -33,21 +31,6 @@ from tests.contracts.proofs.conftest import (
     cleaning,
 )
 
-settings.register_profile(
-    "ci",
-    max_examples=25,
-    stateful_step_count=15,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-)
-settings.register_profile(
-    "deep",
-    max_examples=200,
-    stateful_step_count=40,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-)
-PROFILE = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 SHARE = BOND * 2000 // 10000
 
 
@@ -289,4 +272,4 @@ def test_proofs_state_machine(project, chain, accounts, registry, token, deploye
                 else:
                     assert status == (audit.Status.AUDITED if c.audits else audit.Status.PENDING)
 
-    run_state_machine_as_test(Machine, settings=PROFILE)
+    run_state_machine_as_test(Machine)

@@ -22,7 +22,7 @@ DAG_PB = 0x70
 
 
 def cid(seed: int) -> tuple[int, bytes]:
-    """The registry's Cid struct: (prefix = version << 64 | codec, digest)."""
+    """A registry Cid (prefix word, digest): CIDv1 dag-pb with a digest from ``seed``."""
     return ((1 << 64) | DAG_PB, hashlib.sha256(b"cid%d" % seed).digest())
 
 

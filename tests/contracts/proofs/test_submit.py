@@ -93,7 +93,7 @@ def test_submit_claim__empty_parent_needs_empty_fate_root(proofs, token, registr
 def test_submit_claim__zero_cid_digests_revert(proofs, token, registry, owner, cleaner):
     _pair(registry, owner, cleaner)
     token.approve(proofs, BOND, sender=cleaner)
-    zero = (1, 0x70, b"\x00" * 32)
+    zero = ((1 << 64) | 0x70, b"\x00" * 32)
     with ape.reverts("proofs: zero recipe digest"):
         proofs.submit_claim(1, 2, zero, cid(8), b"\x03" * 32, sender=cleaner)
     with ape.reverts("proofs: zero proof digest"):
