@@ -248,7 +248,7 @@ class Attestation:
             self.row_root,
             self.metric_set,
             self.score,
-            self.report.as_abi(),
+            self.report.as_struct(),
             self.expiry,
             self.deadline,
             self.nonce,

@@ -62,6 +62,11 @@ class CidTuple:
         """The registry's ``Cid`` struct (prefix, digest) as a contract call takes it."""
         return (self.prefix, self.digest)
 
+    def as_struct(self) -> tuple[int, int, bytes]:
+        """(version, codec, digest): the readable ``Cid`` struct that signed EIP-712
+        messages and the Attestations and CleaningProofs contracts use."""
+        return (self.version, self.codec, self.digest)
+
     @classmethod
     def from_abi(cls, value: tuple[int, bytes] | list[object]) -> CidTuple:
         """Inverse of :meth:`as_abi` for a struct read from the chain."""

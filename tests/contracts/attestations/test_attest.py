@@ -31,7 +31,7 @@ def test_attest__direct_records_aggregate_nonce_and_event(attestations, attester
     assert event.dataset_id == 1
     assert event.metric_set == METRIC
     assert event.score == 7500
-    assert tuple(event.report) == report().as_abi()
+    assert tuple(event.report) == report().as_struct()
     assert event.expiry == 2**40
     assert event.nonce == 0
 
