@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pymerkle
 import pytest
+
 from datasoil import clean as clean_mod
 from datasoil import merkle, rows
 from datasoil.errors import ProofError
