@@ -404,6 +404,8 @@ def _attest(a: Attestation):
     assert a.report.version == 1 or a.report.codec == DAG_PB, (
         "attestations: report CIDv0 not dag-pb"
     )
+    # The registry answers zero for an unknown dataset, so a zero root never matches.
+    assert a.row_root != empty(bytes32), "attestations: zero row root"
     assert staticcall registry.row_root(a.dataset_id) == a.row_root, (
         "attestations: row root is not the dataset's"
     )

@@ -236,11 +236,11 @@ def owner_of(dataset_id: uint256) -> address:
 @view
 def row_root(dataset_id: uint256) -> bytes32:
     """
-    @dev The RFC 9162 row root; reverts for an unknown id.
+    @dev The RFC 9162 row root; zero for an unknown id (a registered dataset never has
+         a zero root), so callers comparing a root need one storage read, not two.
     @param dataset_id The dataset.
-    @return bytes32 The root.
+    @return bytes32 The root, or zero.
     """
-    self._existing_owner(dataset_id)
     return self._row_root[dataset_id]
 
 

@@ -120,8 +120,16 @@ def test_attest__row_root_not_the_datasets_reverts(attestations, attester, make)
 
 
 def test_attest__unknown_dataset_reverts(attestations, attester, make):
-    with ape.reverts("registry: unknown dataset"):
+    # The registry answers a zero root for an unknown id, which no root matches.
+    with ape.reverts("attestations: row root is not the dataset's"):
         attestations.attest(make(attester, dataset_id=3).as_abi(), sender=attester)
+
+
+def test_attest__zero_row_root_reverts(attestations, attester, make):
+    with ape.reverts("attestations: zero row root"):
+        attestations.attest(
+            make(attester, dataset_id=3, row_root=b"\x00" * 32).as_abi(), sender=attester
+        )
 
 
 def test_attest__used_nonce_reverts(attestations, attester, make):

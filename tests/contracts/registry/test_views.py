@@ -4,9 +4,7 @@ import ape
 import pytest
 
 
-@pytest.mark.parametrize(
-    "view", ["owner_of", "row_root", "row_count", "is_private", "parents", "info"]
-)
+@pytest.mark.parametrize("view", ["owner_of", "row_count", "is_private", "parents", "info"])
 @pytest.mark.parametrize("dataset_id", [0, 1, 2**32])
 def test_view__unknown_dataset_reverts(registry, view, dataset_id):
     with ape.reverts("registry: unknown dataset"):
@@ -26,3 +24,8 @@ def test_constants(registry):
     assert registry.EMPTY_ROOT().hex().removeprefix("0x") == (
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     )
+
+
+@pytest.mark.parametrize("dataset_id", [0, 1, 2**32])
+def test_row_root__unknown_dataset_is_zero(registry, dataset_id):
+    assert registry.row_root(dataset_id) == b"\x00" * 32
