@@ -22,9 +22,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -777,27 +775,19 @@ def _hex(b: bytes) -> str:
 
 
 class _Committer:
-    """An RFC 9162 root over batches hashed in worker threads, appended in batch order.
+    """An RFC 9162 root over packed leaf hashes given batch by batch, in order.
 
-    At most ``depth`` batches are in flight, so memory stays bounded; the hashing (Arrow,
-    NumPy and the polars-hash plugin, which release the GIL) overlaps reading and writing.
     Leaf hashes are handed to the tree in runs of :data:`BATCH_ROWS` (aligned perfect
-    subtrees, hashed level by level at once) whatever the batch sizes.
+    subtrees, hashed level by level at once) whatever the batch sizes. (Hashing in
+    worker threads was measured and did not help: the polars-hash plugin calls do not
+    run in parallel in one process.)
     """
 
-    def __init__(self, pool: ThreadPoolExecutor, depth: int = 3) -> None:
+    def __init__(self) -> None:
         self.builder = merkle.RootBuilder()
-        self._pool = pool
-        self._pending: deque[Future[bytes]] = deque()
-        self._depth = depth
         self._buffer = bytearray()
 
-    def add(self, fn: Callable[..., bytes], *args: Any) -> None:
-        self._pending.append(self._pool.submit(fn, *args))
-        while len(self._pending) > self._depth:
-            self._take(self._pending.popleft().result())
-
-    def _take(self, digests: bytes) -> None:
+    def add(self, digests: bytes) -> None:
         self._buffer += digests
         run = 32 * BATCH_ROWS
         whole = len(self._buffer) // run * run
@@ -806,19 +796,17 @@ class _Committer:
             del self._buffer[:whole]
 
     def root(self) -> bytes:
-        while self._pending:
-            self._take(self._pending.popleft().result())
         self.builder.extend_digests(self._buffer)
         self._buffer.clear()
         return self.builder.root()
 
 
 def _stage_input(
-    path: Path, schema: rows.Schema, dest: Path, key: bytes | None, pool: ThreadPoolExecutor
+    path: Path, schema: rows.Schema, dest: Path, key: bytes | None
 ) -> tuple[bytes, int]:
     """Stream the input once: hash its rows into the input root and write it, with row
     numbers, to a Parquet file the engine scans. Returns (input root, row count)."""
-    committer = _Committer(pool)
+    committer = _Committer()
     arrow_schema = schema.to_arrow()
     out_schema = pa.schema([pa.field(ROW, pa.uint64(), nullable=False), *arrow_schema])
     n = 0
@@ -827,7 +815,7 @@ def _stage_input(
         dest, out_schema, compression="lz4", use_dictionary=False, write_statistics=False
     ) as writer:
         for batch in rows.read_batches(path, schema, BATCH_ROWS):
-            committer.add(rows.batch_leaf_digests, batch, schema, key)
+            committer.add(rows.batch_leaf_digests(batch, schema, key))
             numbers = pa.array(np.arange(n, n + batch.num_rows, dtype=np.uint64))
             writer.write_batch(
                 pa.RecordBatch.from_arrays([numbers, *batch.columns], schema=out_schema)
@@ -850,7 +838,6 @@ def _write_outputs(
     schema_out: rows.Schema,
     out: Path,
     key: bytes | None,
-    pool: ThreadPoolExecutor,
 ) -> tuple[bytes, int, bytes, int, list[int]]:
     """Write data.parquet and fate.bin from the final frame in one pass, committing the
     output rows and the fate records as they go; return
@@ -859,8 +846,8 @@ def _write_outputs(
     The output rows are the final frame's alive rows cast to the declared output schema,
     exactly what reading data.parquet back under ``schema_out`` gives (tests check it)."""
     target = schema_out.to_arrow()
-    out_commit = _Committer(pool)
-    fate_commit = _Committer(pool)
+    out_commit = _Committer()
+    fate_commit = _Committer()
     rows_out = 0
     kept = 0
     rows_in = 0
@@ -878,7 +865,7 @@ def _write_outputs(
                 raise AssertionError("engine reordered rows")  # never: every sink keeps order
             data, kept = encode_fates(row, drop, dup, kept)
             fate_file.write(data)
-            fate_commit.add(_fate_digests, data)
+            fate_commit.add(_fate_digests(data))
             counts = np.bincount(drop, minlength=256)
             drops = [a + int(b) for a, b in zip(drops, counts, strict=True)]
             rows_in += len(row)
@@ -890,7 +877,7 @@ def _write_outputs(
                 values = pa.Table.from_batches([values]).cast(target).combine_chunks()
                 for part in values.to_batches():
                     writer.write_batch(part)
-                    out_commit.add(rows.batch_leaf_digests, part, schema_out, key)
+                    out_commit.add(rows.batch_leaf_digests(part, schema_out, key))
                     rows_out += part.num_rows
     if kept != rows_out:
         raise AssertionError(f"kept {kept} rows but wrote {rows_out}")
@@ -926,21 +913,20 @@ def clean(
     schema_out = _schema_out(schema_in, recipe)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    pool = ThreadPoolExecutor(2, thread_name_prefix="datasoil-hash")
     try:
         scratch_dir = work / "scratch"
         result_dir = work / "result"
         scratch_dir.mkdir()
         result_dir.mkdir()
         staged = scratch_dir / "input.parquet"
-        input_root, _ = _stage_input(input, schema_in, staged, key, pool)
+        input_root, _ = _stage_input(input, schema_in, staged, key)
         scratch = _Scratch(scratch_dir)
         lf, step_stats, users = _run(_initial_frame(staged), recipe, columns, scratch)
         final = scratch.fresh(lf)
         _check_strict(final, recipe)
         final_path = scratch_dir / f"stage-{scratch.n}.parquet"
         output_root, rows_out, froot, rows_in, drops = _write_outputs(
-            final_path, users, schema_out, result_dir, key, pool
+            final_path, users, schema_out, result_dir, key
         )
         for index, stats in enumerate(step_stats):
             stats["rows_dropped"] = drops[index]
@@ -966,7 +952,6 @@ def clean(
         shutil.rmtree(scratch_dir)
         _replace_dir(result_dir, out_dir)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(work, ignore_errors=True)
     return CleanResult(out_dir, proof)
 
