@@ -890,13 +890,15 @@ def clean(
     out_dir: Path,
     *,
     key: bytes | None = None,
+    output_key: bytes | None = None,
 ) -> CleanResult:
     """Clean ``input`` with ``recipe``; write data.parquet, fate.bin and proof.json.
 
     The three files are written in a fresh directory next to ``out_dir`` and renamed into
     place at the end, so ``out_dir`` holds either a complete result or what it held before.
     ``key`` makes the input and output roots keyed (private datasets, HMAC leaves); the
-    fate root is never keyed.
+    fate root is never keyed. ``output_key`` keys the output root alone (defaults to
+    ``key``): a public parent cleaned into a private child.
 
     Raises:
         RecipeError: the recipe does not fit the input's columns.
@@ -926,7 +928,7 @@ def clean(
         _check_strict(final, recipe)
         final_path = scratch_dir / f"stage-{scratch.n}.parquet"
         output_root, rows_out, froot, rows_in, drops = _write_outputs(
-            final_path, users, schema_out, result_dir, key
+            final_path, users, schema_out, result_dir, output_key or key
         )
         for index, stats in enumerate(step_stats):
             stats["rows_dropped"] = drops[index]

@@ -103,14 +103,35 @@ def load(
             schema = schema_of(_metadata(store, dataset.metadata_cid))
             batches = list(rows.read_batches(target, schema))
             return pa.Table.from_batches(batches, schema.to_arrow())
-        metadata = _metadata(store, dataset.metadata_cid)
-        schema = schema_of(metadata)
-        files = [d for d in metadata.get("distribution", []) if d.get("@type") == "cr:FileObject"]
-        name = str(files[0].get("name", "")) if len(files) == 1 else ""
-        # A single file keeps its name (the reader picks the format by suffix).
-        dest = Path(tmp) / (Path(name).name if name else "content")
-        store.get(cid_to_tuple(dataset.content_cid).to_cid(), dest)
+        dest, schema = materialize(dataset, store, Path(tmp))
         return _read_verified(dest, schema, dataset.row_root, dataset.row_count)
+
+
+def materialize(
+    dataset: Any, store: Any, directory: Path, *, verify_rows: bool = False
+) -> tuple[Path, rows.Schema]:
+    """Export a public dataset's content into ``directory``; return its path and schema.
+
+    Every block is verified against its CID on the way. A single-file dataset keeps its
+    file name (readers pick the format by suffix); a directory is written as
+    ``directory/content``. With ``verify_rows`` the rows must also reproduce the
+    registered root (ProofError otherwise).
+    """
+    if dataset.private:
+        raise DatasoilError(
+            f"expected a public dataset, found #{dataset.id} private: fetch it with a "
+            "delivered key (datasoil.access.fetch)"
+        )
+    metadata = _metadata(store, dataset.metadata_cid)
+    schema = schema_of(metadata)
+    files = [d for d in metadata.get("distribution", []) if d.get("@type") == "cr:FileObject"]
+    name = str(files[0].get("name", "")) if len(files) == 1 else ""
+    directory.mkdir(parents=True, exist_ok=True)
+    dest = directory / (Path(name).name if name else "content")
+    store.get(cid_to_tuple(dataset.content_cid).to_cid(), dest)
+    if verify_rows:
+        _read_verified(dest, schema, dataset.row_root, dataset.row_count)
+    return dest, schema
 
 
 def _metadata(store: Any, metadata_cid: str) -> dict[str, Any]:

@@ -125,9 +125,13 @@ def prepare(
     private: bool = False,
     allow_empty: bool = False,
     schema: rows.Schema | None = None,
+    content_key: bytes | None = None,
     progress: Progress | None = None,
 ) -> Prepared:
     """Compute and pin everything a registration needs (see the module docstring).
+
+    ``content_key`` (private only) encrypts with a key chosen by the caller, e.g. the
+    one a cleaning already keyed its output root with; by default a fresh one.
 
     Raises SchemaError for an empty dataset unless ``allow_empty``, and whatever the
     readers raise for unreadable, ragged, non-UTF-8 or ill-typed input; nothing is
@@ -141,7 +145,10 @@ def prepare(
     schema = schema or rows.infer_schema(path)
     say(f"schema: {', '.join(f'{c.name}:{c.type}' for c in schema.columns)}")
     files = _file_entries(path, chosen)
-    content_key = crypto.new_content_key() if private else None
+    if content_key is not None and not private:
+        raise DatasoilError("expected private=True with a content key, found a public dataset")
+    if private and content_key is None:
+        content_key = crypto.new_content_key()
     row_key = crypto.row_hmac_key(content_key) if content_key else None
     builder = merkle.RootBuilder()
     for hashes in rows.dataset_leaf_hashes(path, schema, row_key):
