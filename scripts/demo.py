@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -18,8 +19,9 @@ from datasoil.scripting import friendly
     "--recipe", type=click.Path(path_type=Path), default=Path("examples/recipes/clean.yaml")
 )
 @click.option("--work", type=click.Path(path_type=Path), default=Path(".datasoil/demo"))
+@click.option("--no-keeper", is_flag=True, help="Deliver keys inline instead of a keeper service.")
 @friendly
-def cli(cli_ctx, data, recipe, work):
+def cli(cli_ctx, data, recipe, work, no_keeper):
     """Publish, clean, version and trace an example dataset on the local chain."""
     from datasoil import chain, demo
     from datasoil.registry import Registry
@@ -29,7 +31,7 @@ def cli(cli_ctx, data, recipe, work):
     if not chain.is_local():
         raise click.UsageError("the demo uses the local test accounts: run it on the local network")
     test = list(accounts.test_accounts)
-    deployer, owner = test[0], test[1]
+    deployer, owner, cleaner, attester, buyer, auditor = (test[i] for i in (0, 1, 3, 4, 5, 6))
     try:
         contracts = chain.contracts(project)
     except Exception as exc:  # no deployment, reset chain or stale code: deploy afresh
@@ -42,6 +44,43 @@ def cli(cli_ctx, data, recipe, work):
     store = open_store()
     demo.stage_publish(
         state, registry=registry, store=store, owner=owner, raw=data, recipe_path=recipe, log=log
+    )
+    demo.stage_claim(
+        state,
+        registry=registry,
+        store=store,
+        contracts=contracts,
+        cleaner=cleaner,
+        verifier=attester,
+        auditor=auditor,
+        recipe_path=recipe,
+        log=log,
+    )
+    demo.stage_quality(
+        state,
+        registry=registry,
+        store=store,
+        contracts=contracts,
+        attester=attester,
+        relayer=deployer,
+        log=log,
+    )
+    keeper = None
+    if not no_keeper:
+        keeper = [
+            str(Path(sys.executable).with_name("ape")), "run", "market", "keeper",
+            "--account", "TEST::3", "--interval", "1",
+        ]  # fmt: skip
+    demo.stage_market(
+        state,
+        registry=registry,
+        store=store,
+        contracts=contracts,
+        seller=cleaner,
+        raw_owner=owner,
+        buyer=buyer,
+        log=log,
+        keeper_command=keeper,
     )
     path = demo.write_summary(state)
     cli_ctx.logger.success(f"demo done; dataset ids in {path}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from ape import accounts, project
 from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
+
 from datasoil.scripting import friendly
 
 
@@ -28,9 +29,8 @@ def cli(cli_ctx, account, force):
             n for n in chain.contract_names(project) if existing and n not in existing.contracts
         ]
         if stale or missing:
-            cli_ctx.logger.warning(
-                f"the recorded deployment is out of date ({', '.join(stale + missing)}): redeploying"
-            )
+            changed = ", ".join(stale + missing)
+            cli_ctx.logger.warning(f"the recorded deployment is out of date ({changed}): redeploy")
         elif existing is not None:
             for name, address in sorted(existing.contracts.items()):
                 cli_ctx.logger.info(f"{name}: {address}")

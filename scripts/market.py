@@ -12,6 +12,7 @@ import click
 from ape import chain as ape_chain
 from ape import project
 from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
+
 from datasoil.scripting import friendly
 
 

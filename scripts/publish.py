@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from ape import project
 from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
+
 from datasoil.scripting import friendly
 
 

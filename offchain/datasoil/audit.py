@@ -455,11 +455,19 @@ def check_response(facts: ClaimFacts, response: Response, seed: bytes) -> tuple[
     return Reason.NONE, 0
 
 
-def load_claim_data(clean_dir: Path, input_path: Path, *, key: bytes | None = None) -> ClaimData:
+def load_claim_data(
+    clean_dir: Path,
+    input_path: Path,
+    *,
+    key: bytes | None = None,
+    output_key: bytes | None = None,
+) -> ClaimData:
     """Read a ``datasoil clean`` output directory (``proof.json``, ``data.parquet``,
     ``fate.bin``) and the parent's data at ``input_path`` into :class:`ClaimData`.
 
-    ``key`` is the row-hash key of a private parent and child. Holds every row in memory.
+    ``key`` is the row-hash key of a private parent and child; ``output_key`` the key of
+    a private child alone (a public parent cleaned into a private child). Holds every
+    row in memory.
     Raises :class:`~datasoil.errors.ProofError` when the files do not give the roots the
     proof names, and what :mod:`datasoil.rows` raises for unreadable data.
     """
@@ -483,7 +491,9 @@ def load_claim_data(clean_dir: Path, input_path: Path, *, key: bytes | None = No
         for b in rows.read_batches(clean_dir / "data.parquet", schema_out)
         for r in rows.encode_rows(b, schema_out)
     ]
-    data = ClaimData.from_rows(encoded_in, encoded_out, fates, input_key=key, output_key=key)
+    data = ClaimData.from_rows(
+        encoded_in, encoded_out, fates, input_key=key, output_key=output_key or key
+    )
     facts = data.facts()
     for name, got in (
         ("input_root", facts.parent_root),

@@ -51,6 +51,8 @@ class CleanedChild:
     recipe_cid: str
     proof_cid: str
     private: bool
+    content_key: bytes | None = None
+    input_path: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,17 @@ def clean_and_publish(
     child_id = existing or publish.register(prepared, registry, sender=sender, parents=[parent_id])
     recipe_cid = _pin_bytes(store, recipe.canonical_bytes())
     proof_cid = pin_bundle(store, result)
-    return CleanedChild(parent_id, child_id, result, recipe, recipe_cid, proof_cid, private)
+    return CleanedChild(
+        parent_id,
+        child_id,
+        result,
+        recipe,
+        recipe_cid,
+        proof_cid,
+        private,
+        content_key,
+        input_path,
+    )
 
 
 def pin_bundle(store: Any, result: clean.CleanResult) -> str:

@@ -20,7 +20,7 @@ from datasoil.recipe import load_recipe
 from datasoil.registry import Registry
 from datasoil.store.base import Store
 
-__all__ = ["DemoState", "publish_or_reuse", "make_version", "stage_publish"]
+__all__ = ["DemoState", "make_version", "publish_or_reuse", "stage_publish"]
 
 Log = Callable[[str], None]
 
@@ -178,3 +178,191 @@ def write_summary(state: DemoState) -> Path:
     path = state.work / "demo.json"
     path.write_text(json.dumps({"datasets": state.ids}, indent=2) + "\n")
     return path
+
+
+def stage_claim(
+    state: DemoState,
+    *,
+    registry: Registry,
+    store: Store,
+    contracts: Any,
+    cleaner: Any,
+    verifier: Any,
+    auditor: Any,
+    recipe_path: Path,
+    log: Log,
+) -> None:
+    """Clean the raw data into a private child, claim it, verify, audit and finalise."""
+    from datasoil import audit, claims, crypto
+    from datasoil.attest import Attestations
+
+    log("5. clean the raw data into a PRIVATE child and claim it (bond posted)")
+    child = claims.clean_and_publish(
+        state.ids["raw"],
+        recipe_path,
+        registry=registry,
+        store=store,
+        sender=cleaner,
+        work=state.work / "private-clean",
+        private=True,
+        name="people-clean-private",
+    )
+    state.ids["private"] = child.child_id
+    log(
+        f"  #{child.child_id}: {child.result.rows_out} of {child.result.rows_in} rows kept, "
+        f"ciphertext {registry.get(child.child_id).content_cid}"
+    )
+    proofs, token = contracts.require("proofs"), contracts.require("token")
+    claim_id = claims.submit_claim(proofs, token, child, sender=cleaner)
+    state.ids["claim"] = claim_id
+    log(f"  claim #{claim_id}: recipe {child.recipe_cid}, bundle {child.proof_cid}")
+
+    log("6. a verifier re-executes the claim and attests the reproduction")
+    verdict = claims.verify_claim(
+        claim_id,
+        proofs=proofs,
+        registry=registry,
+        store=store,
+        from_block=contracts.deployment.block,
+    )
+    log(f"  {'reproduced' if verdict.reproduced else 'NOT reproduced'}: {verdict.detail}")
+    client = Attestations(
+        contracts.require("attestations"), contracts.registry, contracts.deployment.block
+    )
+    cid = claims.attest_verdict(
+        client, verdict, store=store, sender=verifier, child_id=child.child_id
+    )
+    log(f"  reproduction attestation recorded (report {cid})")
+
+    log("7. an auditor opens a structural audit; the cleaner answers with Merkle openings")
+    number = audit.open_audit(proofs, token, claim_id, auditor)
+    assert child.content_key is not None and child.input_path is not None
+    data = audit.load_claim_data(
+        child.result.out_dir, child.input_path, output_key=crypto.row_hmac_key(child.content_key)
+    )
+    audit.answer_open_audits(proofs, registry.contract, claim_id, data, cleaner, log=log)
+    status = audit.read_claim(proofs, claim_id)
+    log(
+        f"  audit {number}: {status.audits[number - 1].state.name.lower()}"
+        if status.audits
+        else "  no audit recorded"
+    )
+
+    log("8. the challenge window passes; the claim is finalised and the bond released")
+    from ape import chain
+
+    remaining = int(status.window_end) - int(chain.blocks.height)
+    if remaining >= 0:
+        chain.mine(remaining + 1)
+    audit.finalize(proofs, claim_id, cleaner)
+    final = audit.read_claim(proofs, claim_id)
+    log(f"  claim #{claim_id} is {final.status.name.lower()}")
+
+
+def stage_quality(
+    state: DemoState,
+    *,
+    registry: Registry,
+    store: Store,
+    contracts: Any,
+    attester: Any,
+    relayer: Any,
+    log: Log,
+) -> None:
+    """Compute the raw data's quality report, pin it and attest it (EIP-712, relayed)."""
+    from datasoil.attest import Attestations
+    from datasoil.quality import compute_report, metric_set_id
+
+    log("9. an attester scores the raw data's quality and signs an EIP-712 attestation")
+    report = compute_report(state.paths["raw"], label="label", key=["email"])
+    cid = str(store.add_bytes(report.to_json_bytes(), pin=True))
+    client = Attestations(
+        contracts.require("attestations"), contracts.registry, contracts.deployment.block
+    )
+    attestation = client.build(
+        str(attester.address), state.ids["raw"], metric_set_id(), report.score, cid
+    )
+    payload = client.sign(attestation, attester)
+    client.submit(payload, sender=relayer)
+    log(f"  score {report.score}/10000, report {cid}, relayed by another account")
+    summary = client.summaries(state.ids["raw"], trusted=[str(attester.address)])
+    for item in summary:
+        log(f"  trusted aggregate: {item.to_json()}")
+
+
+def stage_market(
+    state: DemoState,
+    *,
+    registry: Registry,
+    store: Store,
+    contracts: Any,
+    seller: Any,
+    raw_owner: Any,
+    buyer: Any,
+    log: Log,
+    keeper_command: list[str] | None = None,
+) -> None:
+    """List the private child, sell it through the keeper, load the rows and train."""
+    import subprocess
+
+    from datasoil import access, loader
+    from datasoil.node import register_service
+
+    market, token = contracts.require("market"), contracts.require("token")
+    dataset_id = state.ids["private"]
+    price = 10 * 10**18
+    log("10. the cleaner lists the private dataset: 10 SOIL, 30 days, 10% to its ancestors")
+    market.list_dataset(dataset_id, token, price, 30 * 86400, 1000, sender=seller)
+
+    if keeper_command:
+        log("11. the seller's keeper runs in the background (make stop stops it)")
+        keeper_log = (state.work / "keeper.log").open("ab")
+        proc = subprocess.Popen(
+            keeper_command,
+            stdout=keeper_log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        register_service(state.work.parent, "keeper", proc.pid)
+    log("12. the buyer pays into escrow with a wallet-derived X25519 key")
+    chain_id = int(buyer.provider.chain_id)
+    _secret, public = access.encryption_keypair(buyer, chain_id)
+    purchase = access.buy(market, token, dataset_id, public, sender=buyer)
+    log(f"  purchase #{purchase} pending; waiting for the keeper to deliver the key")
+    if not keeper_command:
+        access.keeper_step(market, registry, seller, state.work / "keeper.json", log=log)
+    envelope = access.wait_for_key(market, purchase, timeout=120)
+    log(
+        f"  key delivered ({len(envelope)} bytes sealed); access: "
+        f"{market.has_access(dataset_id, buyer)} until {market.access_expiry(dataset_id, buyer)}"
+    )
+
+    log("13. the buyer loads the verified rows straight into training")
+    table = loader.load(dataset_id, registry=registry, store=store, account=buyer, market=market)
+    log(f"  {table.num_rows} verified rows, columns {table.column_names}")
+    _train(table, log)
+
+    log("14. payments: seller and upstream owners withdraw their credits")
+    for who, account in (("seller", seller), ("raw data owner", raw_owner)):
+        credit = int(market.credit(token, account))
+        if credit:
+            market.withdraw(token, sender=account)
+        log(f"  {who} withdrew {credit / 10**18:.4f} SOIL")
+
+
+def _train(table: Any, log: Log) -> None:
+    """Fit a least-squares line income ~ age on the rows that have both (numpy only)."""
+    import numpy as np
+
+    if not {"age", "income"} <= set(table.column_names):
+        log("  (no age/income columns: training-ready table printed above)")
+        return
+    frame = table.select(["age", "income"]).to_pandas().dropna()
+    x = frame["age"].to_numpy(dtype=float)
+    y = frame["income"].to_numpy(dtype=float)
+    design = np.column_stack([np.ones_like(x), x])
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    fitted = design @ coef
+    r2 = 1 - float(((y - fitted) ** 2).sum()) / float(((y - y.mean()) ** 2).sum() or 1)
+    log(f"  trained income = {coef[0]:.1f} + {coef[1]:.2f}·age on {len(x)} rows (R² {r2:.3f})")

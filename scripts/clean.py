@@ -1,0 +1,65 @@
+"""`ape run clean DATASET --recipe FILE`: clean a registered dataset, publish the child,
+submit the bonded cleaning claim."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from ape import project
+from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
+
+from datasoil.scripting import friendly
+
+
+@click.command(cls=ConnectedProviderCommand)
+@ape_cli_context()
+@account_option()
+@click.argument("dataset_id", type=int)
+@click.option("--recipe", "recipe_path", type=click.Path(path_type=Path), required=True)
+@click.option("--private", is_flag=True, help="Encrypt the cleaned child (keyed row leaves).")
+@click.option("--name", default=None, help="Name of the cleaned dataset.")
+@click.option("--work", type=click.Path(path_type=Path), default=None, help="Work directory.")
+@click.option("--no-claim", is_flag=True, help="Publish the child but do not submit a claim.")
+@friendly
+def cli(cli_ctx, account, dataset_id, recipe_path, private, name, work, no_claim):
+    """Clean DATASET_ID with the recipe, publish the result as its child, and claim it."""
+    from datasoil import chain, claims
+    from datasoil.registry import Registry
+    from datasoil.store import open_store
+
+    contracts = chain.contracts(project)
+    registry = Registry(contracts.registry, contracts.deployment.block)
+    work = work or Path(".datasoil") / "clean" / f"dataset-{dataset_id}"
+    child = claims.clean_and_publish(
+        dataset_id,
+        recipe_path,
+        registry=registry,
+        store=open_store(),
+        sender=account,
+        work=work,
+        private=private,
+        name=name,
+    )
+    result = child.result
+    cli_ctx.logger.info(f"{result.rows_in} rows in, {result.rows_out} rows out")
+    for step in result.proof.get("steps", []):
+        if step.get("rows_dropped"):
+            cli_ctx.logger.info(f"  {step.get('kind')}: dropped {step['rows_dropped']}")
+    cli_ctx.logger.success(f"published the cleaned dataset as #{child.child_id}")
+    summary = {
+        "parent_id": child.parent_id,
+        "child_id": child.child_id,
+        "recipe_cid": child.recipe_cid,
+        "proof_cid": child.proof_cid,
+        "fate_root": "0x" + result.fate_root.hex(),
+        "private": child.private,
+    }
+    if not no_claim:
+        claim_id = claims.submit_claim(
+            contracts.require("proofs"), contracts.require("token"), child, sender=account
+        )
+        summary["claim_id"] = claim_id
+        cli_ctx.logger.success(f"submitted cleaning claim #{claim_id} (bond posted)")
+    click.echo(json.dumps(summary, indent=2))

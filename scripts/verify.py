@@ -1,0 +1,57 @@
+"""`ape run verify CLAIM [--sample K] [--attest]`: re-execute a cleaning claim; the exit
+status is the verdict; `--attest` records it as a reproduction attestation."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from ape import project
+from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
+
+from datasoil.scripting import friendly
+
+
+@click.command(cls=ConnectedProviderCommand)
+@ape_cli_context()
+@account_option()
+@click.argument("claim_id", type=int)
+@click.option("--sample", type=int, default=None, help="Check K random rows only.")
+@click.option("--seed", type=int, default=None, help="Seed of the sample (default: random).")
+@click.option("--attest", "do_attest", is_flag=True, help="Record the verdict on chain.")
+@friendly
+def cli(cli_ctx, account, claim_id, sample, seed, do_attest):
+    """Re-execute CLAIM_ID; exit 0 only if it reproduced."""
+    from datasoil import chain, claims
+    from datasoil.attest import Attestations
+    from datasoil.registry import Registry
+    from datasoil.store import open_store
+
+    contracts = chain.contracts(project)
+    registry = Registry(contracts.registry, contracts.deployment.block)
+    store = open_store()
+    verdict = claims.verify_claim(
+        claim_id,
+        proofs=contracts.require("proofs"),
+        registry=registry,
+        store=store,
+        sample=sample,
+        seed=seed,
+        from_block=contracts.deployment.block,
+    )
+    click.echo(json.dumps(verdict.report, indent=2))
+    if do_attest:
+        client = Attestations(
+            contracts.require("attestations"), contracts.registry, contracts.deployment.block
+        )
+        child_id = claims.claim_documents(
+            contracts.require("proofs"), claim_id, contracts.deployment.block
+        )["child_id"]
+        cid = claims.attest_verdict(client, verdict, store=store, sender=account, child_id=child_id)
+        cli_ctx.logger.success(f"attested score {verdict.score} with report {cid}")
+    if verdict.reproduced:
+        cli_ctx.logger.success(f"claim {claim_id} reproduced: {verdict.detail}")
+    else:
+        cli_ctx.logger.error(f"claim {claim_id} did not reproduce: {verdict.detail}")
+        sys.exit(1)
