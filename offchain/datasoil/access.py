@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from datasoil import crypto
+from datasoil.chain import event_logs
 from datasoil.errors import ChainError, CidMismatch, CryptoError, DatasoilError, NotFound
 
 __all__ = [
@@ -288,7 +289,7 @@ def wait_for_key(
         if int(p.status) == REFUNDED:
             raise PurchaseInvalid(f"purchase {purchase_id} was refunded: no key will come")
         if int(p.status) == DELIVERED:
-            for log in market.KeyDelivered.range(from_block, None):
+            for log in event_logs(market.KeyDelivered, from_block):
                 if int(log.purchase_id) == int(purchase_id):
                     return bytes(log.envelope)
         if time.monotonic() >= deadline:
@@ -304,7 +305,7 @@ def wait_for_key(
 def latest_purchase(market: Any, dataset_id: int, buyer: str, from_block: int = 0) -> int | None:
     """The id of ``buyer``'s most recent purchase of ``dataset_id``, or None."""
     found = None
-    for event in market.Purchased.range(from_block, None):
+    for event in event_logs(market.Purchased, from_block):
         if int(event.dataset_id) == int(dataset_id) and str(event.buyer) == str(buyer):
             found = int(event.purchase_id)
     return found
@@ -422,7 +423,7 @@ def keeper_step(
 
 
 def _key_of(market: Any, purchase_id: int) -> bytes:
-    for event in market.Purchased.range(0, None, search_topics={"purchase_id": purchase_id}):
+    for event in event_logs(market.Purchased, 0, purchase_id=purchase_id):
         return bytes(event.encryption_key)
     return b""
 

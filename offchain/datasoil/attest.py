@@ -25,6 +25,7 @@ from eth_keys.datatypes import Signature as _EcdsaSignature
 from eth_utils.address import is_address, to_checksum_address
 from eth_utils.crypto import keccak
 
+from datasoil.chain import event_logs
 from datasoil.cid import CidTuple, cid_to_tuple
 from datasoil.errors import DatasoilError, NotFound
 
@@ -751,7 +752,7 @@ class Attestations:
     def events(self, dataset_id: int | None = None) -> list[AttestationEvent]:
         """Every Attested and Revoked event (of ``dataset_id`` if given), chain order."""
         out: list[AttestationEvent] = []
-        for log in self.contract.Attested.range(self.start_block, None):
+        for log in event_logs(self.contract.Attested, self.start_block):
             report = log.report
             out.append(
                 AttestationEvent(
@@ -767,7 +768,7 @@ class Attestations:
                     expiry=int(log.expiry),
                 )
             )
-        for log in self.contract.Revoked.range(self.start_block, None):
+        for log in event_logs(self.contract.Revoked, self.start_block):
             out.append(
                 AttestationEvent(
                     kind="revoked",

@@ -19,11 +19,12 @@ __all__ = [
     "LOCAL_PARAMS",
     "PUBLIC_PARAMS",
     "Contracts",
+    "contract_names",
     "contracts",
     "deploy_all",
+    "event_logs",
     "is_local",
     "stale_contracts",
-    "contract_names",
     "web3",
 ]
 
@@ -218,3 +219,21 @@ def contract_names(project: Any) -> list[str]:
     """The deployable datasoil contracts this build has (the demo token only locally)."""
     names = [n for n in _NAMES.values() if _project_type(project, n) is not None]
     return [n for n in names if n != "DemoToken" or is_local()]
+
+
+def event_logs(event: Any, from_block: int = 0, **filters: Any) -> list[Any]:
+    """Every log of an ape contract event from ``from_block`` to the chain head.
+
+    ape's ``range(start, None)`` means "up to ``start``", not "from ``start`` on": this
+    spells the range out. A ``from_block`` above the head means the chain lost blocks
+    (a reset or reverted local node): DeploymentError, not an empty answer.
+    """
+    from ape import chain
+
+    head = int(chain.blocks.height)
+    if from_block > head + 1:
+        raise DeploymentError(
+            f"expected the chain to reach block {from_block}, found its head at {head}: the "
+            "node was reset or reverted; run `ape run deploy` again"
+        )
+    return list(event.range(from_block, head + 1, search_topics=filters or None))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from datasoil import clean, crypto, publish, rows
+from datasoil.chain import event_logs
 from datasoil.cid import cid_to_tuple
 from datasoil.errors import ChainError, DatasoilError, ProofError
 from datasoil.loader import materialize
@@ -94,6 +96,7 @@ def clean_and_publish(
     recipe = load_recipe(recipe_path)
     parent = registry.get(parent_id)
     work = Path(work)
+    shutil.rmtree(work / "parent", ignore_errors=True)  # a previous run's copy
     input_path, _schema = materialize(parent, store, work / "parent")
     content_key = crypto.new_content_key() if private else None
     out = work / "clean"
@@ -176,7 +179,7 @@ def claim_documents(proofs: Any, claim_id: int, from_block: int = 0) -> dict[str
     """The ClaimSubmitted event of ``claim_id`` as a dict (recipe and proof CIDs, roots)."""
     from datasoil.cid import CidTuple
 
-    for event in proofs.ClaimSubmitted.range(from_block, None):
+    for event in event_logs(proofs.ClaimSubmitted, from_block):
         if int(event.claim_id) == int(claim_id):
             return {
                 "parent_id": int(event.parent_id),

@@ -121,10 +121,10 @@ def stage_publish(
     state.paths["clean"] = result.data_path
     state.extra["clean"] = result
     log(f"  {result.rows_in} rows in, {result.rows_out} rows out")
-    for step in result.proof.get("steps", []):
+    for index, step in enumerate(result.proof.get("steps", [])):
         dropped = step.get("rows_dropped", 0)
         if dropped:
-            log(f"    step {step.get('index', '?')} {step.get('kind')}: dropped {dropped}")
+            log(f"    step {index} {step.get('kind')}: dropped {dropped}")
     schema_out = rows.Schema.from_json(result.proof["schema_out"])
     state.ids["clean"] = publish_or_reuse(
         result.data_path,
@@ -306,7 +306,7 @@ def stage_market(
     import subprocess
 
     from datasoil import access, loader
-    from datasoil.node import register_service
+    from datasoil.node import register_service, stop_service
 
     market, token = contracts.require("market"), contracts.require("token")
     dataset_id = state.ids["private"]
@@ -316,6 +316,7 @@ def stage_market(
 
     if keeper_command:
         log("11. the seller's keeper runs in the background (make stop stops it)")
+        stop_service(state.work.parent, "keeper")  # one keeper, even when the demo reruns
         keeper_log = (state.work / "keeper.log").open("ab")
         proc = subprocess.Popen(
             keeper_command,

@@ -9,6 +9,9 @@
   through :func:`datasoil.deployments.load`, which checks the chain) and its ABI (from
   ape's build, ``.build/__local__.json``). Nothing is copied by hand: redeploy or
   recompile and the next request sees it;
+* ``POST /rpc``: read-only JSON-RPC calls forwarded to ``--node`` (:data:`READ_METHODS`),
+  so the page can browse before a wallet is connected and always reads the chain the
+  deployment lives on; transactions and signatures go through the wallet only;
 * ``/ipfs/<cid>[/<path>]``: UnixFS files from the embedded store
   (:func:`datasoil.store.open_store`), every block verified against its CID before a
   byte is sent; a directory path is resolved name by name. The embedded store has no
@@ -24,6 +27,8 @@ import json
 import mimetypes
 import sys
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +43,7 @@ from datasoil.store.base import Store, as_cid, open_store
 __all__ = [
     "DEFAULT_BUILD",
     "DEFAULT_DIST",
+    "READ_METHODS",
     "Gateway",
     "GatewayError",
     "deployment_document",
@@ -51,6 +57,28 @@ _ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DIST = _ROOT / "web" / "dist"
 #: ape's build manifest with every contract type's ABI.
 DEFAULT_BUILD = _ROOT / ".build" / "__local__.json"
+
+
+#: JSON-RPC methods ``/rpc`` forwards; anything else is refused with 403.
+READ_METHODS = frozenset(
+    {
+        "eth_blockNumber",
+        "eth_call",
+        "eth_chainId",
+        "eth_estimateGas",
+        "eth_gasPrice",
+        "eth_getBalance",
+        "eth_getBlockByNumber",
+        "eth_getCode",
+        "eth_getLogs",
+        "eth_getTransactionReceipt",
+        "eth_getTransactionByHash",
+        "eth_maxPriorityFeePerGas",
+        "eth_feeHistory",
+        "net_version",
+    }
+)
+_MAX_RPC_BODY = 1 << 20
 
 
 class GatewayError(DatasoilError, ValueError):
@@ -151,12 +179,14 @@ class Gateway:
         w3: Any,
         store: Store,
         *,
+        node: str | None = None,
         dist: Path = DEFAULT_DIST,
         build: Path = DEFAULT_BUILD,
         deployments_dir: Path | None = None,
     ) -> None:
         self.w3 = w3
         self.store = store
+        self.node = node
         self.dist = Path(dist).resolve()
         self.build = Path(build)
         self.deployments_dir = deployments_dir
@@ -166,6 +196,37 @@ class Gateway:
         :func:`deployment_document` raises)."""
         doc = deployment_document(self.w3, build=self.build, directory=self.deployments_dir)
         return json.dumps(doc).encode()
+
+    def rpc(self, body: bytes) -> bytes:
+        """Forward one read-only JSON-RPC request (or a batch) to the node.
+
+        Raises:
+            GatewayError: 400 for a body that is not JSON-RPC, 403 for a method outside
+                :data:`READ_METHODS`, 502 when the node cannot be reached.
+        """
+        if self.node is None:
+            raise GatewayError(404, "this gateway was started without a node to forward to")
+        try:
+            request = json.loads(body)
+        except ValueError:
+            raise GatewayError(400, "expected a JSON-RPC request body, found no JSON") from None
+        calls = request if isinstance(request, list) else [request]
+        for call in calls:
+            method = call.get("method") if isinstance(call, dict) else None
+            if method not in READ_METHODS:
+                raise GatewayError(
+                    403, f"expected a read-only JSON-RPC method, found {method!r}: use the wallet"
+                )
+        forward = urllib.request.Request(
+            self.node, data=body, headers={"Content-Type": "application/json"}, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(forward, timeout=30) as answer:
+                return bytes(answer.read())
+        except (OSError, urllib.error.URLError) as exc:
+            raise GatewayError(
+                502, f"expected the node at {self.node} to answer, it did not ({exc})"
+            ) from exc
 
     def static(self, path: str) -> Path:
         """The file under ``dist`` for a URL path; GatewayError 404 if there is none."""
@@ -229,6 +290,24 @@ def _handler(gateway: Gateway, log: Callable[[str], None]) -> type[BaseHTTPReque
             for chunk in body:
                 self.wfile.write(chunk)
 
+        def do_OPTIONS(self) -> None:
+            self.send_response(204)
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.send_header("Access-Control-Allow-Methods", "GET, POST")
+            self.send_header("Access-Control-Allow-Headers", "Content-Type")
+            self.end_headers()
+
+        def do_POST(self) -> None:
+            try:
+                if urlsplit(self.path).path != "/rpc":
+                    raise GatewayError(404, f"there is nothing to POST to at {self.path}")
+                length = int(self.headers.get("Content-Length") or 0)
+                if not 0 < length <= _MAX_RPC_BODY:
+                    raise GatewayError(400, f"expected a body of 1..{_MAX_RPC_BODY} bytes")
+                self._send(200, "application/json", gateway.rpc(self.rfile.read(length)))
+            except GatewayError as exc:
+                self._send(exc.status, "text/plain; charset=utf-8", f"{exc}\n".encode())
+
         def do_GET(self) -> None:
             path = urlsplit(self.path).path
             try:
@@ -288,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # web3 raises requests' errors when the node is down
         print(f"error: expected a node at {args.node}, found none ({exc})", file=sys.stderr)
         return 1
-    gateway = Gateway(w3, open_store(), dist=args.dist, build=args.build)
+    gateway = Gateway(w3, open_store(), node=args.node, dist=args.dist, build=args.build)
     log: Callable[[str], None] = (lambda _m: None) if args.quiet else print
     server = serve(gateway, args.port, log=log)
     url = f"http://127.0.0.1:{server.server_address[1]}/"

@@ -31,6 +31,7 @@ __all__ = [
     "register_service",
     "rpc",
     "start_node",
+    "stop_service",
     "stop_services",
 ]
 
@@ -131,6 +132,19 @@ def start_node(port: int, state_dir: Path, timeout: float = 30) -> str:
         return url
     proc.terminate()
     raise DatasoilError(f"expected anvil to answer on {url} within {timeout:.0f} s, it did not")
+
+
+def stop_service(state_dir: Path, name: str) -> bool:
+    """Stop one recorded background service; True if it was running."""
+    pidfile = state_dir / "run" / f"{name}.pid"
+    if not pidfile.is_file():
+        return False
+    try:
+        running = _terminate(int(pidfile.read_text().strip()))
+    except ValueError:
+        running = False
+    pidfile.unlink(missing_ok=True)
+    return running
 
 
 def stop_services(state_dir: Path) -> list[str]:

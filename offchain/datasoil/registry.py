@@ -146,10 +146,9 @@ class Registry:
 
     def _all_events(self) -> dict[int, Any]:
         if self._events is None:
-            from ape import chain
+            from datasoil.chain import event_logs
 
-            head = int(chain.blocks.height)
-            logs = self.contract.DatasetRegistered.range(self.start_block, head + 1)
+            logs = event_logs(self.contract.DatasetRegistered, self.start_block)
             self._events = {int(log.dataset_id): log for log in logs}
         return self._events
 
