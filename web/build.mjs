@@ -1,0 +1,16 @@
+// Bundles src/main.ts into dist/ and copies public/ (index.html, style.css).
+import { build } from "esbuild";
+import { cpSync, mkdirSync } from "node:fs";
+
+mkdirSync("dist", { recursive: true });
+cpSync("public", "dist", { recursive: true });
+await build({
+  entryPoints: ["src/main.ts"],
+  bundle: true,
+  format: "esm",
+  target: "es2022",
+  minify: false,
+  sourcemap: true,
+  outfile: "dist/app.js",
+  logLevel: "info",
+});
