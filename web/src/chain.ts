@@ -70,7 +70,7 @@ export async function loadChain(base = ""): Promise<Chain> {
 
 /** Every dataset from DatasetRegistered, with the current owner from storage. */
 export async function datasets(chain: Chain): Promise<Dataset[]> {
-  const logs = await chain.events("DatasetRegistered", "DatasetRegistered");
+  const logs = await chain.events("DatasetRegistry", "DatasetRegistered");
   const out: Dataset[] = [];
   for (const log of logs) {
     const a = log.args;

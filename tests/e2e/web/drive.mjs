@@ -1,0 +1,121 @@
+// Drives the page in Debian's chromium with an injected EIP-1193 provider that
+// forwards every request to anvil's JSON-RPC (anvil signs for its unlocked dev
+// accounts: eth_sendTransaction, personal_sign, eth_signTypedData_v4).
+// Usage: node drive.mjs <config.json>; prints one JSON line with what the page showed.
+import { chromium } from "playwright-core";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const cfg = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const userDir = mkdtempSync(join(tmpdir(), "datasoil-chromium-"));
+const browser = await chromium.launchPersistentContext(userDir, {
+  executablePath: cfg.chromium,
+  headless: true,
+  viewport: { width: 1200, height: 1000 },
+  args: [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+const page = browser.pages()[0] ?? (await browser.newPage());
+const log = [];
+page.on("console", (m) => log.push(`${m.type()}: ${m.text()}`));
+page.on("pageerror", (e) => log.push(`pageerror: ${e.message}`));
+
+let rpcId = 0;
+await page.exposeFunction("__anvil", async (method, params) => {
+  if (method === "eth_requestAccounts" || method === "eth_accounts") return [cfg.account];
+  const answer = await fetch(cfg.node, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: ++rpcId, method, params: params ?? [] }),
+  });
+  const body = await answer.json();
+  if (body.error) return { __error: body.error };
+  return body.result;
+});
+await page.addInitScript(() => {
+  const listeners = {};
+  window.ethereum = {
+    isDatasoilTest: true,
+    async request({ method, params }) {
+      const result = await window.__anvil(method, params);
+      if (result && result.__error) {
+        const err = new Error(result.__error.message);
+        err.code = result.__error.code;
+        err.data = result.__error.data;
+        throw err;
+      }
+      return result;
+    },
+    on(event, fn) { (listeners[event] ??= []).push(fn); },
+    removeListener(event, fn) { listeners[event] = (listeners[event] ?? []).filter((f) => f !== fn); },
+  };
+});
+
+const out = { log };
+const waitForFile = async (path) => {
+  for (let i = 0; i < 600 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!existsSync(path)) throw new Error(`timed out waiting for ${path}`);
+};
+const shot = (name) => page.screenshot({ path: join(cfg.shots, `web-${name}.png`), fullPage: true });
+try {
+  await page.goto(cfg.url);
+  await page.waitForSelector("body[data-ready='1']", { timeout: 30000 });
+  await page.click("#connect");
+  await page.waitForFunction((a) => document.getElementById("account").textContent === a, cfg.account);
+  out.network = await page.textContent("#network");
+  await page.waitForSelector("#datasets tbody tr");
+  out.listed = await page.$$eval("#datasets tbody tr", (rows) => rows.map((r) => r.dataset.id));
+  await shot("datasets");
+
+  // The cleaned private child: lineage, claims, quality, metadata.
+  await page.click(`#datasets tr[data-id='${cfg.child}'] a`);
+  await page.waitForSelector("#lineage #graph");
+  await page.waitForSelector("#metadata b");
+  await page.waitForSelector("#buy");
+  out.title = await page.textContent("#title");
+  out.lineage = await page.$$eval("#graph .node", (ns) => ns.map((n) => n.dataset.id));
+  out.royalties = await page.$$eval("#royalties li", (ls) => ls.map((l) => l.textContent.trim()));
+  out.claims = await page.$$eval("#claims [data-claim]", (ls) => ls.map((l) => l.textContent.replace(/\s+/g, " ").trim()));
+  out.quality = (await page.textContent("#quality")).replace(/\s+/g, " ");
+  out.before = {
+    expiry: await page.getAttribute("#expiry", "data-expiry"),
+    access: await page.textContent("#has-access"),
+  };
+  await shot("dataset");
+
+  // The owner reprices while the page shows the old price (the test does it when it
+  // sees the "loaded" marker): buying reverts and the page says so in a sentence.
+  writeFileSync(join(cfg.work, "loaded"), "1");
+  await waitForFile(join(cfg.work, "repriced"));
+  await page.selectOption("#buy-method", "approve");
+  await page.click("#buy");
+  await page.waitForSelector("#error:not([hidden])", { timeout: 60000 });
+  out.stale_error = await page.textContent("#error");
+
+  // Reload: the new price; buy for real and wait for the keeper's delivery.
+  await page.reload();
+  await page.waitForSelector("body[data-ready='1']");
+  await page.click("#connect");
+  await page.waitForSelector("#buy");
+  out.price = await page.textContent("#price");
+  await page.selectOption("#buy-method", cfg.method);
+  await page.click("#buy");
+  await page.waitForSelector("#delivery .ok", { timeout: cfg.timeout_ms });
+  out.delivery = (await page.textContent("#delivery")).replace(/\s+/g, " ").trim();
+  out.after = {
+    expiry: await page.getAttribute("#expiry", "data-expiry"),
+    access: await page.textContent("#has-access"),
+    shown: await page.textContent("#expiry"),
+  };
+  out.error = (await page.isVisible("#error")) ? await page.textContent("#error") : null;
+  await shot("bought");
+} catch (error) {
+  out.failure = String(error && error.stack || error);
+  await shot("failure").catch(() => {});
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(out));
