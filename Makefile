@@ -15,7 +15,7 @@ NODE_URL := http://127.0.0.1:$(NODE_PORT)
 export VVM_BINARY_PATH := $(VENV)/vvm
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help install demo test test-deep node stop bench lint web clean
+.PHONY: help install demo test test-deep node stop bench lint web web-build clean
 
 help:
 	@echo "make demo   - run the main job end to end on a local chain (installs what it needs)"
@@ -24,6 +24,7 @@ help:
 	@echo "make stop   - stop the local chain and any background service the demo started"
 	@echo "make bench  - measure gas and throughput into bench/"
 	@echo "make lint   - ruff, mypy --strict, ape compile"
+	@echo "make web    - build and serve the dApp on http://127.0.0.1:8600 (and run the keeper)"
 
 # --- installation -----------------------------------------------------------
 
@@ -75,6 +76,26 @@ test: install
 test-deep: install
 	APE_FOUNDRY_HOST=http://127.0.0.1:$$($(PYTHON) -m datasoil.node free-port) \
 		HYPOTHESIS_PROFILE=deep $(BIN)/ape test tests/stateful -q $(PYTEST_ARGS)
+
+# --- the web page ------------------------------------------------------------
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+web-build: web/node_modules/.installed
+	cd web && npm run build
+
+# Serves the page, /deployment.json and verified /ipfs/ paths from the embedded store;
+# the demo seller's keeper runs in the background (make stop stops both).
+web: node web-build
+	@$(BIN)/ape compile -q >/dev/null 2>&1 || $(BIN)/ape compile
+	@mkdir -p $(STATE)/run $(STATE)/demo
+	@$(PYTHON) -m datasoil.node stop-service --state-dir $(STATE) --name keeper >/dev/null
+	@$(BIN)/ape run market keeper --account TEST::3 --interval 1 \
+		>> $(STATE)/demo/keeper.log 2>&1 & echo $$! > $(STATE)/run/keeper.pid
+	@echo "keeper running (log: $(STATE)/demo/keeper.log)"
+	$(PYTHON) -m datasoil.gateway --port 8600 --node $(NODE_URL)
 
 # --- measurement and checks -------------------------------------------------
 

@@ -189,11 +189,16 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--state-dir", type=Path, default=Path(".datasoil"))
     stop = sub.add_parser("stop")
     stop.add_argument("--state-dir", type=Path, default=Path(".datasoil"))
+    one = sub.add_parser("stop-service")
+    one.add_argument("--state-dir", type=Path, default=Path(".datasoil"))
+    one.add_argument("--name", required=True)
     sub.add_parser("free-port")
     args = parser.parse_args(argv)
     try:
         if args.command == "start":
             start_node(args.port, args.state_dir)
+        elif args.command == "stop-service":
+            print("stopped" if stop_service(args.state_dir, args.name) else "not running")
         elif args.command == "stop":
             names = stop_services(args.state_dir)
             print("stopped: " + (", ".join(names) if names else "nothing was running"))
