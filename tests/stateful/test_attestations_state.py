@@ -13,26 +13,14 @@ import os
 
 import ape
 import pytest
-from datasoil.attest import Attestation, sign, split_signature, typed_data
-from datasoil.cid import CidTuple
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-settings.register_profile(
-    "ci",
-    max_examples=25,
-    stateful_step_count=15,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-)
-settings.register_profile(
-    "deep",
-    max_examples=200,
-    stateful_step_count=40,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-)
+from datasoil.attest import Attestation, sign, split_signature, typed_data
+from datasoil.cid import CidTuple
+
+# Profiles "ci" and "deep" come from tests/stateful/conftest.py.
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 
 DAG_PB = 0x70

@@ -13,7 +13,7 @@ import hashlib
 import os
 
 import ape
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -24,9 +24,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-_COMMON = dict(deadline=None, suppress_health_check=list(HealthCheck))
-settings.register_profile("ci", max_examples=25, stateful_step_count=15, **_COMMON)
-settings.register_profile("deep", max_examples=300, stateful_step_count=40, **_COMMON)
+# Profiles "ci" and "deep" come from tests/stateful/conftest.py.
 PROFILE = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 TIMEOUT = 600
