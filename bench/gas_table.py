@@ -37,7 +37,8 @@ def main(directory: str) -> None:
     print()
     print("Produced by `make bench` (bench/run.sh: `ape test tests/gas` with DATASOIL_GAS_OUT set,")
     print("then `python bench/gas_table.py bench/gas > bench/gas.md`). Anvil, hardfork prague,")
-    print("base fee 0. Every figure is a transaction's `gas_used` (21,000 base + calldata + execution).")
+    print("base fee 0. Every figure is a transaction's `gas_used`")
+    print("(21,000 base + calldata + execution).")
     print()
     print(
         f"Toolchain: vyper {_version('vyper')}, snekmate {_version('snekmate')}, "

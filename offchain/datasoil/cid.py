@@ -14,6 +14,7 @@ CID to the three fields the registry keeps and back, so a CIDv0 comes back as CI
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from multiformats import CID, multihash
 
@@ -68,11 +69,10 @@ class CidTuple:
         return (self.version, self.codec, self.digest)
 
     @classmethod
-    def from_abi(cls, value: tuple[int, bytes] | list[object]) -> CidTuple:
+    def from_abi(cls, value: tuple[int, bytes] | list[Any] | tuple[Any, ...]) -> CidTuple:
         """Inverse of :meth:`as_abi` for a struct read from the chain."""
-        prefix, digest = value
-        prefix = int(prefix)  # type: ignore[call-overload]
-        return cls(prefix >> 64, prefix & ((1 << 64) - 1), bytes(digest))  # type: ignore[arg-type]
+        prefix, digest = int(value[0]), bytes(value[1])
+        return cls(prefix >> 64, prefix & ((1 << 64) - 1), digest)
 
     def __str__(self) -> str:
         return str(self.to_cid())

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import datasoil
 import pyarrow as pa
 import pytest
+
+import datasoil
 from datasoil import access, publish, rows
 from datasoil.cid import cid_to_tuple
 from datasoil.errors import CidMismatch, DatasoilError, ProofError

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from datasoil import access, croissant, merkle, publish, rows, unixfs
 from datasoil.cid import cid_to_tuple
 from datasoil.errors import DatasoilError, InvalidCid, NotFound, SchemaError

@@ -20,11 +20,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from datasoil.attest import Attestation, sign, split_signature, typed_data
-from datasoil.cid import CidTuple
 from eth_abi import encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+
+from datasoil.attest import Attestation, sign, split_signature, typed_data
+from datasoil.cid import CidTuple
 
 NPM_DIR = Path(__file__).resolve().parents[1] / "npm-eip712"
 EAS_DIR = NPM_DIR / "node_modules/@ethereum-attestation-service/eas-contracts"

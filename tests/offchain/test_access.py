@@ -8,6 +8,7 @@ import stat
 
 import ape
 import pytest
+
 from datasoil import access, crypto, publish
 from datasoil.errors import CidMismatch, CryptoError, NotFound
 from datasoil.registry import Registry

@@ -11,6 +11,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from eth_account import Account
+from eth_utils import keccak
+
 from datasoil.attest import (
     MAX_SCORE,
     TYPES,
@@ -31,8 +34,6 @@ from datasoil.attest import (
 )
 from datasoil.cid import CidTuple
 from datasoil.errors import NotFound
-from eth_account import Account
-from eth_utils import keccak
 
 NPM_DIR = Path(__file__).resolve().parents[1] / "npm-eip712"
 # Well-known throwaway keys (anvil's dev accounts 0 and 1); never hold value.

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+
 from datasoil import merkle, rows
 from datasoil.clean import (
     FATE_RECORD_SIZE,

@@ -26,6 +26,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_dss_signature
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from eth_account import Account
+from eth_account.messages import _hash_eip191_message, encode_defunct
+
 from datasoil import crypto
 from datasoil.crypto import (
     DEFAULT_SEGMENT_SIZE,
@@ -47,8 +50,6 @@ from datasoil.crypto import (
     seal_key,
 )
 from datasoil.errors import CryptoError, DatasoilError
-from eth_account import Account
-from eth_account.messages import _hash_eip191_message, encode_defunct
 
 NPM_DIR = Path(__file__).resolve().parents[1] / "npm-crypto"
 SEG = 64  # a small segment size keeps the many-segment cases fast

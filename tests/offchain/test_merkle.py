@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pymerkle
 import pytest
-from datasoil import merkle
-from datasoil.errors import ProofError
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from datasoil import merkle
+from datasoil.errors import ProofError
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "rfc6962_vectors.json").read_text())
 VEC_LEAVES = [bytes.fromhex(h) for h in VECTORS["leaves_hex"]]

@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 from Crypto.Hash import keccak as pycryptodome_keccak
+
 from datasoil.cli import cli
 from datasoil.errors import NotFound, SchemaError
 from datasoil.quality import (

@@ -7,6 +7,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from multiformats import CID, multihash
+
 from datasoil.errors import RecipeError
 from datasoil.recipe import (
     Cast,
@@ -17,9 +21,6 @@ from datasoil.recipe import (
     recipe_from_json,
     render_expr,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from multiformats import CID, multihash
 
 DEMO = Path(__file__).parents[2] / "examples" / "recipes" / "clean.yaml"
 COLUMNS = [("id", "int64"), ("name", "string"), ("age", "int64"), ("score", "float64")]

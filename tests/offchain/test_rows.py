@@ -17,12 +17,13 @@ import pyarrow.parquet as pq
 import pymerkle
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from datasoil import merkle, rows
 from datasoil.cli import cli
 from datasoil.errors import EncodingError, SchemaError
 from datasoil.rows import Column, Schema
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 DATA = Path(__file__).parent / "data"
 

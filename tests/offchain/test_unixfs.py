@@ -25,6 +25,8 @@ import aleph_cid
 import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+from multiformats import CID
+
 from datasoil.cli import cli
 from datasoil.errors import CidMismatch, DatasoilError, StoreError
 from datasoil.unixfs import (
@@ -42,7 +44,6 @@ from datasoil.unixfs import (
     profile_for,
     walk,
 )
-from multiformats import CID
 
 KIB = 1024
 MIB = 1024 * KIB

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+
 from datasoil.attest import Attestation, sign, split_signature, typed_data
 from datasoil.cid import CidTuple
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ape
 import pytest
+
 from datasoil.attest import digest, typed_data
 
 from .conftest import DAG_PB, FAR, METRIC, report, root, vrs

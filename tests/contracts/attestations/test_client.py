@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from datasoil.attest import AttestationError, Attestations, RelayPayload, SignatureError
 from datasoil.errors import ChainError, NotFound
 

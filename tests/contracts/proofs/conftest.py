@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass
 
 import pytest
+
 from datasoil import audit
 from datasoil.clean import FateRecord
 

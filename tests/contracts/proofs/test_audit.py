@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ape
+
 from datasoil import audit, merkle
 
 from .conftest import CHALLENGE, DEPOSIT, RESPONSE, cid, cleaning

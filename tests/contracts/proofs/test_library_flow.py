@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from datasoil import audit
 from datasoil.clean import clean
 from datasoil.errors import ChainError, ProofError

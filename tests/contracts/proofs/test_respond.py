@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import ape
 import pytest
+
 from datasoil import audit
 from datasoil.clean import FateRecord
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ape
 import pytest
+
 from datasoil import audit
 
 from .conftest import BOND, CHALLENGE, DEPOSIT, RESPONSE, answer

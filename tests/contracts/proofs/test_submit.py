@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ape
+
 from datasoil import merkle
 
 from .conftest import BOND, cid, cleaning

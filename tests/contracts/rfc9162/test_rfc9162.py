@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from datasoil import merkle
 from pymerkle import InmemoryTree
+
+from datasoil import merkle
 
 # Every index of every size up to 17, then a few larger trees at chosen indices.
 SMALL = range(1, 18)

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from multiformats import CID
+
 from datasoil import unixfs
 from datasoil.errors import BackendUnavailable, CidMismatch, NotFound
 from datasoil.store import KuboStore, LocalStore, Store
 from datasoil.store.car import export_car, import_car
-from multiformats import CID
 
 HELLO = b"hello world\n"
 

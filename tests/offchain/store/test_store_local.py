@@ -11,12 +11,13 @@ from pathlib import Path
 import libipld
 import pytest
 from click.testing import CliRunner
+from multiformats import CID
+
 from datasoil import unixfs
 from datasoil.cli import cli
 from datasoil.errors import CidMismatch, NotFound, StoreError
 from datasoil.store import LocalStore, Store, open_store
 from datasoil.store.car import CarError, export_car, import_car, read_car, write_car
-from multiformats import CID
 
 PROFILES = sorted(unixfs.PROFILES)
 # Vectors from issue 3 (Kubo's own outputs).

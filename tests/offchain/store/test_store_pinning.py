@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from multiformats import CID
+
 from datasoil.errors import BackendUnavailable, NotFound
 from datasoil.store.pinning import (
     PinningAuthError,
@@ -12,7 +14,6 @@ from datasoil.store.pinning import (
     PinningService,
     PinTimeout,
 )
-from multiformats import CID
 
 from .pinning_test_server import PinningTestServer, serve
 
