@@ -54,7 +54,12 @@ def cli():
 @ape_cli_context()
 @account_option()
 @click.argument("dataset_id", type=int)
-@click.option("--data", "data_path", type=click.Path(path_type=Path), help="The dataset file.")
+@click.option(
+    "--data",
+    "data_path",
+    type=click.Path(path_type=Path),
+    help="A local copy of the data (checked against the registered root); default: the store.",
+)
 @click.option("--label", help="The label column (class balance).")
 @click.option("--relay-only", is_flag=True, help="Print the signed payload; do not submit.")
 @click.option("--expiry", type=int, default=0, help="End of validity, unix seconds (0: none).")
@@ -62,14 +67,23 @@ def cli():
 @friendly
 def quality(cli_ctx, account, dataset_id, data_path, label, relay_only, expiry, out):
     """Compute the quality report of DATASET_ID's data, pin it, sign and submit."""
-    from datasoil.quality import compute_report, metric_set_id
+    import tempfile
 
-    if data_path is None:
-        raise click.UsageError(
-            "expected --data PATH: the local file of the dataset is not known to this tool"
-        )
+    from datasoil.loader import load_local, materialize
+    from datasoil.quality import compute_report, metric_set_id
+    from datasoil.registry import Registry
+    from datasoil.store import open_store
+
     client = _client()
-    report = compute_report(data_path, label=label)
+    registry = Registry(client.registry, client.start_block)
+    dataset = registry.get(dataset_id)
+    with tempfile.TemporaryDirectory(prefix="datasoil-attest-") as tmp:
+        store = open_store()
+        fetched, schema = materialize(dataset, store, Path(tmp), verify_rows=data_path is None)
+        if data_path is not None:
+            # A local copy is scored only if it is the registered data, row for row.
+            load_local(data_path, schema, dataset.row_root, dataset.row_count)
+        report = compute_report(data_path or fetched, label=label)
     cid = _pin(report.to_json_bytes())
     cli_ctx.logger.info(f"report {cid}: score {report.score} / 10000")
     att = client.build(
