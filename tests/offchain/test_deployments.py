@@ -40,7 +40,7 @@ def test_save_and_load_round_trip(tmp_path):
 
 
 def test_load__no_deployment(tmp_path):
-    with pytest.raises(DeploymentError, match="found none .*run `ape run deploy`"):
+    with pytest.raises(DeploymentError, match=r"found none .*run `ape run deploy`"):
         deployments.load(w3(), tmp_path)
 
 
