@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from ape import project
 from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
+from rich.console import Console
 
 from datasoil.scripting import friendly
 
@@ -48,19 +49,28 @@ def cli(
     contracts = chain.contracts(project)
     registry = Registry(contracts.registry, contracts.deployment.block)
     parent_cids = [registry.get(p).content_cid for p in parents]
-    prepared = publish.prepare(
-        path,
-        store=open_store(),
-        profile=profile,
-        name=name,
-        description=description,
-        license=license_,
-        creator=str(account.address),
-        derived_from=parent_cids,
-        private=private,
-        allow_empty=allow_empty,
-        progress=cli_ctx.logger.info,
-    )
+    # A live status line for large inputs: rows committed so far, then the CIDs.
+    with Console(stderr=True).status(f"publishing {path}…") as status:
+        prepared = publish.prepare(
+            path,
+            store=open_store(),
+            profile=profile,
+            name=name,
+            description=description,
+            license=license_,
+            creator=str(account.address),
+            derived_from=parent_cids,
+            private=private,
+            allow_empty=allow_empty,
+            progress=status.update,
+        )
+    for line in (
+        f"schema: {len(prepared.schema.columns)} columns",
+        f"rows: {prepared.row_count}",
+        f"content: {prepared.content_cid}",
+        f"metadata: {prepared.metadata_cid}",
+    ):
+        cli_ctx.logger.info(line)
     dataset_id = publish.register(
         prepared,
         registry,
