@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from datasoil import access, chain, clean, gateway, publish, rows
+from datasoil.chain import event_logs
 from datasoil.recipe import load_recipe
 from datasoil.registry import Registry
 from datasoil.store import open_store
@@ -199,7 +200,7 @@ def test_page__browse_buy_with_permit_and_see_the_key_delivered(
 
     # The key the page derived is the one Python derives (docs/formats/encryption.md §4),
     # and the delivered envelope opens to the content key the owner holds.
-    (bought,) = [e for e in market.Purchased.range(record.block, None) if e.purchase_id == pid]
+    (bought,) = [e for e in event_logs(market.Purchased, record.block) if e.purchase_id == pid]
     secret, public = access.encryption_keypair(buyer, 31337)
     assert bytes(bought.encryption_key) == public
     envelope = access.wait_for_key(market, pid, timeout=1, from_block=record.block)
