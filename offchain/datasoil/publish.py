@@ -270,4 +270,6 @@ def extract_private(tar_path: Path, dest: Path) -> dict[str, Any]:
     manifest_path = dest / MANIFEST_NAME
     manifest: dict[str, Any] = json.loads(manifest_path.read_text())
     manifest_path.unlink()
+    for path in dest.rglob("*"):
+        os.utime(path)  # the tar's mtime is 0 by design; the files are new here
     return manifest
