@@ -24,6 +24,7 @@ __all__ = [
     "deploy_all",
     "event_logs",
     "is_local",
+    "require_persistent_node",
     "stale_contracts",
     "web3",
 ]
@@ -98,6 +99,26 @@ def _project_type(project: Any, name: str) -> Any:
         return None
 
 
+def require_persistent_node() -> None:
+    """Refuse to work against a throwaway local chain.
+
+    When nothing listens on the configured local host, ape-foundry starts an anvil of its
+    own and kills it on exit, so deployments and datasets would vanish with the command.
+    Tests choose their node through ``APE_FOUNDRY_HOST`` and are let through.
+    """
+    import os
+
+    from ape import chain
+
+    provider = chain.provider
+    managed = getattr(provider, "process", None) is not None
+    if managed and is_local() and "APE_FOUNDRY_HOST" not in os.environ:
+        raise DeploymentError(
+            f"expected the persistent local node (`make node`) at {provider.uri}, found none "
+            "running: ape started a throwaway anvil that forgets everything on exit"
+        )
+
+
 def _runtime_code(ctype: Any) -> bytes:
     code = ctype.contract_type.runtime_bytecode
     return bytes(code.to_bytes()) if code is not None and code.bytecode else b""
@@ -124,9 +145,11 @@ def stale_contracts(project: Any, record: deployments.Deployment) -> list[str]:
 def contracts(project: Any) -> Contracts:
     """ape contract instances for the deployment recorded for the connected chain.
 
-    Raises DeploymentError when there is none, the chain was reset, or the code on
-    chain is not this build's (contracts changed since `ape run deploy`).
+    Raises DeploymentError when there is none, the chain was reset, the code on chain
+    is not this build's (contracts changed since `ape run deploy`), or the local node
+    is a throwaway one ape started because the persistent node is down.
     """
+    require_persistent_node()
     record = deployments.load(web3())
     stale = stale_contracts(project, record)
     if stale:
@@ -161,6 +184,7 @@ def deploy_all(
     token through ``bond_token`` in a later version (not yet supported: raise).
     """
     local = is_local() if local is None else local
+    require_persistent_node()
     if not local:
         raise DeploymentError(
             "expected a local network: public deployments need a bond token address, "
@@ -209,6 +233,7 @@ def deploy_all(
         contracts=addresses,
         block=start_block,
         params=dict(params),
+        anchor=deployments.anchor_of(w3),
     )
     path = deployments.save(w3, record)
     log(f"recorded deployment in {path}")

@@ -40,6 +40,9 @@ class Deployment:
     contracts: dict[str, str] = field(default_factory=dict)
     block: int = 0
     params: dict[str, Any] = field(default_factory=dict)
+    anchor: tuple[int, str] | None = None
+    """(number, hash) of a block the deployment is in: survives anvil reloading its
+    state with a regenerated genesis block, which a reset chain does not."""
 
     def address(self, name: str) -> str:
         """The address of contract ``name``; DeploymentError if it was not deployed."""
@@ -58,6 +61,7 @@ class Deployment:
             "block": self.block,
             "contracts": dict(sorted(self.contracts.items())),
             "params": self.params,
+            "anchor": list(self.anchor) if self.anchor else None,
         }
 
 
@@ -83,6 +87,9 @@ def load(w3: ChainReader, directory: Path | None = None) -> Deployment:
     path = _path(directory, chain_id, genesis)
     if not path.is_file():
         others = sorted(directory.glob(f"{chain_id}-*.json")) if directory.is_dir() else []
+        adopted = _adopt(w3, others, chain_id, genesis, directory)
+        if adopted is not None:
+            return adopted
         if others:
             raise DeploymentError(
                 f"expected the chain {chain_id} datasoil was deployed to (genesis "
@@ -93,14 +100,7 @@ def load(w3: ChainReader, directory: Path | None = None) -> Deployment:
             f"expected a datasoil deployment on chain {chain_id}, found none in {directory}: "
             "run `ape run deploy` (or `make demo`) first"
         )
-    data = json.loads(path.read_text())
-    deployment = Deployment(
-        chain_id=chain_id,
-        genesis=genesis,
-        contracts=dict(data.get("contracts", {})),
-        block=int(data.get("block", 0)),
-        params=dict(data.get("params", {})),
-    )
+    deployment = _read(path, chain_id, genesis)
     for name, address in deployment.contracts.items():
         if len(w3.eth.get_code(address)) == 0:
             raise DeploymentError(
@@ -108,6 +108,54 @@ def load(w3: ChainReader, directory: Path | None = None) -> Deployment:
                 "the chain lost its state; run `ape run deploy` again"
             )
     return deployment
+
+
+def _read(path: Path, chain_id: int, genesis: str) -> Deployment:
+    data = json.loads(path.read_text())
+    anchor = data.get("anchor")
+    return Deployment(
+        chain_id=chain_id,
+        genesis=genesis,
+        contracts=dict(data.get("contracts", {})),
+        block=int(data.get("block", 0)),
+        params=dict(data.get("params", {})),
+        anchor=(int(anchor[0]), str(anchor[1])) if anchor else None,
+    )
+
+
+def _block_hash(w3: ChainReader, number: int) -> str | None:
+    try:
+        block = w3.eth.get_block(number)
+    except Exception:  # past the head: web3 raises BlockNotFound
+        return None
+    return "0x" + bytes(block["hash"]).hex()
+
+
+def _adopt(
+    w3: ChainReader, candidates: list[Path], chain_id: int, genesis: str, directory: Path
+) -> Deployment | None:
+    """A record of this chain filed under another genesis hash, if its anchor block is here.
+
+    anvil regenerates block 0 when it reloads ``--state`` (a new genesis hash over the
+    same blocks); the anchor block, with its recorded hash, shows it is the same chain.
+    The record is filed again under the current genesis.
+    """
+    for candidate in reversed(candidates):
+        record = _read(candidate, chain_id, genesis)
+        if record.anchor is None or _block_hash(w3, record.anchor[0]) != record.anchor[1]:
+            continue
+        if all(len(w3.eth.get_code(a)) for a in record.contracts.values()):
+            save(w3, record, directory)
+            return record
+    return None
+
+
+def anchor_of(w3: ChainReader) -> tuple[int, str]:
+    """(number, hash) of the chain head: the anchor a new deployment records."""
+    number = int(w3.eth.block_number)
+    block_hash = _block_hash(w3, number)
+    assert block_hash is not None
+    return number, block_hash
 
 
 def save(w3: ChainReader, deployment: Deployment, directory: Path | None = None) -> Path:
