@@ -37,9 +37,9 @@ def world(project, deployer, registry, token, owner, tmp_path, monkeypatch):
     )
 
 
-@pytest.mark.parametrize("private", [False, True])
-def test_claim__clean_submit_verify_attest(world, token, cleaner, attester, private):
-    child = claims.clean_and_publish(
+def clean_child(world, cleaner, *, private=False):
+    """Clean the raw example (dataset ``world["raw"]``) into a child owned by ``cleaner``."""
+    return claims.clean_and_publish(
         world["raw"],
         RECIPE,
         registry=world["reg"],
@@ -48,6 +48,11 @@ def test_claim__clean_submit_verify_attest(world, token, cleaner, attester, priv
         work=world["tmp"] / "work",
         private=private,
     )
+
+
+@pytest.mark.parametrize("private", [False, True])
+def test_claim__clean_submit_verify_attest(world, token, cleaner, attester, private):
+    child = clean_child(world, cleaner, private=private)
     got = world["reg"].get(child.child_id)
     assert got.parents == (world["raw"],) and got.private is private
     assert got.row_count == child.result.rows_out
@@ -83,14 +88,7 @@ def test_claim__clean_submit_verify_attest(world, token, cleaner, attester, priv
 
 def test_claim__tampered_bundle_does_not_reproduce(world, token, cleaner):
     """A claim whose fate records say a dropped row was kept is caught by re-execution."""
-    child = claims.clean_and_publish(
-        world["raw"],
-        RECIPE,
-        registry=world["reg"],
-        store=world["store"],
-        sender=cleaner,
-        work=world["tmp"] / "work",
-    )
+    child = clean_child(world, cleaner)
     fates = clean.decode_fates(child.result.fate_path.read_bytes())
     index = next(i for i, f in enumerate(fates) if not f.kept)
     fates[index] = dataclasses.replace(
@@ -123,28 +121,14 @@ def test_claim__tampered_bundle_does_not_reproduce(world, token, cleaner):
 
 
 def test_claim__non_owner_cannot_claim(world, token, cleaner, other):
-    child = claims.clean_and_publish(
-        world["raw"],
-        RECIPE,
-        registry=world["reg"],
-        store=world["store"],
-        sender=cleaner,
-        work=world["tmp"] / "work",
-    )
+    child = clean_child(world, cleaner)
     token.approve(world["proofs"], 100 * 10**18, sender=other)
     with pytest.raises(ChainError, match="expected the claim to be accepted"):
         claims.submit_claim(world["proofs"], token, child, sender=other)
 
 
 def test_claim__report_is_pinned_json(world, token, cleaner, attester):
-    child = claims.clean_and_publish(
-        world["raw"],
-        RECIPE,
-        registry=world["reg"],
-        store=world["store"],
-        sender=cleaner,
-        work=world["tmp"] / "work",
-    )
+    child = clean_child(world, cleaner)
     claim_id = claims.submit_claim(world["proofs"], token, child, sender=cleaner)
     verdict = claims.verify_claim(
         claim_id, proofs=world["proofs"], registry=world["reg"], store=world["store"]
