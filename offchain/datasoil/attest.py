@@ -751,38 +751,33 @@ class Attestations:
 
     def events(self, dataset_id: int | None = None) -> list[AttestationEvent]:
         """Every Attested and Revoked event (of ``dataset_id`` if given), chain order."""
+        topics = {} if dataset_id is None else {"dataset_id": dataset_id}
         out: list[AttestationEvent] = []
-        for log in event_logs(self.contract.Attested, self.start_block):
-            report = log.report
-            out.append(
-                AttestationEvent(
-                    kind="attested",
-                    attester=str(log.attester),
-                    dataset_id=int(log.dataset_id),
-                    metric_set=bytes(log.metric_set),
-                    score=int(log.score),
-                    nonce=int(log.nonce),
-                    block=int(log.block_number),
-                    log_index=int(log.log_index),
-                    report_cid=str(CidTuple(int(report[0]), int(report[1]), bytes(report[2]))),
-                    expiry=int(log.expiry),
+        for kind, event in (
+            ("attested", self.contract.Attested),
+            ("revoked", self.contract.Revoked),
+        ):
+            for log in event_logs(event, self.start_block, **topics):
+                extra: dict[str, Any] = {}
+                if kind == "attested":
+                    version, codec, digest = log.report
+                    extra = {
+                        "report_cid": str(CidTuple(int(version), int(codec), bytes(digest))),
+                        "expiry": int(log.expiry),
+                    }
+                out.append(
+                    AttestationEvent(
+                        kind=kind,
+                        attester=str(log.attester),
+                        dataset_id=int(log.dataset_id),
+                        metric_set=bytes(log.metric_set),
+                        score=int(log.score),
+                        nonce=int(log.nonce),
+                        block=int(log.block_number),
+                        log_index=int(log.log_index),
+                        **extra,
+                    )
                 )
-            )
-        for log in event_logs(self.contract.Revoked, self.start_block):
-            out.append(
-                AttestationEvent(
-                    kind="revoked",
-                    attester=str(log.attester),
-                    dataset_id=int(log.dataset_id),
-                    metric_set=bytes(log.metric_set),
-                    score=int(log.score),
-                    nonce=int(log.nonce),
-                    block=int(log.block_number),
-                    log_index=int(log.log_index),
-                )
-            )
-        if dataset_id is not None:
-            out = [e for e in out if e.dataset_id == dataset_id]
         return sorted(out, key=lambda e: (e.block, e.log_index))
 
     def summaries(
