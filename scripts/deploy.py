@@ -13,8 +13,13 @@ from datasoil.scripting import friendly
 @ape_cli_context()
 @account_option()
 @click.option("--force", is_flag=True, help="Deploy again even if this chain has a deployment.")
+@click.option(
+    "--bond-token",
+    default=None,
+    help="ERC-20 for bonds and payments (required on public networks; locally a demo token).",
+)
 @friendly
-def cli(cli_ctx, account, force):
+def cli(cli_ctx, account, force, bond_token):
     """Deploy the registry, attestations, cleaning proofs, market (and a demo token locally)."""
     from datasoil import chain, deployments
     from datasoil.errors import DeploymentError
@@ -37,5 +42,7 @@ def cli(cli_ctx, account, force):
             cli_ctx.logger.success("already deployed on this chain (use --force to redeploy)")
             return
     mint_to = list(accounts.test_accounts)[:8] if chain.is_local() else []
-    record = chain.deploy_all(project, account, mint_to=mint_to, log=cli_ctx.logger.info)
+    record = chain.deploy_all(
+        project, account, mint_to=mint_to, bond_token=bond_token, log=cli_ctx.logger.info
+    )
     cli_ctx.logger.success(f"deployed {len(record.contracts)} contracts on chain {record.chain_id}")

@@ -162,6 +162,10 @@ def contracts(project: Any) -> Contracts:
         address = record.contracts.get(name)
         ctype = _project_type(project, name)
         found[attr] = ctype.at(address) if address and ctype is not None else None
+    bond_token = record.params.get("bond_token")
+    if found["token"] is None and bond_token and _project_type(project, "DemoToken"):
+        # Public networks use an existing ERC-20; the demo token's ABI covers ERC-20/2612.
+        found["token"] = project.DemoToken.at(bond_token)
     if found["registry"] is None:
         raise DeploymentError(
             f"expected a DatasetRegistry on chain {record.chain_id}: run `ape run deploy`"
@@ -175,20 +179,24 @@ def deploy_all(
     *,
     local: bool | None = None,
     mint_to: list[Any] | None = None,
+    bond_token: str | None = None,
     log: Callable[[str], None] = print,
 ) -> deployments.Deployment:
     """Deploy every datasoil contract the project has, record and return the deployment.
 
     On local networks a DemoToken is deployed first and minted to ``mint_to``; it is
-    the bond token and the first allowed payment token. On public networks pass the
-    token through ``bond_token`` in a later version (not yet supported: raise).
+    the bond token and the first allowed payment token, and the windows are short
+    (:data:`LOCAL_PARAMS`). On public networks ``bond_token`` names an existing ERC-20
+    (bonds and the first allowed payment token) and the windows are hours long
+    (:data:`PUBLIC_PARAMS`). Raises DeploymentError when a public deployment has no
+    bond token.
     """
     local = is_local() if local is None else local
     require_persistent_node()
-    if not local:
+    if not local and not bond_token:
         raise DeploymentError(
-            "expected a local network: public deployments need a bond token address, "
-            "which this version does not take yet"
+            "expected --bond-token ADDRESS on a public network (an existing ERC-20 for bonds "
+            "and payments), found none"
         )
     params = LOCAL_PARAMS if local else PUBLIC_PARAMS
     w3 = web3()
@@ -207,10 +215,12 @@ def deploy_all(
         return instance
 
     registry = deploy("DatasetRegistry")
-    token = deploy("DemoToken", "datasoil demo", "SOIL")
-    if token is not None:
-        for account in mint_to or []:
-            token.mint(account, 10**24, sender=deployer)
+    token: Any = bond_token
+    if local and not bond_token:
+        token = deploy("DemoToken", "datasoil demo", "SOIL")
+        if token is not None:
+            for account in mint_to or []:
+                token.mint(account, 10**24, sender=deployer)
     attestations = deploy("Attestations", registry)
     if attestations is not None and token is not None:
         deploy(
@@ -232,7 +242,7 @@ def deploy_all(
         genesis=genesis,
         contracts=addresses,
         block=start_block,
-        params=dict(params),
+        params={**params, "bond_token": str(getattr(token, "address", token) or "")},
         anchor=deployments.anchor_of(w3),
     )
     path = deployments.save(w3, record)
