@@ -928,7 +928,25 @@ def infer_schema(path: Path) -> Schema:
 # ---------------------------------------------------------------------------------------
 # encoding
 
-_encode = libipld.encode_dag_cbor
+
+def _encode(values: list[object]) -> bytes:
+    """DAG-CBOR of a row (a flat array of scalars) through libipld.
+
+    libipld writes a byte string that happens to parse as a CID as a tag-42 link; a row's
+    bytes are plain byte strings, so rows holding bytes are framed here, element by element
+    (each scalar's encoding is canonical on its own).
+    """
+    if not any(isinstance(v, bytes | bytearray) for v in values):
+        return bytes(libipld.encode_dag_cbor(values))
+    parts = [_cbor_head(0x80, len(values))]
+    for v in values:
+        if isinstance(v, bytes | bytearray):
+            parts.append(_cbor_head(0x40, len(v)) + bytes(v))
+        else:
+            parts.append(bytes(libipld.encode_dag_cbor(v)))
+    return b"".join(parts)
+
+
 _NULL = pa.scalar(b"\xf6", pa.binary())
 _TRUE = pa.scalar(b"\xf5", pa.binary())
 _FALSE = pa.scalar(b"\xf4", pa.binary())

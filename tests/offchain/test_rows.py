@@ -502,3 +502,19 @@ def test_cli_root__keyed_leaves(table_files: dict[str, Path], tmp_path: Path) ->
     encoded = _all_rows(table_files["csv"], TABLE_SCHEMA)
     assert out["keyed"] is True
     assert out["root"] == "0x" + merkle.root(merkle.keyed_leaf_hash(key, e) for e in encoded).hex()
+
+
+def test_encode_row__bytes_that_look_like_a_cid_stay_bytes():
+    """libipld would write these 36 bytes as a tag-42 CID link; a row's bytes are bytes."""
+    import hashlib
+
+    import dag_cbor
+    import pyarrow as pa
+
+    schema = rows.Schema((rows.Column("b", "bytes"), rows.Column("n", "int64")))
+    cid_like = b"\x01\x55\x12\x20" + hashlib.sha256(b"x").digest()
+    one = rows.encode_row([cid_like, 7], schema)
+    batch = pa.RecordBatch.from_pylist([{"b": cid_like, "n": 7}], schema=schema.to_arrow())
+    assert one == rows.encode_rows(batch, schema)[0] == dag_cbor.encode([cid_like, 7])
+    assert b"\xd8\x2a" not in one
+    assert rows.decode_row(one, schema) == (cid_like, 7)
