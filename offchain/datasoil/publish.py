@@ -221,11 +221,10 @@ def prepare(
 
 
 def find_duplicate(registry: Any, prepared: Prepared) -> int | None:
-    """The id of a dataset already registered with the same content CID and row root."""
-    for dataset in registry.all():
-        if dataset.content_cid == prepared.content_cid and dataset.row_root == prepared.row_root:
-            return int(dataset.id)
-    return None
+    """The id of a dataset already registered with the same content CID and row root
+    (read from the registry's events: one query, not a call per dataset)."""
+    found: int | None = registry.find(prepared.content_cid, prepared.row_root)
+    return found
 
 
 def register(

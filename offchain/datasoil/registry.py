@@ -202,6 +202,13 @@ class Registry:
             queue.extend(self.get(current).parents)
         return seen
 
+    def find(self, content_cid: str, row_root: bytes) -> int | None:
+        """The lowest id registered with this content CID and row root, from events alone."""
+        for dataset_id, event in sorted(self._all_events().items()):
+            if bytes(event.row_root) == row_root and _cid_str(event.content_cid) == content_cid:
+                return dataset_id
+        return None
+
     def children(self, dataset_id: int) -> list[int]:
         return [i for i, e in sorted(self._all_events().items()) if dataset_id in list(e.parents)]
 
