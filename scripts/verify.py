@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 from ape import project
@@ -17,12 +18,28 @@ from datasoil.scripting import friendly
 @ape_cli_context()
 @account_option()
 @click.argument("claim_id", type=int)
-@click.option("--sample", type=int, default=None, help="Check K random rows only.")
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Check K (>= 1) random rows only; recorded as a partial reproduction.",
+)
 @click.option("--seed", type=int, default=None, help="Seed of the sample (default: random).")
+@click.option(
+    "--key-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Hex content key of a private child (default: the local key store, if it has it).",
+)
 @click.option("--attest", "do_attest", is_flag=True, help="Record the verdict on chain.")
 @friendly
-def cli(cli_ctx, account, claim_id, sample, seed, do_attest):
-    """Re-execute CLAIM_ID; exit 0 only if it reproduced."""
+def cli(cli_ctx, account, claim_id, sample, seed, key_file, do_attest):
+    """Re-execute CLAIM_ID; exit 0 only if it reproduced.
+
+    A full re-execution of a public child, or of a private child with its content key,
+    compares every root; a sample, or a private child without the key, is partial and
+    is attested under the partial reproduction metric set.
+    """
     from datasoil import chain, claims
     from datasoil.attest import Attestations
     from datasoil.registry import Registry
@@ -31,6 +48,9 @@ def cli(cli_ctx, account, claim_id, sample, seed, do_attest):
     contracts = chain.contracts(project)
     registry = Registry(contracts.registry, contracts.deployment.block)
     store = open_store()
+    content_key = claims.child_content_key(
+        contracts.require("proofs"), registry, claim_id, key_file, contracts.deployment.block
+    )
     verdict = claims.verify_claim(
         claim_id,
         proofs=contracts.require("proofs"),
@@ -39,6 +59,7 @@ def cli(cli_ctx, account, claim_id, sample, seed, do_attest):
         sample=sample,
         seed=seed,
         from_block=contracts.deployment.block,
+        content_key=content_key,
     )
     click.echo(json.dumps(verdict.report, indent=2))
     if do_attest:
@@ -49,7 +70,10 @@ def cli(cli_ctx, account, claim_id, sample, seed, do_attest):
             contracts.require("proofs"), claim_id, contracts.deployment.block
         )["child_id"]
         cid = claims.attest_verdict(client, verdict, store=store, sender=account, child_id=child_id)
-        cli_ctx.logger.success(f"attested score {verdict.score} with report {cid}")
+        kind = "full" if verdict.full else "partial"
+        cli_ctx.logger.success(
+            f"attested score {verdict.score} ({kind} reproduction), report {cid}"
+        )
     if verdict.reproduced:
         cli_ctx.logger.success(f"claim {claim_id} reproduced: {verdict.detail}")
     else:

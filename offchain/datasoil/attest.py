@@ -8,7 +8,10 @@ nonce rules and the aggregate semantics are specified in docs/attestations.md.
 
 Reproductions of cleaning claims use the metric set
 ``keccak256(b"datasoil.reproduction.v1" + claim_id.to_bytes(32, "big"))`` (see
-:func:`reproduction_metric_set`), score 10,000 (reproduced) or 0 (did not).
+:func:`reproduction_metric_set`), score 10,000 (reproduced) or 0 (did not), when every
+root was recomputed; a check of less (a sample, or a private child's fate root without
+its key) is recorded under ``b"datasoil.reproduction.partial.v1"`` instead
+(``reproduction_metric_set(claim_id, partial=True)``), see docs/attestations.md.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ REPRODUCED = 10_000
 NOT_REPRODUCED = 0
 PRIMARY_TYPE = "Attestation"
 REPRODUCTION_PREFIX = b"datasoil.reproduction.v1"
+PARTIAL_REPRODUCTION_PREFIX = b"datasoil.reproduction.partial.v1"
 
 _U64 = (1 << 64) - 1
 _U256 = (1 << 256) - 1
@@ -107,10 +111,13 @@ class SignatureError(AttestationError):
     """A signature is malformed, high-s, or not the named attester's."""
 
 
-def reproduction_metric_set(claim_id: int) -> bytes:
+def reproduction_metric_set(claim_id: int, *, partial: bool = False) -> bytes:
     """The metric-set id of reproductions of cleaning claim ``claim_id``.
 
-    ``keccak256(b"datasoil.reproduction.v1" ‖ claim_id as 32 bytes big-endian)``.
+    ``keccak256(b"datasoil.reproduction.v1" ‖ claim_id as 32 bytes big-endian)`` for a
+    full re-execution that recomputed every root; with ``partial``, the prefix is
+    ``b"datasoil.reproduction.partial.v1"``: a check of less than every row (a sample)
+    or of the fate root and counts only (a private child without its key).
 
     >>> reproduction_metric_set(1).hex()[:16]
     '1dc67af0f9035e7d'
@@ -119,7 +126,8 @@ def reproduction_metric_set(claim_id: int) -> bytes:
     """
     if not 0 <= claim_id <= _U256:
         raise AttestationError(f"expected a claim id in 0..2^256-1, found {claim_id}")
-    return keccak(REPRODUCTION_PREFIX + claim_id.to_bytes(32, "big"))
+    prefix = PARTIAL_REPRODUCTION_PREFIX if partial else REPRODUCTION_PREFIX
+    return keccak(prefix + claim_id.to_bytes(32, "big"))
 
 
 def _bytes32(value: bytes | str, what: str) -> bytes:

@@ -21,7 +21,7 @@ from typing import Any
 from datasoil import clean, crypto, publish, rows
 from datasoil.chain import event_logs
 from datasoil.cid import cid_to_tuple
-from datasoil.errors import ChainError, DatasoilError, ProofError
+from datasoil.errors import ChainError, CryptoError, DatasoilError, ProofError
 from datasoil.loader import materialize
 from datasoil.recipe import Recipe, load_recipe
 
@@ -29,8 +29,10 @@ __all__ = [
     "NOT_REPRODUCED",
     "REPRODUCED",
     "CleanedChild",
+    "SampleError",
     "Verdict",
     "attest_verdict",
+    "child_content_key",
     "claim_documents",
     "clean_and_publish",
     "pin_bundle",
@@ -40,6 +42,10 @@ __all__ = [
 
 REPRODUCED = 10_000
 NOT_REPRODUCED = 0
+
+
+class SampleError(DatasoilError, ValueError):
+    """A verification sample size is not a positive number of rows."""
 
 
 @dataclass(frozen=True)
@@ -59,16 +65,29 @@ class CleanedChild:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of re-executing a claim; ``report`` is what gets pinned."""
+    """The outcome of re-executing a claim; ``report`` is what gets pinned.
+
+    ``full`` is true only when every root was recomputed from every row (input, fate and
+    output, the output keyed with the child's key for a private child) and compared with
+    the chain; ``checked`` says what was compared (rows judged, output rows compared,
+    roots). A verdict that is not full is recorded under the partial reproduction metric
+    set, never as a full reproduction.
+    """
 
     claim_id: int
     reproduced: bool
     detail: str
     report: dict[str, Any] = field(default_factory=dict)
+    full: bool = False
 
     @property
     def score(self) -> int:
         return REPRODUCED if self.reproduced else NOT_REPRODUCED
+
+    @property
+    def checked(self) -> dict[str, Any]:
+        checked: dict[str, Any] = self.report.get("checked", {})
+        return checked
 
 
 def _pin_bytes(store: Any, data: bytes) -> str:
@@ -202,22 +221,37 @@ def verify_claim(
     sample: int | None = None,
     from_block: int = 0,
     seed: int | None = None,
+    content_key: bytes | None = None,
 ) -> Verdict:
-    """Re-execute a claim and say whether it reproduced.
+    """Re-execute a claim and say whether it reproduced, and what was checked.
 
     Fetches the claim bundle (proof document and fate file; the fate file must hash to
     the claimed fate root) and the parent (verified against its CID and root), checks
     the recipe embedded in the proof against the claimed recipe CID, then either
 
-    - re-runs the recipe on the whole parent and compares input, fate and (for a
-      public child) output roots and counts with the chain; or
-    - with ``sample=K``, judges K random input rows alone (:func:`clean.check_sample`):
-      each row is re-cleaned with the row-local steps and compared with its fate
-      record and, for a kept row of a public child, its published output row.
+    - re-runs the recipe on the whole parent and compares input, fate and output roots
+      and counts with the chain (a *full* verdict). A private child's output root is
+      keyed: it is compared only with ``content_key`` (the child's content key, held by
+      its owner or by a verifier who bought access); without it only the fate root and
+      counts are compared and the verdict is partial; or
+    - with ``sample=K`` (K >= 1), judges K random input rows alone
+      (:func:`clean.check_sample`): each row is re-cleaned with the row-local steps and
+      compared with its fate record and, for a kept row of a public child, its
+      published output row. A sample is always partial.
 
-    A private child's rows are keyed: only its fate root and counts can be compared
-    without the content key.
+    A full re-execution that finds a mismatch is a conclusive (full) "not reproduced".
+
+    Raises:
+        SampleError: ``sample`` is below 1.
+        CryptoError: ``content_key`` is not 32 bytes, or does not decrypt the child.
+        and what fetching the bundle and the parent raises.
     """
+    if sample is not None and sample < 1:
+        raise SampleError(f"expected a sample of at least 1 row, found {sample}")
+    if content_key is not None and len(content_key) != crypto.KEY_SIZE:
+        raise CryptoError(
+            f"expected a {crypto.KEY_SIZE}-byte content key, found {len(content_key)} bytes"
+        )
     docs = claim_documents(proofs, claim_id, from_block)
     report: dict[str, Any] = {
         "version": "datasoil.reproduction.v1",
@@ -227,10 +261,12 @@ def verify_claim(
         "engine": clean.engine_info(),
         "mode": "full" if sample is None else f"sample {sample}",
     }
+    checked: dict[str, Any] = {"input_rows": 0, "output_rows": 0, "roots": []}
+    report["checked"] = checked
 
-    def verdict(ok: bool, detail: str) -> Verdict:
-        report.update(reproduced=ok, detail=detail)
-        return Verdict(int(claim_id), ok, detail, report)
+    def verdict(ok: bool, detail: str, *, full: bool = False) -> Verdict:
+        report.update(reproduced=ok, detail=detail, scope="full" if full else "partial")
+        return Verdict(int(claim_id), ok, detail, report, full)
 
     parent = registry.get(docs["parent_id"])
     child = registry.get(docs["child_id"])
@@ -240,11 +276,15 @@ def verify_claim(
         proof = clean.load_proof(bundle / "proof.json")
         fate_bytes = (bundle / "fate.bin").read_bytes()
         if clean.fate_root(fate_bytes) != docs["fate_root"]:
-            return verdict(False, "the bundle's fate file does not hash to the claimed fate root")
+            return verdict(
+                False, "the bundle's fate file does not hash to the claimed fate root", full=True
+            )
         recipe = load_recipe(json.dumps(proof["recipe"]))
         if recipe.cid != docs["recipe_cid"]:
             return verdict(
-                False, f"the proof's recipe is {recipe.cid}, the claim names {docs['recipe_cid']}"
+                False,
+                f"the proof's recipe is {recipe.cid}, the claim names {docs['recipe_cid']}",
+                full=True,
             )
         input_path, _ = materialize(parent, store, Path(tmp) / "parent", verify_rows=True)
         if sample is not None:
@@ -259,23 +299,45 @@ def verify_claim(
                 sample,
                 seed,
                 verdict,
+                checked,
             )
-        rerun = clean.clean(input_path, recipe, Path(tmp) / "rerun")
+        keyed = child.private and content_key is not None
+        rerun = clean.clean(
+            input_path,
+            recipe,
+            Path(tmp) / "rerun",
+            output_key=crypto.row_hmac_key(content_key) if keyed and content_key else None,
+        )
         checks = [
             ("input root", rerun.input_root, docs["parent_root"]),
             ("fate root", rerun.fate_root, docs["fate_root"]),
         ]
-        if not child.private:
+        if not child.private or keyed:
             checks.append(("output root", rerun.output_root, docs["child_root"]))
         for what, got, want in checks:
+            if got != want and what == "output root" and keyed and content_key:
+                _check_opens(child, store, content_key, Path(tmp) / "child.enc")
             if got != want:
-                return verdict(False, f"{what}: re-executed 0x{got.hex()}, claimed 0x{want.hex()}")
+                return verdict(
+                    False, f"{what}: re-executed 0x{got.hex()}, claimed 0x{want.hex()}", full=True
+                )
+            checked["roots"].append(what)
         if rerun.rows_out != child.row_count:
             return verdict(
-                False, f"rows out: re-executed {rerun.rows_out}, claimed {child.row_count}"
+                False,
+                f"rows out: re-executed {rerun.rows_out}, claimed {child.row_count}",
+                full=True,
             )
-        scope = "fate root and counts (private child)" if child.private else "every root"
-        return verdict(True, f"re-executed {rerun.rows_in} rows: {scope} reproduced")
+        checked.update(input_rows=rerun.rows_in, output_rows=rerun.rows_out)
+        if child.private and not keyed:
+            checked["output_rows"] = 0
+            return verdict(
+                True,
+                f"re-executed {rerun.rows_in} rows: input and fate roots and counts reproduced; "
+                "the private child's rows were not compared (no content key)",
+            )
+        scope = "every root (keyed output root of the private child)" if keyed else "every root"
+        return verdict(True, f"re-executed {rerun.rows_in} rows: {scope} reproduced", full=True)
 
 
 def _verify_sample(
@@ -289,6 +351,7 @@ def _verify_sample(
     k: int,
     seed: int | None,
     verdict: Callable[[bool, str], Verdict],
+    checked: dict[str, Any],
 ) -> Verdict:
     fates = clean.decode_fates(fate_bytes)
     rng = random.Random(seed)
@@ -301,12 +364,80 @@ def _verify_sample(
     if not child.private and outputs:
         out_path, schema_out = materialize(child, store, tmp / "child")
         output_rows = _rows_at(out_path, schema_out, {int(o) for o in outputs if o is not None})
+    checked.update(
+        input_rows=len(picks),
+        output_rows=len(output_rows),
+        sampled=picks,
+        of_rows=len(fates),
+    )
     problems = clean.check_sample(
         proof, recipe, input_rows, {i: fates[i] for i in wanted_in}, output_rows
     )
     if problems:
         return verdict(False, f"sampled rows {picks}: {problems[0]}")
-    return verdict(True, f"sampled rows {picks}: every fate and output reproduced")
+    if child.private:
+        what = (
+            f"the fates of {len(picks)} sampled rows reproduced; "
+            "output rows not compared (private child)"
+        )
+    else:
+        what = (
+            f"{len(picks)} sampled rows: every fate and {len(output_rows)} output rows reproduced"
+        )
+    return verdict(True, f"{what} (rows {picks} of {len(fates)})")
+
+
+def child_content_key(
+    proofs: Any, registry: Any, claim_id: int, key_file: Path | None, from_block: int = 0
+) -> bytes | None:
+    """The content key to verify a claim's private child with, or None.
+
+    From ``key_file`` (the key as hex) when given, else from the local key store when it
+    holds the child's key (its owner's machine); None for a public child or no key.
+
+    Raises:
+        CryptoError: ``key_file`` does not hold a 32-byte hex key.
+    """
+    from datasoil import access
+
+    if key_file is not None:
+        text = Path(key_file).read_text().strip().removeprefix("0x")
+        try:
+            key = bytes.fromhex(text)
+        except ValueError:
+            raise CryptoError(
+                f"expected a hex content key in {key_file}, found {text[:16]!r}"
+            ) from None
+        if len(key) != crypto.KEY_SIZE:
+            raise CryptoError(
+                f"expected a {crypto.KEY_SIZE}-byte content key in {key_file}, found {len(key)}"
+            )
+        return key
+    child = registry.get(claim_documents(proofs, claim_id, from_block)["child_id"])
+    if not child.private:
+        return None
+    try:
+        return access.load_content_key(child.content_cid).key
+    except DatasoilError:
+        return None
+
+
+def _check_opens(child: Any, store: Any, content_key: bytes, scratch: Path) -> None:
+    """Raise CryptoError unless ``content_key`` decrypts the private child's ciphertext.
+
+    A wrong key makes the keyed output root differ too; it must be reported as the
+    verifier's mistake, never recorded as the claim failing to reproduce.
+    """
+    with scratch.open("wb") as out:
+        for chunk in store.cat(cid_to_tuple(child.content_cid).to_cid()):
+            out.write(chunk)
+    try:
+        crypto.decrypt_file(scratch, scratch.with_suffix(".tar"), content_key)
+    except CryptoError:
+        raise CryptoError(
+            f"expected the content key of dataset #{child.id}, found a key that does not "
+            "decrypt its ciphertext"
+        ) from None
 
 
 def _rows_at(path: Path, schema: rows.Schema, indices: set[int]) -> dict[int, Any]:
@@ -325,6 +456,10 @@ def attest_verdict(
 ) -> str:
     """Pin the verifier's report and attest it under the claim's reproduction metric set.
 
+    A full verdict goes under ``reproduction_metric_set(claim_id)``; anything less (a
+    sample, a private child checked without its key) under the partial metric set, so
+    a sampled or fate-only check never reads on chain as a full reproduction.
+
     Returns the report CID. ``attestations`` is a :class:`datasoil.attest.Attestations`.
     """
     from datasoil.attest import reproduction_metric_set
@@ -335,7 +470,7 @@ def attest_verdict(
     attestation = attestations.build(
         str(sender.address),
         child_id,
-        reproduction_metric_set(verdict.claim_id),
+        reproduction_metric_set(verdict.claim_id, partial=not verdict.full),
         verdict.score,
         report_cid,
     )

@@ -226,6 +226,8 @@ def stage_claim(
         from_block=contracts.deployment.block,
     )
     log(f"  {'reproduced' if verdict.reproduced else 'NOT reproduced'}: {verdict.detail}")
+    scope = "full" if verdict.full else "partial (no key to the private child's rows)"
+    log(f"  checked {verdict.checked}: recorded as a {scope} reproduction")
     client = Attestations(
         contracts.require("attestations"), contracts.registry, contracts.deployment.block
     )

@@ -63,9 +63,13 @@ def test_claim__clean_submit_verify_attest(world, token, cleaner, attester, priv
     assert (docs["recipe_cid"], docs["proof_cid"]) == (child.recipe_cid, child.proof_cid)
 
     full = claims.verify_claim(
-        claim_id, proofs=world["proofs"], registry=world["reg"], store=world["store"]
+        claim_id,
+        proofs=world["proofs"],
+        registry=world["reg"],
+        store=world["store"],
+        content_key=child.content_key,
     )
-    assert full.reproduced, full.detail
+    assert full.reproduced and full.full, full.detail
     sampled = claims.verify_claim(
         claim_id,
         proofs=world["proofs"],
