@@ -1018,17 +1018,60 @@ def load_recipe(source: str | Path) -> Recipe:
             (the message names the step index, kind and field).
     """
     if isinstance(source, Path) or _names_a_file(source):
+        origin = str(source)
         try:
             text = Path(source).read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise RecipeError(
+                f"{origin}: expected a UTF-8 recipe, found byte 0x{exc.object[exc.start]:02x} "
+                f"at offset {exc.start}"
+            ) from None
         except OSError as exc:
-            raise RecipeError(f"cannot read recipe {source}: {exc}") from None
+            raise RecipeError(f"cannot read recipe {source}: {exc.strerror or exc}") from None
     else:
-        text = source
+        origin, text = "<recipe text>", source
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise RecipeError(f"recipe is not valid YAML: {exc}") from None
+        raise RecipeError(_yaml_error(origin, text, exc)) from None
     return recipe_from_json(doc)
+
+
+def _yaml_error(origin: str, text: str, exc: yaml.YAMLError) -> str:
+    """One sentence for a YAML syntax error: ``file:line:column:`` first, then the problem.
+
+    PyYAML's own message spans several lines (context, a snippet, a caret); lines and
+    columns here count from 1, as editors show them.
+
+    >>> try:
+    ...     yaml.safe_load("a: b: c")
+    ... except yaml.YAMLError as exc:
+    ...     print(_yaml_error("r.yaml", "a: b: c", exc))
+    r.yaml:1:5: recipe is not valid YAML: mapping values are not allowed here
+    """
+    prefix = "recipe is not valid YAML"
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark else origin
+        problem = exc.problem or exc.context or "syntax error"
+        detail = ""
+        if exc.context and exc.problem:
+            detail = f" ({exc.context}"
+            ctx = exc.context_mark
+            if ctx is not None and (ctx.line, ctx.column) != (mark.line, mark.column):
+                detail += f" that starts at line {ctx.line + 1}, column {ctx.column + 1}"
+            detail += ")"
+        return f"{where}: {prefix}: {problem}{detail}"
+    if isinstance(exc, yaml.reader.ReaderError):
+        pos = exc.position
+        line, column = text.count("\n", 0, pos) + 1, pos - (text.rfind("\n", 0, pos) + 1) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or "?")
+        return (
+            f"{origin}:{line}:{column}: {prefix}: expected printable characters, found "
+            f"U+{char:04X} ({exc.reason})"
+        )
+    lines = str(exc).strip().splitlines()
+    return f"{origin}: {prefix}: {lines[0] if lines else type(exc).__name__}"
 
 
 def _names_a_file(text: str) -> bool:

@@ -220,3 +220,58 @@ def test_expressions__polars_translation_matches_python_evaluator(rows: list[dic
         got = frame.select(expr_to_polars(expr).alias("r"))["r"].to_list()
         want = [eval_expr(expr, row) for row in rows]
         assert got == want, text
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "problem"),
+    [
+        (
+            "version: 1\nsteps:\n  - {kind: trim, columns: [a]\n  - kind: cast\n",
+            ":4:3:",
+            "expected ',' or '}', but got '-' (while parsing a flow mapping that starts at "
+            "line 3, column 5)",
+        ),
+        ("version: 1\nsteps: [{kind: trim, columns: [a]}]\nx: y: z\n", ":3:5:", "mapping values"),
+        ("version: 1\n\tsteps: []\n", ":2:1:", "found character '\\t' that cannot start"),
+        ("version: 1\nsteps:\n  - kind: \x07\n", ":3:11:", "found U+0007"),
+    ],
+)
+def test_load_recipe__yaml_syntax_error_is_one_sentence_with_file_line_column(
+    tmp_path: Path, text: str, where: str, problem: str
+) -> None:
+    path = tmp_path / "recipe.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(RecipeError) as info:
+        load_recipe(path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}{where} recipe is not valid YAML: ")
+    assert problem in message
+
+
+def test_load_recipe__yaml_text_error_names_the_text_and_position() -> None:
+    with pytest.raises(RecipeError) as info:
+        load_recipe("version: 1\nsteps: [\n")
+    assert str(info.value).startswith("<recipe text>:3:1: recipe is not valid YAML: ")
+    assert "\n" not in str(info.value)
+
+
+def test_datasoil_clean__bad_yaml_exits_1_with_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from datasoil.cli import cli
+
+    data = tmp_path / "data.csv"
+    data.write_text("a\n1\n")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("version: 1\nsteps:\n  - {kind: trim, columns: [a]\n  - kind: cast\n")
+    out = tmp_path / "out"
+    result = CliRunner(mix_stderr=False).invoke(
+        cli, ["clean", str(data), "--recipe", str(recipe), "--out", str(out)]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: {recipe}:4:3: recipe is not valid YAML: expected ',' or '}}', but got '-' "
+        "(while parsing a flow mapping that starts at line 3, column 5)"
+    ]
+    assert not out.exists()
