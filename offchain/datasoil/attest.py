@@ -35,8 +35,10 @@ from datasoil.errors import DatasoilError, NotFound
 __all__ = [
     "DOMAIN_NAME",
     "DOMAIN_VERSION",
+    "ETHERS_TYPES",
     "MAX_SCORE",
     "NOT_REPRODUCED",
+    "PARTIAL_REPRODUCTION_PREFIX",
     "PRIMARY_TYPE",
     "REPRODUCED",
     "REPRODUCTION_PREFIX",
@@ -100,6 +102,12 @@ TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "codec", "type": "uint64"},
         {"name": "digest", "type": "bytes32"},
     ],
+}
+
+#: The same types as ethers v6 takes them: without ``EIP712Domain`` (ethers derives it
+#: from the domain's fields and rejects types that name it).
+ETHERS_TYPES: dict[str, list[dict[str, str]]] = {
+    name: fields for name, fields in TYPES.items() if name != "EIP712Domain"
 }
 
 
@@ -369,10 +377,16 @@ class RelayPayload:
         return typed_data(self.attestation, self.chain_id, self.verifying_contract)
 
     def to_json(self) -> dict[str, Any]:
+        """The payload file's object: eth_signTypedData_v4's input and output, plus
+        ``ethersTypes`` (the same types without ``EIP712Domain``, which ethers derives
+        from the domain and refuses to be given), so ethers' ``verifyTypedData(domain,
+        ethersTypes, message, signature)`` and eth-sig-util's ``recoverTypedSignature``
+        both take the file as it is."""
         data = self.typed_data()
         return {
             "domain": data["domain"],
             "types": data["types"],
+            "ethersTypes": ETHERS_TYPES,
             "primaryType": data["primaryType"],
             "message": data["message"],
             "signature": "0x" + self.signature.hex(),
@@ -402,8 +416,11 @@ class RelayPayload:
             raise AttestationError(
                 f"expected primaryType {PRIMARY_TYPE!r}, found {data['primaryType']!r}"
             )
-        if data["types"] != TYPES:
+        # eth_signTypedData_v4 tools write the domain type, ethers-made payloads omit it
+        if data["types"] not in (TYPES, ETHERS_TYPES):
             raise AttestationError("expected datasoil's Attestation types, found other types")
+        if data.get("ethersTypes", ETHERS_TYPES) != ETHERS_TYPES:
+            raise AttestationError("expected datasoil's Attestation ethersTypes, found others")
         dom = data["domain"]
         if not isinstance(dom, Mapping) or set(dom) != {
             "name",

@@ -9,8 +9,8 @@ let input = "";
 process.stdin.on("data", (d) => (input += d));
 process.stdin.on("end", () => {
   const out = JSON.parse(input).map((p) => {
-    const types = { ...p.types };
-    delete types.EIP712Domain; // ethers derives the domain type itself
+    // The payload as written: ethers takes `ethersTypes`, eth-sig-util the v4 fields.
+    const types = p.ethersTypes;
     const typed = { types: p.types, primaryType: p.primaryType, domain: p.domain, message: p.message };
     let ethersSigner = null;
     try {

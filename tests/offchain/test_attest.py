@@ -15,6 +15,7 @@ from eth_account import Account
 from eth_utils import keccak
 
 from datasoil.attest import (
+    ETHERS_TYPES,
     MAX_SCORE,
     TYPES,
     Attestation,
@@ -112,6 +113,46 @@ def test_npm__ethers_and_metamask_recover_python_signatures(npm_verify):
         assert result["ethers"] == p.attestation.attester
         assert result["metamask"].lower() == p.attestation.attester.lower()
         assert result["digest"] == "0x" + digest(p.typed_data()).hex()
+
+
+def test_npm__payload_file_is_taken_as_is_by_ethers_and_metamask(npm_verify, tmp_path):
+    """The written file needs no editing: ethers reads ``ethersTypes``, eth-sig-util the
+    eth_signTypedData_v4 fields (the verifier script deletes nothing)."""
+    path = tmp_path / "payload.json"
+    payload(att()).write(path)
+    data = json.loads(path.read_text())
+    assert "EIP712Domain" in data["types"] and "EIP712Domain" not in data["ethersTypes"]
+    (result,) = npm_verify([data])
+    assert result["ethers"] == ADDR
+    assert result["metamask"].lower() == ADDR.lower()
+
+
+def test_npm__ethers_signed_payload_is_accepted_and_recovered(npm_verify):
+    """A payload signed and written by ethers (types without EIP712Domain) is read by the
+    relay parser and recovers the ethers signer."""
+    a = att()
+    typed = typed_data(a, 31337, CONTRACT)
+    request = {"privateKey": KEY, "domain": typed["domain"], "message": typed["message"]}
+    request["types"] = ETHERS_TYPES
+    run = subprocess.run(
+        [shutil.which("node") or "node", str(NPM_DIR / "sign.cjs")],
+        input=json.dumps([request]),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (signed,) = json.loads(run.stdout)
+    parsed = RelayPayload.from_json(signed)
+    parsed.verify()
+    assert parsed.attestation == a
+    assert parsed.signature == payload(a).signature  # RFC 6979: the same signature
+
+
+def test_relay_payload__foreign_ethers_types_are_refused():
+    data = payload(att()).to_json()
+    data["ethersTypes"] = {"Attestation": []}
+    with pytest.raises(AttestationError, match="ethersTypes"):
+        RelayPayload.from_json(data)
 
 
 def test_npm__tampered_message_recovers_someone_else(npm_verify):
@@ -239,7 +280,7 @@ def test_payload__json_round_trip(tmp_path):
     assert back == p
     back.verify()
     data = json.loads(path.read_text())
-    assert set(data) == {"domain", "types", "primaryType", "message", "signature"}
+    assert set(data) == {"domain", "types", "ethersTypes", "primaryType", "message", "signature"}
     assert data["message"]["nonce"] == str(2**64 - 1)
 
 
