@@ -13,17 +13,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from datasoil import deployments
-from datasoil.errors import DeploymentError
+from datasoil.errors import ChainError, DeploymentError
 
 __all__ = [
     "LOCAL_PARAMS",
     "PUBLIC_PARAMS",
     "Contracts",
+    "advance_time",
     "contract_names",
     "contracts",
     "deploy_all",
     "event_logs",
     "is_local",
+    "mine",
     "require_persistent_node",
     "stale_contracts",
     "web3",
@@ -35,6 +37,7 @@ LOCAL_PARAMS: dict[str, int] = {
     "bond": 100 * 10**18,
     "audit_deposit": 5 * 10**18,
     "challenge_blocks": 40,
+    "reveal_blocks": 10,
     "response_blocks": 10,
     "refund_timeout": 600,
 }
@@ -42,6 +45,7 @@ PUBLIC_PARAMS: dict[str, int] = {
     "bond": 100 * 10**18,
     "audit_deposit": 5 * 10**18,
     "challenge_blocks": 7200,
+    "reveal_blocks": 200,
     "response_blocks": 600,
     "refund_timeout": 3 * 86400,
 }
@@ -59,6 +63,43 @@ def is_local() -> bool:
     from ape import chain
 
     return bool(chain.provider.network.name == "local")
+
+
+def _require_local(what: str) -> Any:
+    from ape import chain
+
+    if not is_local():
+        raise ChainError(
+            f"expected the local network to {what}, found {chain.provider.network.name!r}: "
+            "on a public network blocks and time pass on their own"
+        )
+    require_persistent_node()
+    return chain.provider
+
+
+def mine(blocks: int) -> int:
+    """Mine ``blocks`` empty blocks on the local chain; return the new head's number.
+
+    Raises ChainError off the local network (and DeploymentError on a throwaway node).
+    """
+    if blocks < 1:
+        raise ChainError(f"expected at least 1 block to mine, found {blocks}")
+    provider = _require_local("mine blocks")
+    provider.make_request("anvil_mine", [hex(blocks)])
+    return int(provider.web3.eth.block_number)
+
+
+def advance_time(seconds: int) -> int:
+    """Advance the local chain's clock by ``seconds`` and mine a block; return its time.
+
+    Raises ChainError off the local network (and DeploymentError on a throwaway node).
+    """
+    if seconds < 1:
+        raise ChainError(f"expected at least 1 second to advance, found {seconds}")
+    provider = _require_local("advance time")
+    provider.make_request("evm_increaseTime", [hex(seconds)])
+    provider.make_request("evm_mine", [])
+    return int(provider.web3.eth.get_block("latest")["timestamp"])
 
 
 @dataclass(frozen=True)
@@ -231,6 +272,7 @@ def deploy_all(
             params["bond"],
             params["audit_deposit"],
             params["challenge_blocks"],
+            params["reveal_blocks"],
             params["response_blocks"],
         )
     market = deploy("AccessMarket", registry, params["refund_timeout"])
