@@ -518,10 +518,21 @@ def _csv_header(path: Path) -> list[str]:
     return list(table.column_names)
 
 
+_ARROW_RAGGED = re.compile(r"Row #(\d+): Expected (\d+) columns, got (\d+): ?(.*)")
+
+
 def _csv_error(path: Path, exc: Exception) -> Exception:
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if "UTF8" in msg or "utf8" in msg.lower():
         return EncodingError(f"{path}: expected UTF-8 text, found invalid bytes ({msg})")
+    ragged = _ARROW_RAGGED.search(msg)
+    if ragged:
+        # Arrow numbers rows from the header (row 1); the spec names data rows from 1.
+        row, want, got, text = ragged.groups()
+        return SchemaError(
+            f"{path}: ragged CSV row: data row {int(row) - 1} has {got} fields, expected "
+            f"{want} (the header's): {text[:80]!r}"
+        )
     if "columns" in msg:
         return SchemaError(f"{path}: ragged CSV row: {msg}")
     return SchemaError(f"{path}: cannot read CSV: {msg}")

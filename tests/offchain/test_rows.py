@@ -423,6 +423,32 @@ def test_bad_input__clear_one_line_error(
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("content", "row"),
+    [
+        (b"a,b\n1,2\n3,4\n5\n7,8\n", 3),
+        (b'a,b\n1,2\n"x\ny",3\n4\n', 3),  # a quoted newline is still one row
+        (b"\xef\xbb\xbfa,b\r\n1,2\r\n3\r\n", 2),  # BOM and CRLF
+        (b"a,b\n" + b"".join(b"%d,x%d\n" % (i, i) for i in range(400_000)) + b"9\n", 400_001),
+    ],
+    ids=["short", "quoted-newline", "bom-crlf", "past-a-block"],
+)
+def test_ragged_csv__names_the_data_row_not_arrows(
+    tmp_path: Path, content: bytes, row: int
+) -> None:
+    """docs/formats/rows.md: errors name the 1-based data row (the header not counted);
+    Arrow counts the header as row 1."""
+    p = tmp_path / "r.csv"
+    p.write_bytes(content)
+    schema = Schema((Column("a", "int64"), Column("b", "string")))
+    with pytest.raises(
+        SchemaError, match=rf"r\.csv: ragged CSV row: data row {row} has 1 fields, "
+    ):
+        list(rows.read_batches(p, schema))
+    with pytest.raises(SchemaError, match=rf"data row {row} has 1 fields, expected 2"):
+        rows.dataset_root(p, schema)
+
+
 def test_bad_value__error_names_file_row_and_column(tmp_path: Path) -> None:
     p = tmp_path / "v.csv"
     p.write_text("a,b\n1,2\n3,x\n")
