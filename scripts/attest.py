@@ -34,17 +34,6 @@ def _client():
     )
 
 
-def _pin(data: bytes) -> str:
-    """Pin the report in the configured store; its CID (Kubo-identical either way)."""
-    try:
-        from datasoil.store import open_store
-    except ImportError:  # store not in this build: compute the CID only
-        from datasoil.unixfs import add_bytes, profile_for
-
-        return str(add_bytes(data, profile_for()).cid)
-    return str(open_store().add_bytes(data))
-
-
 @click.group()
 def cli():
     """Attest to datasets (quality, reproductions), relay signed attestations, show them."""
@@ -57,50 +46,62 @@ def cli():
 @click.option(
     "--data",
     "data_path",
-    type=click.Path(path_type=Path),
-    help="A local copy of the data (checked against the registered root); default: the store.",
+    type=click.Path(exists=True, path_type=Path),
+    help="A local copy of the data (checked against the registered root); default: the "
+    "store. For a private dataset: the decrypted copy `market fetch` wrote.",
+)
+@click.option(
+    "--key-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Hex content key of a private dataset (default: the key store, or the key "
+    "delivered to --account's purchase).",
 )
 @click.option("--label", help="The label column (class balance).")
 @click.option("--relay-only", is_flag=True, help="Print the signed payload; do not submit.")
 @click.option("--expiry", type=int, default=0, help="End of validity, unix seconds (0: none).")
 @click.option("--out", type=click.Path(path_type=Path), help="Write the payload to this file.")
 @friendly
-def quality(cli_ctx, account, dataset_id, data_path, label, relay_only, expiry, out):
+def quality(cli_ctx, account, dataset_id, data_path, key_file, label, relay_only, expiry, out):
     """Compute the quality report of DATASET_ID's data, pin it, sign and submit."""
     import tempfile
 
-    from datasoil.loader import load_local, materialize
-    from datasoil.quality import compute_report, metric_set_id
+    from datasoil import chain
+    from datasoil.attest import attest_quality, score_quality
+    from datasoil.loader import content_key_for
     from datasoil.registry import Registry
     from datasoil.store import open_store
 
     client = _client()
     registry = Registry(client.registry, client.start_block)
     dataset = registry.get(dataset_id)
-    with tempfile.TemporaryDirectory(prefix="datasoil-attest-") as tmp:
-        store = open_store()
-        fetched, schema = materialize(dataset, store, Path(tmp), verify_rows=data_path is None)
-        if data_path is not None:
-            # A local copy is scored only if it is the registered data, row for row.
-            load_local(data_path, schema, dataset.row_root, dataset.row_count)
-        report = compute_report(data_path or fetched, label=label)
-    cid = _pin(report.to_json_bytes())
-    cli_ctx.logger.info(f"report {cid}: score {report.score} / 10000")
-    att = client.build(
-        str(account.address), dataset_id, metric_set_id(), report.score, cid, expiry=expiry
+    store = open_store()
+    key = content_key_for(
+        dataset, key_file=key_file, account=account, market=chain.contracts(project).market
     )
-    payload = client.sign(att, account)
+    with tempfile.TemporaryDirectory(prefix="datasoil-attest-") as tmp:
+        report = score_quality(
+            dataset, store=store, work=Path(tmp), data_path=data_path, content_key=key, label=label
+        )
+    done = attest_quality(
+        client,
+        dataset_id,
+        report,
+        store=store,
+        account=account,
+        expiry=expiry,
+        submit=not relay_only,
+    )
+    cli_ctx.logger.info(f"report {done.report_cid}: score {report.score} / 10000")
     if relay_only:
-        text = json.dumps(payload.to_json(), indent=2)
+        text = json.dumps(done.payload.to_json(), indent=2)
         if out:
             Path(out).write_text(text + "\n")
             cli_ctx.logger.success(f"signed payload written to {out}")
         else:
             click.echo(text)
         return
-    receipt = client.attest(att, account)
     cli_ctx.logger.success(
-        f"attested dataset {dataset_id}: score {report.score} ({receipt.txn_hash})"
+        f"attested dataset {dataset_id}: score {report.score} ({done.receipt.txn_hash})"
     )
 
 

@@ -17,7 +17,7 @@ its key) is recorded under ``b"datasoil.reproduction.partial.v1"`` instead
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,15 +48,18 @@ __all__ = [
     "AttestationEvent",
     "Attestations",
     "LatestRecord",
+    "QualityAttestation",
     "RelayPayload",
     "SignatureError",
     "Summary",
+    "attest_quality",
     "digest",
     "domain",
     "latest_records",
     "load_trusted",
     "recover",
     "reproduction_metric_set",
+    "score_quality",
     "sign",
     "sign_with_account",
     "split_signature",
@@ -814,3 +817,100 @@ class Attestations:
         records = latest_records(self.events(dataset_id))
         metric_sets = sorted({k[2] for k in records})
         return [summarize(records, dataset_id, m, now=now, trusted=trusted) for m in metric_sets]
+
+
+# -- the quality-attestation flow ---------------------------------------------------
+
+
+def score_quality(
+    dataset: Any,
+    *,
+    store: Any,
+    work: Path,
+    data_path: Path | None = None,
+    content_key: bytes | None = None,
+    label: str | None = None,
+    key: Sequence[str] | None = None,
+) -> Any:
+    """The quality report of a registered dataset's data, checked to be that data.
+
+    ``dataset`` is a :class:`datasoil.registry.Dataset`. A public dataset is fetched from
+    ``store`` (every block and the row root verified), or ``data_path``, a local copy,
+    is scored only if its rows reproduce the registered root. A private dataset needs
+    ``data_path`` (the decrypted file, e.g. from ``ape run market fetch``) and its
+    ``content_key`` (a buyer's delivered key, or the owner's): the copy must reproduce
+    the registered *keyed* root. Returns a :class:`datasoil.quality.QualityReport`.
+
+    Raises:
+        AttestationError: a private dataset without a local copy or its key.
+        ProofError: the local copy is not the registered data.
+        and what fetching and reading raise.
+    """
+    from datasoil import crypto
+    from datasoil.croissant import schema_of
+    from datasoil.loader import load_local, materialize, metadata, read_verified
+    from datasoil.quality import compute_report
+
+    if dataset.private:
+        if data_path is None or content_key is None:
+            raise AttestationError(
+                f"expected a decrypted local copy (--data) and the content key of private "
+                f"dataset #{dataset.id}, found "
+                + ("neither" if data_path is None and content_key is None else "only one")
+                + ": buy access and `ape run market fetch` it first"
+            )
+        schema = schema_of(metadata(store, dataset.metadata_cid))
+        read_verified(
+            Path(data_path),
+            schema,
+            bytes(dataset.row_root),
+            int(dataset.row_count),
+            key=crypto.row_hmac_key(content_key),
+        )
+        return compute_report(data_path, label=label, key=key)
+    fetched, schema = materialize(dataset, store, Path(work), verify_rows=data_path is None)
+    if data_path is not None:
+        load_local(data_path, schema, bytes(dataset.row_root), int(dataset.row_count))
+    return compute_report(data_path or fetched, label=label, key=key)
+
+
+@dataclass(frozen=True)
+class QualityAttestation:
+    """A scored, pinned and signed quality attestation (submitted unless relay-only)."""
+
+    report: Any
+    report_cid: str
+    payload: RelayPayload
+    receipt: Any = None
+
+
+def attest_quality(
+    client: Attestations,
+    dataset_id: int,
+    report: Any,
+    *,
+    store: Any,
+    account: Any,
+    expiry: int = 0,
+    submit: bool = True,
+    relayer: Any = None,
+) -> QualityAttestation:
+    """Pin ``report``, sign its attestation with ``account`` and (unless ``submit`` is
+    false) record it: relayed by ``relayer`` when given, else sent by ``account``.
+
+    Raises AttestationError / SignatureError / ChainError as the client's calls do.
+    """
+    from datasoil.quality import metric_set_id
+
+    cid = str(store.add_bytes(report.to_json_bytes(), pin=True))
+    attestation = client.build(
+        str(account.address), dataset_id, metric_set_id(), report.score, cid, expiry=expiry
+    )
+    payload = client.sign(attestation, account)
+    receipt = None
+    if submit:
+        if relayer is not None:
+            receipt = client.submit(payload, sender=relayer)
+        else:
+            receipt = client.attest(attestation, account)
+    return QualityAttestation(report, cid, payload, receipt)

@@ -39,6 +39,8 @@ LOCAL_PARAMS: dict[str, int] = {
     "challenge_blocks": 40,
     "response_blocks": 10,
     "refund_timeout": 600,
+    "objection_window": 120,
+    "reveal_window": 120,
 }
 PUBLIC_PARAMS: dict[str, int] = {
     "bond": 100 * 10**18,
@@ -46,6 +48,8 @@ PUBLIC_PARAMS: dict[str, int] = {
     "challenge_blocks": 7200,
     "response_blocks": 600,
     "refund_timeout": 3 * 86400,
+    "objection_window": 86400,
+    "reveal_window": 86400,
 }
 
 
@@ -272,7 +276,13 @@ def deploy_all(
             params["challenge_blocks"],
             params["response_blocks"],
         )
-    market = deploy("AccessMarket", registry, params["refund_timeout"])
+    market = deploy(
+        "AccessMarket",
+        registry,
+        params["refund_timeout"],
+        params["objection_window"],
+        params["reveal_window"],
+    )
     if market is not None and token is not None:
         market.set_token_allowed(token, True, sender=deployer)
 

@@ -398,28 +398,10 @@ def child_content_key(
     Raises:
         CryptoError: ``key_file`` does not hold a 32-byte hex key.
     """
-    from datasoil import access
+    from datasoil.loader import content_key_for
 
-    if key_file is not None:
-        text = Path(key_file).read_text().strip().removeprefix("0x")
-        try:
-            key = bytes.fromhex(text)
-        except ValueError:
-            raise CryptoError(
-                f"expected a hex content key in {key_file}, found {text[:16]!r}"
-            ) from None
-        if len(key) != crypto.KEY_SIZE:
-            raise CryptoError(
-                f"expected a {crypto.KEY_SIZE}-byte content key in {key_file}, found {len(key)}"
-            )
-        return key
     child = registry.get(claim_documents(proofs, claim_id, from_block)["child_id"])
-    if not child.private:
-        return None
-    try:
-        return access.load_content_key(child.content_cid).key
-    except DatasoilError:
-        return None
+    return content_key_for(child, key_file=key_file)
 
 
 def _check_opens(child: Any, store: Any, content_key: bytes, scratch: Path) -> None:

@@ -21,12 +21,25 @@ from datasoil.cid import cid_to_tuple
 from datasoil.croissant import schema_of
 from datasoil.errors import DatasoilError, ProofError
 
-__all__ = ["load", "load_local", "to_hf_dataset", "to_pandas"]
+__all__ = [
+    "content_key_for",
+    "load",
+    "load_local",
+    "metadata",
+    "read_verified",
+    "to_hf_dataset",
+    "to_pandas",
+]
 
 
-def _read_verified(
+def read_verified(
     path: Path, schema: rows.Schema, expected_root: bytes, count: int, key: bytes | None = None
 ) -> pa.Table:
+    """Read ``path`` under ``schema``; return the rows only if they reproduce the root.
+
+    ``key`` is a private dataset's row-hash key (keyed leaves). Raises ProofError when
+    the root or the row count differs, and what reading raises.
+    """
     builder = merkle.RootBuilder()
     batches = []
     for batch in rows.read_batches(path, schema):
@@ -44,7 +57,7 @@ def _read_verified(
 
 def load_local(path: Path, schema: rows.Schema, row_root: bytes, row_count: int) -> pa.Table:
     """Read a local copy of a dataset and return it only if it matches the root."""
-    return _read_verified(Path(path), schema, row_root, row_count)
+    return read_verified(Path(path), schema, row_root, row_count)
 
 
 def load(
@@ -100,11 +113,66 @@ def load(
             target = access.fetch(dataset, envelope, secret, Path(tmp), store=store)
             # fetch checked the plaintext CID and the keyed root under the manifest's
             # schema, which the public record set repeats.
-            schema = schema_of(_metadata(store, dataset.metadata_cid))
+            schema = schema_of(metadata(store, dataset.metadata_cid))
             batches = list(rows.read_batches(target, schema))
             return pa.Table.from_batches(batches, schema.to_arrow())
         dest, schema = materialize(dataset, store, Path(tmp))
-        return _read_verified(dest, schema, dataset.row_root, dataset.row_count)
+        return read_verified(dest, schema, dataset.row_root, dataset.row_count)
+
+
+def content_key_for(
+    dataset: Any,
+    *,
+    key_file: Path | None = None,
+    account: Any = None,
+    market: Any = None,
+    timeout: float = 0.0,
+) -> bytes | None:
+    """The content key of private ``dataset``, or None for a public one.
+
+    From ``key_file`` (the key as hex) when given; else from the local key store when it
+    holds the key (the owner's machine); else, with ``account`` and ``market``, from the
+    key delivered for ``account``'s latest purchase (opened with the encryption key its
+    wallet derives). None when none of these has it.
+
+    Raises:
+        CryptoError: ``key_file`` does not hold a 32-byte hex key, or the delivered
+            envelope does not open.
+    """
+    from datasoil import access, crypto
+    from datasoil.errors import CryptoError
+
+    if key_file is not None:
+        text = Path(key_file).read_text().strip().removeprefix("0x")
+        try:
+            key = bytes.fromhex(text)
+        except ValueError:
+            raise CryptoError(
+                f"expected a hex content key in {key_file}, found {text[:16]!r}"
+            ) from None
+        if len(key) != crypto.KEY_SIZE:
+            raise CryptoError(
+                f"expected a {crypto.KEY_SIZE}-byte content key in {key_file}, found {len(key)}"
+            )
+        return key
+    if not dataset.private:
+        return None
+    try:
+        return access.load_content_key(dataset.content_cid).key
+    except DatasoilError:
+        pass
+    if account is None or market is None:
+        return None
+    purchase = access.latest_purchase(market, int(dataset.id), str(account.address))
+    if purchase is None:
+        return None
+    try:
+        envelope = access.wait_for_key(market, purchase, timeout=timeout)
+    except DatasoilError:
+        return None
+    chain_id = int(account.provider.chain_id) if hasattr(account, "provider") else 31337
+    secret, _public = access.encryption_keypair(account, chain_id)
+    return crypto.open_envelope(crypto.envelope_from_bytes(envelope), secret)
 
 
 def materialize(
@@ -122,19 +190,20 @@ def materialize(
             f"expected a public dataset, found #{dataset.id} private: fetch it with a "
             "delivered key (datasoil.access.fetch)"
         )
-    metadata = _metadata(store, dataset.metadata_cid)
-    schema = schema_of(metadata)
-    files = [d for d in metadata.get("distribution", []) if d.get("@type") == "cr:FileObject"]
+    document = metadata(store, dataset.metadata_cid)
+    schema = schema_of(document)
+    files = [d for d in document.get("distribution", []) if d.get("@type") == "cr:FileObject"]
     name = str(files[0].get("name", "")) if len(files) == 1 else ""
     directory.mkdir(parents=True, exist_ok=True)
     dest = directory / (Path(name).name if name else "content")
     store.get(cid_to_tuple(dataset.content_cid).to_cid(), dest)
     if verify_rows:
-        _read_verified(dest, schema, dataset.row_root, dataset.row_count)
+        read_verified(dest, schema, dataset.row_root, dataset.row_count)
     return dest, schema
 
 
-def _metadata(store: Any, metadata_cid: str) -> dict[str, Any]:
+def metadata(store: Any, metadata_cid: str) -> dict[str, Any]:
+    """A dataset's Croissant document from the store (every block verified)."""
     document: dict[str, Any] = json.loads(b"".join(store.cat(cid_to_tuple(metadata_cid).to_cid())))
     return document
 
