@@ -15,10 +15,8 @@ BUDGETS = {
     "registry: register, two parents": 105_000,
     "attest: relayed, new attester, new (dataset, metric set)": 85_000,
     "attest: relayed, repeat by the same attester": 50_000,
-    "market: buy (new buyer, existing listing, exact allowance)": 130_000,
-    "market: deliver_key (seller + 1 ancestor holding credits, new buyer, 269-byte envelope)": (
-        110_000
-    ),
+    "market: buy (new buyer, existing listing, 1 ancestor, exact allowance)": 130_000,
+    "market: deliver_key (new buyer, 269-byte envelope)": 110_000,
     "market: withdraw (market keeps a balance, receiver holds the token)": 60_000,
 }
 # Figures published by others, for comparison (not measured here).

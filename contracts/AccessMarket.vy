@@ -4,37 +4,41 @@
 @title AccessMarket
 @custom:contract-name AccessMarket
 @license Apache-2.0
-@notice Sells time-bounded access to registered datasets for an allow-listed ERC-20.
-        A dataset's owner lists it (token, price, access duration, upstream share).
-        A buyer pins token, price and duration when buying and names the X25519 key
-        the content key is to be sealed to; the payment is held in escrow. The owner,
-        or a keeper the owner designates, delivers the sealed key with `deliver_key`,
-        which releases the payment (royalties to the dataset's ancestors, the rest to
-        the owner) and starts or extends the buyer's access. A purchase not delivered
-        within `refund_timeout` seconds can be refunded to the buyer instead; a
-        purchase is settled exactly once, either way.
-@dev Royalties. On release, `price * upstream_bps / 10000` of the selling dataset
-     (its listing's share, or DEFAULT_UPSTREAM_BPS when it has no listing by its
-     current owner) is split in equal integer parts among its parents. Every ancestor
-     reached keeps what reaches it except its own upstream share (same rule), which
-     flows on, split equally among its parents. At most MAX_ANCESTORS distinct
-     ancestors are visited, found breadth-first from the parents (each once, however
-     many routes reach it); they are settled in decreasing id order, which is
-     topological because parents always have lower ids, so an ancestor reached by
-     two routes is credited once with the sum of both. A part that would go to a
-     parent beyond the bound stays with the ancestor that would have passed it on.
-     Integer-division remainders (dust) go to the seller, so the credits of one
-     release add up to the price exactly. An ancestor with no parents keeps all.
-     Tokens: standard ERC-20s only (no fee on transfer, no rebasing, no hooks);
-     the allow-list is where the market's owner vets them, and `buy` also reverts
-     when the market receives less than the price.
-     Storage: a listing is two slots, a purchase two slots (see the layouts below);
-     prices are below 2**96 base units, durations below 2**30 seconds (34 years),
-     timestamps fit in 32 bits (until 2106).
-@custom:security Key delivery is not verified on chain: the envelope could be
-                 garbage. A buyer who receives a bad envelope has paid for nothing
-                 but the seller's reputation; the envelope is public in the
-                 `KeyDelivered` event, so the failure is provable off chain.
+@notice Sells time-bounded access to private registered datasets for an allow-listed
+        ERC-20. A dataset's owner lists it (token, price, access duration, upstream
+        share and a commitment to the content key). A buyer pays into escrow; every
+        term of the sale is pinned then: token, price, duration, seller, ownership
+        period, key commitment and the royalty credits the release will make. The
+        contract keeps only a hash of these terms; every later call passes them back
+        (from the `Purchased` event) and the hash is checked.
+        The seller, or the keeper it designated for that ownership period, delivers
+        the sealed key with `deliver_key` before `refund_timeout` ends; escrow is then
+        held for `objection_window` seconds, during which the buyer may `object_key`
+        (the key did not match the commitment). An objection is answered by anyone
+        revealing the committed key on chain (`reveal_key`) within `reveal_window`,
+        which pays the seller; unanswered, the buyer takes a refund. Without an
+        objection, anyone `settle`s after the window and the pinned credits are made.
+@dev Royalties (docs/market.md). At purchase, `price * upstream_bps / 10000` of the
+     selling dataset (its listing's share, or DEFAULT_UPSTREAM_BPS without a listing
+     of its current ownership period) is split in equal integer parts among its
+     parents. Every ancestor reached keeps what reaches it except its own upstream
+     share (same rule), which flows on, split equally among its parents. At most
+     MAX_ANCESTORS distinct ancestors are visited, found breadth-first from the
+     parents; they are settled in decreasing id order (topological), so an ancestor
+     reached by two routes is credited once with the sum. A part for a parent beyond
+     the bound stays with the ancestor that would have passed it on. Dust goes to the
+     seller, so the credits add up to the price exactly.
+     Tokens: standard ERC-20s only (no fee on transfer, no rebasing, no hooks); the
+     allow-list is where the market's owner vets them, and `buy` also reverts when
+     the market receives less than the price.
+     Storage: a listing is three slots, a purchase one (216 bits of the terms hash,
+     the status and the time of its last step); prices are below 2**96 base units,
+     durations below 2**30 seconds, timestamps fit in 32 bits (until 2106).
+@custom:security The envelope cannot be checked on chain. What is checked is the key
+                 revealed after an objection, against the commitment the listing
+                 carried at purchase. A commitment to a key that does not decrypt the
+                 dataset is not caught on chain (docs/market.md says what covers it).
+                 A reveal publishes the content key to everyone.
 """
 
 from ethereum.ercs import IERC20
@@ -50,7 +54,8 @@ exports: (
 
 
 interface IRegistry:
-    def owner_of(dataset_id: uint256) -> address: view
+    def ownership(dataset_id: uint256) -> (address, uint256): view
+    def is_private(dataset_id: uint256) -> bool: view
     def parents(dataset_id: uint256) -> DynArray[uint256, 8]: view
 
 
@@ -63,48 +68,42 @@ MAX_ANCESTORS: public(constant(uint256)) = 8
 # @dev Basis points in a whole.
 BPS: public(constant(uint256)) = 10000
 
-# @dev The upstream share of a dataset without a listing by its current owner.
+# @dev The upstream share of a dataset without a listing of its current ownership.
 DEFAULT_UPSTREAM_BPS: public(constant(uint256)) = 5000
 
 # @dev Bounds of the packed fields.
 MAX_PRICE: public(constant(uint256)) = (1 << 96) - 1
 MAX_DURATION: public(constant(uint256)) = (1 << 30) - 1
 
-# @dev Purchase states.
+# @dev Purchase states: bought, key delivered (escrow held), objected, paid out, refunded.
 PENDING: public(constant(uint8)) = 1
 DELIVERED: public(constant(uint8)) = 2
-REFUNDED: public(constant(uint8)) = 3
+OBJECTED: public(constant(uint8)) = 3
+RELEASED: public(constant(uint8)) = 4
+REFUNDED: public(constant(uint8)) = 5
 
 _ADDRESS_MASK: constant(uint256) = (1 << 160) - 1
 _U32_MASK: constant(uint256) = (1 << 32) - 1
-_DURATION_SHIFT: constant(uint256) = 192
-_STATUS_SHIFT: constant(uint256) = 222
-_CREATED_SHIFT: constant(uint256) = 224
+_PRICE_SHIFT: constant(uint256) = 160
 _BPS_SHIFT: constant(uint256) = 160
 _LISTING_DURATION_SHIFT: constant(uint256) = 176
-_PRICE_SHIFT: constant(uint256) = 160
+_LISTING_PERIOD_SHIFT: constant(uint256) = 208
+_KEEPER_PERIOD_SHIFT: constant(uint256) = 160
+_STATUS_SHIFT: constant(uint256) = 32
+# The purchase word keeps the top 216 bits of the terms hash (bits 40-255).
+_HASH_MASK: constant(uint256) = ~((1 << 40) - 1)
 
 
-# @dev A listing as `listing` returns it; `active` is false when delisted or lapsed.
+# @dev A listing as `listing` returns it; `active` is false when delisted, lapsed
+# (the dataset changed hands since) or priced in a token no longer allowed.
 struct Listing:
     lister: address
     token: address
     price: uint256
     duration: uint256
     upstream_bps: uint256
+    key_commitment: bytes32
     active: bool
-
-
-# @dev A purchase as `purchase` returns it; token and price read zero once settled
-# (the `Purchased` event keeps them).
-struct Purchase:
-    buyer: address
-    dataset_id: uint256
-    token: address
-    price: uint256
-    duration: uint256
-    created: uint256
-    status: uint8
 
 
 # @dev One credit of a release: the dataset it is for, the account, the amount.
@@ -114,11 +113,40 @@ struct Credit:
     amount: uint256
 
 
+# @dev Everything a purchase pinned; the `Purchased` event carries it and every later
+# step takes it back as calldata, checked against the stored hash.
+struct Terms:
+    buyer: address
+    dataset_id: uint256
+    seller: address
+    period: uint256
+    token: address
+    price: uint256
+    duration: uint256
+    created: uint256
+    key_commitment: bytes32
+    credits: DynArray[Credit, MAX_ANCESTORS + 1]
+
+
+# @dev A purchase as `purchase` returns it: its status, when it entered it (purchase,
+# delivery or objection time) and the stored 216 bits of its terms hash.
+struct PurchaseState:
+    status: uint8
+    since: uint256
+    terms_hash: uint256
+
+
 # @dev The DatasetRegistry whose owners and parents the market reads.
 registry: public(immutable(IRegistry))
 
-# @dev Seconds after a purchase from which the buyer may take a refund.
+# @dev Seconds after a purchase from which the buyer may take a refund; delivery ends then.
 refund_timeout: public(immutable(uint256))
+
+# @dev Seconds after delivery during which the buyer may object; escrow is held.
+objection_window: public(immutable(uint256))
+
+# @dev Seconds after an objection during which the committed key may be revealed.
+reveal_window: public(immutable(uint256))
 
 # @dev Tokens listings may be priced in.
 token_allowed: public(HashMap[address, bool])
@@ -126,21 +154,23 @@ token_allowed: public(HashMap[address, bool])
 # @dev Listing terms: token (bits 0-159) | price (bits 160-255); zero when not listed.
 _listing_terms: HashMap[uint256, uint256]
 
-# @dev Listing meta: lister (bits 0-159) | upstream bps (160-175) | duration (176-207).
+# @dev Listing meta: lister (0-159) | upstream bps (160-175) | duration (176-207) |
+# ownership period listed in (208-239).
 _listing_meta: HashMap[uint256, uint256]
 
-# @dev Keeper per dataset and owner (a keeper lapses when the dataset changes owner).
-_keeper: HashMap[uint256, HashMap[address, address]]
+# @dev The listing's commitment to the content key: keccak256 of the 32-byte key.
+_listing_key: HashMap[uint256, bytes32]
+
+# @dev Keeper per dataset: keeper (0-159) | ownership period it was set in (160-191).
+# A designation counts only in that period, so it lapses on any change of owner.
+_keeper: HashMap[uint256, uint256]
 
 # @dev The number of purchases; ids run from 1 to `purchase_count`.
 purchase_count: public(uint256)
 
-# @dev Purchase head: buyer (0-159) | dataset id (160-191) | duration (192-221) |
-# status (222-223) | created timestamp (224-255).
-_purchase_head: HashMap[uint256, uint256]
-
-# @dev Purchase payment: token (0-159) | price (160-255); cleared on settlement.
-_purchase_payment: HashMap[uint256, uint256]
+# @dev Purchase word: top 216 bits of keccak256(abi_encode(id, terms)) (40-255) |
+# status (32-39) | time the status was entered (0-31).
+_purchase: HashMap[uint256, uint256]
 
 # @dev Access expiry (unix seconds) per dataset and account.
 access_expiry: public(HashMap[uint256, HashMap[address, uint256]])
@@ -163,6 +193,7 @@ event Listed:
     price: uint256
     duration: uint256
     upstream_bps: uint256
+    key_commitment: bytes32
 
 
 # @dev Emitted when an owner withdraws a listing.
@@ -178,15 +209,13 @@ event KeeperSet:
     keeper: indexed(address)
 
 
-# @dev Emitted when a buyer pays into escrow; the keeper seals to `encryption_key`.
+# @dev Emitted when a buyer pays into escrow: the pinned terms, and the key to seal to.
 event Purchased:
     purchase_id: indexed(uint256)
     dataset_id: indexed(uint256)
     buyer: indexed(address)
-    token: address
-    price: uint256
-    duration: uint256
     encryption_key: bytes32
+    terms: Terms
 
 
 # @dev Emitted when the sealed content key is delivered and access starts or extends.
@@ -196,6 +225,23 @@ event KeyDelivered:
     buyer: indexed(address)
     envelope: Bytes[1024]
     access_expiry: uint256
+    objection_deadline: uint256
+
+
+# @dev Emitted when a buyer objects to a delivery.
+event Objected:
+    purchase_id: indexed(uint256)
+    dataset_id: indexed(uint256)
+    buyer: indexed(address)
+    reveal_deadline: uint256
+
+
+# @dev Emitted when the committed content key is revealed in answer to an objection.
+event KeyRevealed:
+    purchase_id: indexed(uint256)
+    dataset_id: indexed(uint256)
+    revealer: indexed(address)
+    content_key: bytes32
 
 
 # @dev Emitted for each credit a release makes (the seller's last).
@@ -207,7 +253,7 @@ event Credited:
     amount: uint256
 
 
-# @dev Emitted when a buyer takes back an undelivered purchase's payment.
+# @dev Emitted when a buyer takes back a purchase's payment.
 event Refunded:
     purchase_id: indexed(uint256)
     buyer: indexed(address)
@@ -223,17 +269,28 @@ event Withdrawn:
 
 
 @deploy
-def __init__(registry_: address, refund_timeout_: uint256):
+def __init__(
+    registry_: address,
+    refund_timeout_: uint256,
+    objection_window_: uint256,
+    reveal_window_: uint256,
+):
     """
-    @dev Sets the registry and the refund timeout; the deployer owns the allow-list.
+    @dev Sets the registry and the windows; the deployer owns the allow-list.
     @param registry_ The DatasetRegistry.
     @param refund_timeout_ Seconds a buyer waits for delivery before a refund.
+    @param objection_window_ Seconds after delivery in which the buyer may object.
+    @param reveal_window_ Seconds after an objection in which the key may be revealed.
     """
     assert registry_ != empty(address), "market: zero registry"
     assert refund_timeout_ != 0, "market: zero refund timeout"
+    assert objection_window_ != 0, "market: zero objection window"
+    assert reveal_window_ != 0, "market: zero reveal window"
     ownable.__init__()
     registry = IRegistry(registry_)
     refund_timeout = refund_timeout_
+    objection_window = objection_window_
+    reveal_window = reveal_window_
 
 
 @external
@@ -252,30 +309,44 @@ def set_token_allowed(token: address, allowed: bool):
 
 @external
 def list_dataset(
-    dataset_id: uint256, token: address, price: uint256, duration: uint256, upstream_bps: uint256
+    dataset_id: uint256,
+    token: address,
+    price: uint256,
+    duration: uint256,
+    upstream_bps: uint256,
+    key_commitment: bytes32,
 ):
     """
-    @dev Lists a dataset the caller owns, or replaces its listing. Pending purchases
-         keep the terms they were bought under.
+    @dev Lists a private dataset the caller owns, or replaces its listing. Pending
+         purchases keep the terms they were bought under. A public dataset cannot be
+         listed: anyone can read it, so a sale would sell nothing.
     @param dataset_id The dataset.
     @param token An allowed ERC-20.
     @param price The price in the token's base units (1 .. 2**96 - 1).
     @param duration Seconds of access per purchase (1 .. 2**30 - 1).
     @param upstream_bps Share of each sale for the dataset's ancestors (0 .. 10000).
+    @param key_commitment keccak256 of the 32-byte content key the keeper delivers.
     """
-    assert staticcall registry.owner_of(dataset_id) == msg.sender, "market: not the dataset owner"
+    owner: address = empty(address)
+    period: uint256 = 0
+    owner, period = staticcall registry.ownership(dataset_id)
+    assert owner == msg.sender, "market: not the dataset owner"
+    assert staticcall registry.is_private(dataset_id), "market: dataset is public"
     assert self.token_allowed[token], "market: token not allowed"
     assert price != 0, "market: zero price"
     assert price <= MAX_PRICE, "market: price too large"
     assert duration != 0, "market: zero duration"
     assert duration <= MAX_DURATION, "market: duration too long"
     assert upstream_bps <= BPS, "market: upstream share above 100%"
+    assert key_commitment != empty(bytes32), "market: zero key commitment"
     self._listing_terms[dataset_id] = convert(token, uint256) | (price << _PRICE_SHIFT)
     self._listing_meta[dataset_id] = (
         convert(msg.sender, uint256)
         | (upstream_bps << _BPS_SHIFT)
         | (duration << _LISTING_DURATION_SHIFT)
+        | ((period & _U32_MASK) << _LISTING_PERIOD_SHIFT)
     )
+    self._listing_key[dataset_id] = key_commitment
     log Listed(
         dataset_id=dataset_id,
         lister=msg.sender,
@@ -283,33 +354,42 @@ def list_dataset(
         price=price,
         duration=duration,
         upstream_bps=upstream_bps,
+        key_commitment=key_commitment,
     )
 
 
 @external
 def delist(dataset_id: uint256):
     """
-    @dev Withdraws the listing of a dataset the caller owns. Pending purchases can
-         still be delivered (or refunded).
+    @dev Withdraws the listing of a dataset the caller owns. Pending purchases keep
+         their pinned terms and can still be delivered (or refunded).
     @param dataset_id The dataset.
     """
-    assert staticcall registry.owner_of(dataset_id) == msg.sender, "market: not the dataset owner"
+    assert self._owner(dataset_id) == msg.sender, "market: not the dataset owner"
     assert self._listing_terms[dataset_id] != 0, "market: not listed"
     self._listing_terms[dataset_id] = 0
     self._listing_meta[dataset_id] = 0
+    self._listing_key[dataset_id] = empty(bytes32)
     log Delisted(dataset_id=dataset_id, lister=msg.sender)
 
 
 @external
 def set_keeper(dataset_id: uint256, keeper: address):
     """
-    @dev Designates the account that may deliver keys for a dataset the caller owns
-         (zero removes it). The designation lapses when the dataset changes owner.
+    @dev Designates the account that may deliver keys for purchases of a dataset the
+         caller owns made in the current ownership period (zero removes it). The
+         designation lapses with any change of owner, and does not revive if the
+         dataset returns to the caller.
     @param dataset_id The dataset.
     @param keeper The keeper account.
     """
-    assert staticcall registry.owner_of(dataset_id) == msg.sender, "market: not the dataset owner"
-    self._keeper[dataset_id][msg.sender] = keeper
+    owner: address = empty(address)
+    period: uint256 = 0
+    owner, period = staticcall registry.ownership(dataset_id)
+    assert owner == msg.sender, "market: not the dataset owner"
+    self._keeper[dataset_id] = convert(keeper, uint256) | (
+        (period & _U32_MASK) << _KEEPER_PERIOD_SHIFT
+    )
     log KeeperSet(dataset_id=dataset_id, owner=msg.sender, keeper=keeper)
 
 
@@ -322,9 +402,10 @@ def buy(
     encryption_key: bytes32,
 ) -> uint256:
     """
-    @dev Pays the listed price into escrow for access by the caller. Reverts if the
-         listing no longer matches what the buyer pinned. Needs an allowance of at
-         least the price.
+    @dev Pays the listed price into escrow for access by the caller and pins every
+         term of the sale, the royalty credits included. Reverts if the listing no
+         longer matches what the buyer pinned, or if the caller owns the dataset.
+         Needs an allowance of at least the price.
     @param dataset_id The dataset.
     @param token The token the buyer expects to pay in.
     @param max_price The most the buyer pays.
@@ -332,11 +413,11 @@ def buy(
     @param encryption_key The buyer's X25519 public key for the sealed content key.
     @return uint256 The purchase id.
     """
-    price: uint256 = self._check_buy(dataset_id, token, max_price, min_duration, encryption_key)
-    assert staticcall IERC20(token).allowance(msg.sender, self) >= price, (
+    terms: Terms = self._check_buy(dataset_id, token, max_price, min_duration, encryption_key)
+    assert staticcall IERC20(token).allowance(msg.sender, self) >= terms.price, (
         "market: insufficient allowance"
     )
-    return self._buy(dataset_id, token, price, encryption_key)
+    return self._buy(terms, encryption_key)
 
 
 @external
@@ -366,7 +447,7 @@ def buy_with_permit(
     @param s The permit signature's s.
     @return uint256 The purchase id.
     """
-    price: uint256 = self._check_buy(dataset_id, token, max_price, min_duration, encryption_key)
+    terms: Terms = self._check_buy(dataset_id, token, max_price, min_duration, encryption_key)
     # The result is not needed: a failed permit (already used, expired, wrong
     # signer) shows as a short allowance below.
     permitted: bool = raw_call(
@@ -383,84 +464,145 @@ def buy_with_permit(
         ),
         revert_on_failure=False,
     )
-    assert staticcall IERC20(token).allowance(msg.sender, self) >= price, (
+    assert staticcall IERC20(token).allowance(msg.sender, self) >= terms.price, (
         "market: permit rejected and allowance too low"
     )
-    return self._buy(dataset_id, token, price, encryption_key)
+    return self._buy(terms, encryption_key)
 
 
 @external
-def deliver_key(purchase_id: uint256, envelope: Bytes[1024]):
+def deliver_key(purchase_id: uint256, terms: Terms, envelope: Bytes[1024]):
     """
-    @dev Delivers the content key sealed to the buyer's encryption key, releases the
-         escrowed payment (royalties up the lineage, the rest to the caller's
-         account as the dataset's owner, or to the owner when a keeper calls) and
-         starts or extends the buyer's access by the purchased duration.
+    @dev Delivers the content key sealed to the buyer's encryption key, before the
+         refund timeout, and starts or extends the buyer's access by the purchased
+         duration. The payment stays in escrow for `objection_window` seconds.
     @param purchase_id A pending purchase.
+    @param terms The purchase's terms, as the `Purchased` event gave them.
     @param envelope The sealed key (x25519-xsalsa20-poly1305 envelope JSON).
     """
-    head: uint256 = self._purchase_head[purchase_id]
-    assert head != 0, "market: unknown purchase"
-    assert (head >> _STATUS_SHIFT) & 3 == convert(PENDING, uint256), "market: purchase not pending"
-    assert len(envelope) != 0, "market: empty envelope"
-    dataset_id: uint256 = (head >> 160) & _U32_MASK
-    seller: address = staticcall registry.owner_of(dataset_id)
-    if msg.sender != seller:
-        assert self._keeper[dataset_id][seller] == msg.sender, "market: not the owner or keeper"
-    payment: uint256 = self._purchase_payment[purchase_id]
-    token: address = convert(payment & _ADDRESS_MASK, address)
-    price: uint256 = payment >> _PRICE_SHIFT
-    buyer: address = convert(head & _ADDRESS_MASK, address)
-    duration: uint256 = (head >> _DURATION_SHIFT) & MAX_DURATION
-
-    credits: DynArray[Credit, MAX_ANCESTORS + 1] = self._split(dataset_id, seller, price)
-
-    # Status DELIVERED: clear the status bits (PENDING = 1) and set 2.
-    self._purchase_head[purchase_id] = (head & ~(3 << _STATUS_SHIFT)) | (
-        convert(DELIVERED, uint256) << _STATUS_SHIFT
+    word: uint256 = self._load(purchase_id, terms)
+    assert (word >> _STATUS_SHIFT) & 255 == convert(PENDING, uint256), (
+        "market: purchase not pending"
     )
-    self._purchase_payment[purchase_id] = 0
-    for c: Credit in credits:
-        self.credit[token][c.account] += c.amount
-        log Credited(
-            token=token,
-            account=c.account,
-            dataset_id=c.dataset_id,
-            purchase_id=purchase_id,
-            amount=c.amount,
-        )
-    expiry: uint256 = max(self.access_expiry[dataset_id][buyer], block.timestamp) + duration
-    self.access_expiry[dataset_id][buyer] = expiry
+    assert block.timestamp < terms.created + refund_timeout, "market: delivery window over"
+    assert len(envelope) != 0, "market: empty envelope"
+    if msg.sender != terms.seller:
+        keeper: uint256 = self._keeper[terms.dataset_id]
+        assert (
+            convert(keeper & _ADDRESS_MASK, address) == msg.sender
+            and keeper >> _KEEPER_PERIOD_SHIFT == terms.period & _U32_MASK
+        ), "market: not the seller or keeper"
+    self._purchase[purchase_id] = self._word(word, DELIVERED)
+    expiry: uint256 = (
+        max(self.access_expiry[terms.dataset_id][terms.buyer], block.timestamp) + terms.duration
+    )
+    self.access_expiry[terms.dataset_id][terms.buyer] = expiry
     log KeyDelivered(
         purchase_id=purchase_id,
-        dataset_id=dataset_id,
-        buyer=buyer,
+        dataset_id=terms.dataset_id,
+        buyer=terms.buyer,
         envelope=envelope,
         access_expiry=expiry,
+        objection_deadline=block.timestamp + objection_window,
     )
 
 
 @external
-def refund(purchase_id: uint256):
+def object_key(purchase_id: uint256, terms: Terms):
     """
-    @dev Returns the escrowed payment of an undelivered purchase to its buyer, once
-         `refund_timeout` seconds have passed since the purchase.
-    @param purchase_id A pending purchase of the caller.
+    @dev The buyer's objection to a delivery (the envelope did not open, or its key
+         did not match the pinned commitment), within `objection_window` seconds of
+         the delivery. Escrow stays held until the key is revealed or the buyer refunds.
+    @param purchase_id A delivered purchase of the caller.
+    @param terms The purchase's terms.
     """
-    head: uint256 = self._purchase_head[purchase_id]
-    assert head != 0, "market: unknown purchase"
-    assert (head >> _STATUS_SHIFT) & 3 == convert(PENDING, uint256), "market: purchase not pending"
-    assert convert(head & _ADDRESS_MASK, address) == msg.sender, "market: not the buyer"
-    assert block.timestamp >= (head >> _CREATED_SHIFT) + refund_timeout, (
-        "market: refund timeout not reached"
+    word: uint256 = self._load(purchase_id, terms)
+    assert terms.buyer == msg.sender, "market: not the buyer"
+    assert (word >> _STATUS_SHIFT) & 255 == convert(DELIVERED, uint256), (
+        "market: purchase not delivered"
     )
-    payment: uint256 = self._purchase_payment[purchase_id]
-    token: address = convert(payment & _ADDRESS_MASK, address)
-    amount: uint256 = payment >> _PRICE_SHIFT
-    self._purchase_head[purchase_id] = head | (convert(REFUNDED, uint256) << _STATUS_SHIFT)
-    self._purchase_payment[purchase_id] = 0
-    log Refunded(purchase_id=purchase_id, buyer=msg.sender, token=token, amount=amount)
-    assert extcall IERC20(token).transfer(msg.sender, amount, default_return_value=True), (
+    assert block.timestamp < (word & _U32_MASK) + objection_window, (
+        "market: objection window over"
+    )
+    self._purchase[purchase_id] = self._word(word, OBJECTED)
+    log Objected(
+        purchase_id=purchase_id,
+        dataset_id=terms.dataset_id,
+        buyer=msg.sender,
+        reveal_deadline=block.timestamp + reveal_window,
+    )
+
+
+@external
+def reveal_key(purchase_id: uint256, terms: Terms, content_key: bytes32):
+    """
+    @dev Answers an objection by publishing the content key the purchase's terms
+         commit to, within `reveal_window` seconds of the objection; the pinned
+         credits are made. Anyone may call it: the key is checked, not the caller.
+         The key becomes public.
+    @param purchase_id An objected purchase.
+    @param terms The purchase's terms.
+    @param content_key The content key; keccak256 of it must be the key commitment.
+    """
+    word: uint256 = self._load(purchase_id, terms)
+    assert (word >> _STATUS_SHIFT) & 255 == convert(OBJECTED, uint256), (
+        "market: purchase not objected"
+    )
+    assert block.timestamp < (word & _U32_MASK) + reveal_window, "market: reveal window over"
+    assert keccak256(content_key) == terms.key_commitment, "market: key does not match commitment"
+    log KeyRevealed(
+        purchase_id=purchase_id,
+        dataset_id=terms.dataset_id,
+        revealer=msg.sender,
+        content_key=content_key,
+    )
+    self._release(purchase_id, word, terms)
+
+
+@external
+def settle(purchase_id: uint256, terms: Terms):
+    """
+    @dev Makes the pinned credits of a delivery nobody objected to, once its
+         objection window is over; anyone may call it (the seller's keeper does).
+    @param purchase_id A delivered purchase.
+    @param terms The purchase's terms.
+    """
+    word: uint256 = self._load(purchase_id, terms)
+    assert (word >> _STATUS_SHIFT) & 255 == convert(DELIVERED, uint256), (
+        "market: purchase not delivered"
+    )
+    assert block.timestamp >= (word & _U32_MASK) + objection_window, (
+        "market: objection window open"
+    )
+    self._release(purchase_id, word, terms)
+
+
+@external
+def refund(purchase_id: uint256, terms: Terms):
+    """
+    @dev Returns the escrowed payment to the buyer: of an undelivered purchase once
+         `refund_timeout` seconds have passed since it, or of an objected one whose
+         key was not revealed within `reveal_window` (the access it granted is
+         withdrawn).
+    @param purchase_id A pending or objected purchase of the caller.
+    @param terms The purchase's terms.
+    """
+    word: uint256 = self._load(purchase_id, terms)
+    assert terms.buyer == msg.sender, "market: not the buyer"
+    status: uint256 = (word >> _STATUS_SHIFT) & 255
+    if status == convert(PENDING, uint256):
+        assert block.timestamp >= terms.created + refund_timeout, (
+            "market: refund timeout not reached"
+        )
+    elif status == convert(OBJECTED, uint256):
+        assert block.timestamp >= (word & _U32_MASK) + reveal_window, "market: reveal window open"
+        # Delivery added `duration` to the expiry, so this cannot underflow.
+        self.access_expiry[terms.dataset_id][msg.sender] -= terms.duration
+    else:
+        raise "market: purchase not refundable"
+    self._purchase[purchase_id] = self._word(word, REFUNDED)
+    log Refunded(purchase_id=purchase_id, buyer=msg.sender, token=terms.token, amount=terms.price)
+    assert extcall IERC20(terms.token).transfer(msg.sender, terms.price, default_return_value=True), (
         "market: transfer failed"
     )
 
@@ -486,46 +628,40 @@ def withdraw(token: address) -> uint256:
 @view
 def listing(dataset_id: uint256) -> Listing:
     """
-    @dev The stored listing of a dataset and whether it can be bought now (listed
-         by the current owner). Reverts for an unknown dataset.
+    @dev The stored listing of a dataset and whether it can be bought now (listed in
+         the current ownership period, in an allowed token). Reverts for an unknown
+         dataset.
     @param dataset_id The dataset.
-    @return Listing Lister, token, price, duration, upstream share, active.
+    @return Listing Lister, token, price, duration, upstream share, key commitment, active.
     """
     terms: uint256 = self._listing_terms[dataset_id]
     meta: uint256 = self._listing_meta[dataset_id]
-    lister: address = convert(meta & _ADDRESS_MASK, address)
-    owner: address = staticcall registry.owner_of(dataset_id)
+    token: address = convert(terms & _ADDRESS_MASK, address)
     return Listing(
-        lister=lister,
-        token=convert(terms & _ADDRESS_MASK, address),
+        lister=convert(meta & _ADDRESS_MASK, address),
+        token=token,
         price=terms >> _PRICE_SHIFT,
         duration=(meta >> _LISTING_DURATION_SHIFT) & _U32_MASK,
         upstream_bps=(meta >> _BPS_SHIFT) & 65535,
-        active=terms != 0 and lister == owner and self.token_allowed[
-            convert(terms & _ADDRESS_MASK, address)
-        ],
+        key_commitment=self._listing_key[dataset_id],
+        active=terms != 0 and self._current(dataset_id, meta) and self.token_allowed[token],
     )
 
 
 @external
 @view
-def purchase(purchase_id: uint256) -> Purchase:
+def purchase(purchase_id: uint256) -> PurchaseState:
     """
-    @dev A purchase; all zero for an unknown id.
+    @dev A purchase's status (0 unknown, 1 pending, 2 delivered, 3 objected,
+         4 released, 5 refunded), when it entered it, and its stored terms hash.
     @param purchase_id The purchase.
-    @return Purchase Buyer, dataset, token and price (zero once settled), duration,
-            creation time and status (1 pending, 2 delivered, 3 refunded).
+    @return PurchaseState Status, since (unix seconds), 216-bit terms hash.
     """
-    head: uint256 = self._purchase_head[purchase_id]
-    payment: uint256 = self._purchase_payment[purchase_id]
-    return Purchase(
-        buyer=convert(head & _ADDRESS_MASK, address),
-        dataset_id=(head >> 160) & _U32_MASK,
-        token=convert(payment & _ADDRESS_MASK, address),
-        price=payment >> _PRICE_SHIFT,
-        duration=(head >> _DURATION_SHIFT) & MAX_DURATION,
-        created=head >> _CREATED_SHIFT,
-        status=convert((head >> _STATUS_SHIFT) & 3, uint8),
+    word: uint256 = self._purchase[purchase_id]
+    return PurchaseState(
+        status=convert((word >> _STATUS_SHIFT) & 255, uint8),
+        since=word & _U32_MASK,
+        terms_hash=word >> 40,
     )
 
 
@@ -545,24 +681,30 @@ def has_access(dataset_id: uint256, account: address) -> bool:
 @view
 def keeper(dataset_id: uint256) -> address:
     """
-    @dev The keeper the dataset's current owner designated (zero for none).
+    @dev The keeper designated in the dataset's current ownership period (zero for none).
     @param dataset_id The dataset.
     @return address The keeper.
     """
-    return self._keeper[dataset_id][staticcall registry.owner_of(dataset_id)]
+    owner: address = empty(address)
+    period: uint256 = 0
+    owner, period = staticcall registry.ownership(dataset_id)
+    keeper: uint256 = self._keeper[dataset_id]
+    if keeper >> _KEEPER_PERIOD_SHIFT != period & _U32_MASK:
+        return empty(address)
+    return convert(keeper & _ADDRESS_MASK, address)
 
 
 @external
 @view
 def quote_release(dataset_id: uint256, price: uint256) -> DynArray[Credit, MAX_ANCESTORS + 1]:
     """
-    @dev The credits a delivery of `price` for the dataset would make now: one per
-         ancestor credited (non-zero amounts), then the owner's.
+    @dev The credits a purchase at `price` would pin now: one per ancestor credited
+         (non-zero amounts), then the owner's.
     @param dataset_id The dataset.
-    @param price The amount released.
+    @param price The amount paid.
     @return DynArray The credits; their amounts add up to `price`.
     """
-    return self._split(dataset_id, staticcall registry.owner_of(dataset_id), price)
+    return self._split(dataset_id, self._owner(dataset_id), price)
 
 
 @internal
@@ -573,61 +715,126 @@ def _check_buy(
     max_price: uint256,
     min_duration: uint256,
     encryption_key: bytes32,
-) -> uint256:
+) -> Terms:
     assert encryption_key != empty(bytes32), "market: zero encryption key"
     terms: uint256 = self._listing_terms[dataset_id]
     assert terms != 0, "market: not listed"
     meta: uint256 = self._listing_meta[dataset_id]
-    assert convert(meta & _ADDRESS_MASK, address) == staticcall registry.owner_of(dataset_id), (
+    owner: address = empty(address)
+    period: uint256 = 0
+    owner, period = staticcall registry.ownership(dataset_id)
+    assert (meta >> _LISTING_PERIOD_SHIFT) & _U32_MASK == period & _U32_MASK, (
         "market: listing lapsed"
     )
+    assert msg.sender != owner, "market: buyer is the owner"
     assert convert(terms & _ADDRESS_MASK, address) == token, "market: token changed"
     assert self.token_allowed[token], "market: token not allowed"
     price: uint256 = terms >> _PRICE_SHIFT
     assert price <= max_price, "market: price above max"
-    assert (meta >> _LISTING_DURATION_SHIFT) & _U32_MASK >= min_duration, (
-        "market: duration below min"
-    )
-    return price
-
-
-@internal
-def _buy(dataset_id: uint256, token: address, price: uint256, encryption_key: bytes32) -> uint256:
-    duration: uint256 = (self._listing_meta[dataset_id] >> _LISTING_DURATION_SHIFT) & _U32_MASK
-    # Ids are bounded by the number of transactions: far below 2**256.
-    purchase_id: uint256 = unsafe_add(self.purchase_count, 1)
-    self.purchase_count = purchase_id
-    self._purchase_head[purchase_id] = (
-        convert(msg.sender, uint256)
-        | (dataset_id << 160)
-        | (duration << _DURATION_SHIFT)
-        | (convert(PENDING, uint256) << _STATUS_SHIFT)
-        | (block.timestamp << _CREATED_SHIFT)
-    )
-    self._purchase_payment[purchase_id] = convert(token, uint256) | (price << _PRICE_SHIFT)
-    log Purchased(
-        purchase_id=purchase_id,
-        dataset_id=dataset_id,
+    duration: uint256 = (meta >> _LISTING_DURATION_SHIFT) & _U32_MASK
+    assert duration >= min_duration, "market: duration below min"
+    return Terms(
         buyer=msg.sender,
+        dataset_id=dataset_id,
+        seller=owner,
+        period=period,
         token=token,
         price=price,
         duration=duration,
+        created=block.timestamp,
+        key_commitment=self._listing_key[dataset_id],
+        credits=self._split(dataset_id, owner, price),
+    )
+
+
+@internal
+def _buy(terms: Terms, encryption_key: bytes32) -> uint256:
+    # Ids are bounded by the number of transactions: far below 2**256.
+    purchase_id: uint256 = unsafe_add(self.purchase_count, 1)
+    self.purchase_count = purchase_id
+    self._purchase[purchase_id] = self._word(self._hash(purchase_id, terms), PENDING)
+    log Purchased(
+        purchase_id=purchase_id,
+        dataset_id=terms.dataset_id,
+        buyer=msg.sender,
         encryption_key=encryption_key,
+        terms=terms,
     )
-    before: uint256 = staticcall IERC20(token).balanceOf(self)
-    assert extcall IERC20(token).transferFrom(msg.sender, self, price, default_return_value=True), (
-        "market: transfer failed"
-    )
+    before: uint256 = staticcall IERC20(terms.token).balanceOf(self)
+    assert extcall IERC20(terms.token).transferFrom(
+        msg.sender, self, terms.price, default_return_value=True
+    ), "market: transfer failed"
     # A standard token moves exactly `price`; anything else would break the escrow.
-    assert staticcall IERC20(token).balanceOf(self) == before + price, "market: token took a fee"
+    assert staticcall IERC20(terms.token).balanceOf(self) == before + terms.price, (
+        "market: token took a fee"
+    )
     return purchase_id
 
 
 @internal
+def _release(purchase_id: uint256, word: uint256, terms: Terms):
+    self._purchase[purchase_id] = self._word(word, RELEASED)
+    for c: Credit in terms.credits:
+        self.credit[terms.token][c.account] += c.amount
+        log Credited(
+            token=terms.token,
+            account=c.account,
+            dataset_id=c.dataset_id,
+            purchase_id=purchase_id,
+            amount=c.amount,
+        )
+
+
+@internal
 @view
-def _share(dataset_id: uint256, owner: address) -> uint256:
+def _load(purchase_id: uint256, terms: Terms) -> uint256:
+    word: uint256 = self._purchase[purchase_id]
+    assert word != 0, "market: unknown purchase"
+    assert word & _HASH_MASK == self._hash(purchase_id, terms) & _HASH_MASK, (
+        "market: terms mismatch"
+    )
+    return word
+
+
+@internal
+@pure
+def _hash(purchase_id: uint256, terms: Terms) -> uint256:
+    return convert(keccak256(abi_encode(purchase_id, terms)), uint256)
+
+
+@internal
+@view
+def _word(word: uint256, status: uint8) -> uint256:
+    # Keeps the hash bits, sets the status and the time it was entered.
+    return (word & _HASH_MASK) | (convert(status, uint256) << _STATUS_SHIFT) | (
+        block.timestamp & _U32_MASK
+    )
+
+
+@internal
+@view
+def _owner(dataset_id: uint256) -> address:
+    owner: address = empty(address)
+    period: uint256 = 0
+    owner, period = staticcall registry.ownership(dataset_id)
+    return owner
+
+
+@internal
+@view
+def _current(dataset_id: uint256, meta: uint256) -> bool:
+    # Whether a listing's meta was written in the dataset's current ownership period.
+    owner: address = empty(address)
+    period: uint256 = 0
+    owner, period = staticcall registry.ownership(dataset_id)
+    return meta != 0 and (meta >> _LISTING_PERIOD_SHIFT) & _U32_MASK == period & _U32_MASK
+
+
+@internal
+@view
+def _share(dataset_id: uint256) -> uint256:
     meta: uint256 = self._listing_meta[dataset_id]
-    if meta != 0 and convert(meta & _ADDRESS_MASK, address) == owner:
+    if self._current(dataset_id, meta):
         return (meta >> _BPS_SHIFT) & 65535
     return DEFAULT_UPSTREAM_BPS
 
@@ -662,7 +869,7 @@ def _split(dataset_id: uint256, seller: address, price: uint256) -> DynArray[
     n: uint256 = len(found)
     inflow: uint256[MAX_ANCESTORS] = empty(uint256[MAX_ANCESTORS])
     # price < 2**96 and bps <= 10000: the product cannot overflow.
-    upstream: uint256 = price * self._share(dataset_id, seller) // BPS
+    upstream: uint256 = price * self._share(dataset_id) // BPS
     each: uint256 = upstream // len(parents)
     for p: uint256 in parents:
         inflow[self._index(found, p)] += each
@@ -686,11 +893,11 @@ def _split(dataset_id: uint256, seller: address, price: uint256) -> DynArray[
         x: uint256 = inflow[best]
         if x == 0:
             continue
-        owner: address = staticcall registry.owner_of(best_id)
+        owner: address = self._owner(best_id)
         keep: uint256 = x
         ps: DynArray[uint256, MAX_PARENTS] = found_parents[best]
         if len(ps) != 0:
-            passed: uint256 = x * self._share(best_id, owner) // BPS
+            passed: uint256 = x * self._share(best_id) // BPS
             part: uint256 = passed // len(ps)
             # Parts for parents beyond the bound stay with this ancestor.
             keep = x - passed

@@ -35,9 +35,11 @@ EMPTY_ROOT: public(constant(bytes32)) = (
 DAG_PB: constant(uint256) = 112
 
 # @dev Bit masks and shifts of the packed record:
-# owner (bits 0-159) | row count (bits 160-223) | private flag (bit 224).
+# owner (bits 0-159) | row count (bits 160-223) | private flag (bit 224) |
+# ownership period, the number of completed transfers (bits 225-255).
 _COUNT_SHIFT: constant(uint256) = 160
 _PRIVATE_BIT: constant(uint256) = 1 << 224
+_PERIOD_SHIFT: constant(uint256) = 225
 _ADDRESS_MASK: constant(uint256) = (1 << 160) - 1
 _COUNT_MASK: constant(uint256) = (1 << 64) - 1
 
@@ -206,7 +208,11 @@ def accept_owner(dataset_id: uint256):
     record: uint256 = self._record[dataset_id]
     previous: address = convert(record & _ADDRESS_MASK, address)
     self.pending_owner[dataset_id] = empty(address)
-    self._record[dataset_id] = (record & ~_ADDRESS_MASK) | convert(msg.sender, uint256)
+    # The period is the top 31 bits; adding one there wraps only after 2**31 transfers
+    # (each a transaction of ~29k gas), and a wrap clears nothing below bit 225.
+    self._record[dataset_id] = unsafe_add(
+        (record & ~_ADDRESS_MASK) | convert(msg.sender, uint256), 1 << _PERIOD_SHIFT
+    )
     log OwnershipTransferred(dataset_id=dataset_id, previous_owner=previous, new_owner=msg.sender)
 
 
@@ -230,6 +236,21 @@ def owner_of(dataset_id: uint256) -> address:
     @return address The owner.
     """
     return self._existing_owner(dataset_id)
+
+
+@external
+@view
+def ownership(dataset_id: uint256) -> (address, uint256):
+    """
+    @dev The owner and the ownership period of a dataset; reverts for an unknown id.
+         The period counts completed transfers, so it never repeats, even when a
+         dataset returns to an earlier owner (the market keys listings by it).
+    @param dataset_id The dataset.
+    @return address The owner.
+    @return uint256 The ownership period (0 until the first transfer).
+    """
+    owner: address = self._existing_owner(dataset_id)
+    return owner, self._record[dataset_id] >> _PERIOD_SHIFT
 
 
 @external

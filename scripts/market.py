@@ -1,4 +1,4 @@
-"""`ape run market list|listing|buy|keeper|fetch|withdraw|refund`: the AccessMarket.
+"""`ape run market list|listing|buy|keeper|fetch|object|settle|refund|withdraw`: the AccessMarket.
 
 Thin over datasoil.access: parse, call, print. Errors are one line.
 """
@@ -53,21 +53,44 @@ def cli():
 )
 @click.option("--token", "token_address", default=None, help="Token address (default: demo).")
 @click.option("--keeper", "keeper", default=None, help="Also designate this keeper address.")
+@click.option(
+    "--keys",
+    "key_root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where keys/ lives (default: $DATASOIL_HOME or .datasoil).",
+)
 @friendly
-def list_(cli_ctx, account, dataset_id, price, duration, upstream_bps, token_address, keeper):
-    """List DATASET_ID for sale (or change its listing)."""
-    from datasoil.access import transact
+def list_(
+    cli_ctx, account, dataset_id, price, duration, upstream_bps, token_address, keeper, key_root
+):
+    """List private DATASET_ID for sale (or change its listing), committing to its key."""
+    from datasoil import access
+    from datasoil.errors import NotFound
 
-    contracts, market, _ = _contracts()
+    contracts, market, registry = _contracts()
     token = _token(contracts, token_address)
-    transact(
+    dataset = registry.get(dataset_id)
+    if not registry.contract.is_private(dataset_id):
+        raise click.UsageError(
+            f"dataset {dataset_id} is public: anyone can read it, so there is no access to sell"
+        )
+    try:
+        content = access.load_content_key(dataset.content_cid, root=key_root)
+    except NotFound as exc:
+        raise click.UsageError(
+            f"{exc}: the listing commits to the content key, so list from the machine "
+            "that published the dataset (or pass --keys)"
+        ) from None
+    commitment = access.key_commitment(content.key)
+    access.transact(
         "list_dataset",
         lambda: market.list_dataset(
-            dataset_id, token, price, duration, upstream_bps, sender=account
+            dataset_id, token, price, duration, upstream_bps, commitment, sender=account
         ),
     )
     if keeper:
-        transact("set_keeper", lambda: market.set_keeper(dataset_id, keeper, sender=account))
+        access.transact("set_keeper", lambda: market.set_keeper(dataset_id, keeper, sender=account))
     cli_ctx.logger.success(f"dataset {dataset_id} listed at {price} for {duration} s")
 
 
@@ -88,6 +111,7 @@ def listing(cli_ctx, dataset_id):
                 "price": int(lst.price),
                 "duration": int(lst.duration),
                 "upstream_bps": int(lst.upstream_bps),
+                "key_commitment": "0x" + bytes(lst.key_commitment).hex(),
                 "active": bool(lst.active),
                 "keeper": str(market.keeper(dataset_id)),
             },
@@ -130,8 +154,8 @@ def buy(cli_ctx, account, dataset_id, max_price, min_duration):
     "--state",
     "state_path",
     type=click.Path(path_type=Path),
-    default=Path(".datasoil/keeper-state.json"),
-    show_default=True,
+    default=None,
+    help="Default: .datasoil/keepers/<chain id>-<market>-<account>.json.",
 )
 @click.option(
     "--keys",
@@ -145,10 +169,15 @@ def buy(cli_ctx, account, dataset_id, max_price, min_duration):
 @click.option("--once", is_flag=True, help="Process new purchases once and exit.")
 @friendly
 def keeper(cli_ctx, account, state_path, key_root, interval, once):
-    """Deliver keys for purchases of datasets ACCOUNT owns or keeps (runs until stopped)."""
+    """Deliver keys for purchases ACCOUNT sold or keeps, settle them after the objection
+    window and reveal the committed key when a buyer objects (runs until stopped)."""
     from datasoil import access
 
     contracts, market, registry = _contracts()
+    if state_path is None:
+        state_path = access.keeper_state_path(
+            ape_chain.chain_id, str(market.address), str(account.address)
+        )
     cli_ctx.logger.info(f"keeper for {account.address}, state in {state_path}")
     access.run_keeper(
         market,
@@ -170,9 +199,17 @@ def keeper(cli_ctx, account, state_path, key_root, interval, once):
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True)
 @click.option("--purchase", "purchase_id", type=int, default=None, help="Default: your latest.")
 @click.option("--timeout", type=float, default=120.0, show_default=True)
+@click.option(
+    "--object/--no-object",
+    "auto_object",
+    default=True,
+    show_default=True,
+    help="Object on chain when the delivered key is not the committed one.",
+)
 @friendly
-def fetch(cli_ctx, account, dataset_id, out_dir, purchase_id, timeout):
-    """Wait for the key, download, decrypt and verify DATASET_ID into --out."""
+def fetch(cli_ctx, account, dataset_id, out_dir, purchase_id, timeout, auto_object):
+    """Wait for the key, check it against the purchase's commitment (objecting if it
+    does not match), then download, decrypt and verify DATASET_ID into --out."""
     from datasoil import access
 
     contracts, market, registry = _contracts()
@@ -185,9 +222,21 @@ def fetch(cli_ctx, account, dataset_id, out_dir, purchase_id, timeout):
                 f"run `ape run market buy {dataset_id}` first"
             )
     dataset = registry.get(dataset_id)
+    terms, _key = access.purchase_terms(market, purchase_id, start)
     envelope = access.wait_for_key(market, purchase_id, timeout=timeout, from_block=start)
     secret, _public = access.encryption_keypair(account, ape_chain.chain_id)
-    path = access.fetch(dataset, envelope, secret, out_dir)
+    try:
+        access.check_delivery(terms, envelope, secret)
+    except access.KeyMismatch as exc:
+        if int(market.purchase(purchase_id).status) != access.DELIVERED or not auto_object:
+            raise
+        deadline = access.object_delivery(market, purchase_id, sender=account)
+        raise click.ClickException(
+            f"{exc}; objected to purchase {purchase_id}: the seller must reveal the committed "
+            f"key on chain by {deadline} (unix time), else `ape run market refund "
+            f"{purchase_id}` returns your payment"
+        ) from None
+    path = access.fetch(dataset, envelope, secret, out_dir, terms=terms)
     cli_ctx.logger.success(f"verified and wrote {path}")
 
 
@@ -209,17 +258,47 @@ def withdraw(cli_ctx, account, token_address):
     cli_ctx.logger.success(f"withdrew {amount}")
 
 
+@cli.command(name="object", cls=ConnectedProviderCommand)
+@ape_cli_context()
+@account_option()
+@click.argument("purchase_id", type=int)
+@friendly
+def object_(cli_ctx, account, purchase_id):
+    """Object to the key delivered for PURCHASE_ID (within the objection window)."""
+    from datasoil import access
+
+    _, market, _ = _contracts()
+    deadline = access.object_delivery(market, purchase_id, sender=account)
+    cli_ctx.logger.success(
+        f"objected to purchase {purchase_id}: unless the committed key is revealed by "
+        f"{deadline} (unix time), `ape run market refund {purchase_id}` returns your payment"
+    )
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@ape_cli_context()
+@account_option()
+@click.argument("purchase_id", type=int)
+@friendly
+def settle(cli_ctx, account, purchase_id):
+    """Pay out PURCHASE_ID's pinned credits once its objection window is over (anyone may)."""
+    from datasoil import access
+
+    _, market, _ = _contracts()
+    credits = access.settle(market, purchase_id, sender=account)
+    cli_ctx.logger.success(f"purchase {purchase_id} settled: {len(credits)} credits")
+
+
 @cli.command(cls=ConnectedProviderCommand)
 @ape_cli_context()
 @account_option()
 @click.argument("purchase_id", type=int)
 @friendly
 def refund(cli_ctx, account, purchase_id):
-    """Take back the payment of PURCHASE_ID if no key came within the refund timeout."""
-    from datasoil.access import transact
+    """Take back the payment of PURCHASE_ID: no key came within the refund timeout, or
+    you objected and the committed key was not revealed in time."""
+    from datasoil import access
 
     _, market, _ = _contracts()
-    transact(
-        f"refund of purchase {purchase_id}", lambda: market.refund(purchase_id, sender=account)
-    )
-    cli_ctx.logger.success(f"purchase {purchase_id} refunded")
+    amount = access.refund(market, purchase_id, sender=account)
+    cli_ctx.logger.success(f"purchase {purchase_id} refunded: {amount}")

@@ -3,15 +3,21 @@
 * Owners keep each private dataset's content key under ``.datasoil/keys/<content
   CID>.json`` (mode 0600), written by the private-publish flow through
   :func:`save_content_key` and read by the keeper through :func:`load_content_key`.
+* Every purchase pins its terms (:class:`Terms`: seller, ownership period, token,
+  price, duration, key commitment and royalty credits); the contract keeps their
+  hash and every later call passes them back (:func:`purchase_terms` reads them from
+  the ``Purchased`` event).
 * :func:`run_keeper` (one round: :func:`keeper_step`) watches ``Purchased`` events,
   seals the content key to each buyer's X25519 key (:func:`datasoil.crypto.seal_key`)
-  and calls ``deliver_key``. It resumes from the last block recorded in its state
-  file (written atomically) and delivers only purchases the chain still shows
-  pending, so a restart never delivers twice.
+  and calls ``deliver_key``; it settles deliveries once their objection window is
+  over and reveals the committed key when a buyer objects. Its state is kept per
+  chain, market and account (:func:`keeper_state_path`), under a file lock, and it
+  acts only on what the chain shows, so a restart never delivers twice.
 * Buyers derive their X25519 key from a wallet signature (:func:`encryption_keypair`),
-  :func:`buy`, :func:`wait_for_key`, then :func:`fetch`: download the ciphertext by
-  CID, decrypt it streaming, check the plaintext CID and the keyed row root, and only
-  then move the file into place.
+  :func:`buy`, :func:`wait_for_key`, :func:`check_delivery` (the delivered key must
+  match the pinned commitment, else :func:`object_delivery`), then :func:`fetch`:
+  download the ciphertext by CID, decrypt it streaming, check the plaintext CID and
+  the keyed row root, and only then move the file into place.
 
 Contract calls go through ape contract instances (``market``, ``token``) and a
 :class:`datasoil.registry.Registry`; nothing here imports ape at module load.
@@ -20,6 +26,7 @@ Contract calls go through ape contract instances (``market``, ``token``) and a
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import tempfile
@@ -36,22 +43,33 @@ from datasoil.errors import ChainError, CidMismatch, CryptoError, DatasoilError,
 __all__ = [
     "DEFAULT_ROOT",
     "DELIVERED",
+    "OBJECTED",
     "PENDING",
     "REFUNDED",
+    "RELEASED",
     "ContentKey",
     "KeeperState",
+    "KeyMismatch",
     "KeyTimeout",
     "PurchaseInvalid",
+    "Terms",
     "buy",
+    "check_delivery",
     "check_encryption_key",
     "encryption_keypair",
     "fetch",
+    "keeper_state_path",
     "keeper_step",
+    "key_commitment",
     "latest_purchase",
     "load_content_key",
+    "object_delivery",
+    "purchase_terms",
+    "refund",
     "revert_reason",
     "run_keeper",
     "save_content_key",
+    "settle",
     "transact",
     "wait_for_key",
 ]
@@ -66,8 +84,9 @@ def home() -> Path:
 
 
 #: Purchase states as the contract numbers them.
-PENDING, DELIVERED, REFUNDED = 1, 2, 3
+PENDING, DELIVERED, OBJECTED, RELEASED, REFUNDED = 1, 2, 3, 4, 5
 _KEY_FORMAT = "datasoil-content-key-v1"
+_STATUS_NAMES = {1: "pending", 2: "delivered", 3: "objected", 4: "released", 5: "refunded"}
 
 
 class KeyTimeout(DatasoilError, TimeoutError):
@@ -76,6 +95,104 @@ class KeyTimeout(DatasoilError, TimeoutError):
 
 class PurchaseInvalid(DatasoilError, ValueError):
     """A purchase cannot be served (unknown, settled, or a bad encryption key)."""
+
+
+class KeyMismatch(DatasoilError, ValueError):
+    """A delivered envelope does not open, or its key is not the one the purchase pinned."""
+
+
+def key_commitment(content_key: bytes) -> bytes:
+    """The commitment a listing carries: keccak256 of the 32-byte content key.
+
+    >>> key_commitment(bytes(32)).hex()[:16]
+    '290decd9548b62a8'
+
+    Raises:
+        CryptoError: ``content_key`` is not 32 bytes.
+    """
+    from eth_utils.crypto import keccak
+
+    if not isinstance(content_key, bytes | bytearray) or len(content_key) != crypto.KEY_SIZE:
+        raise CryptoError(
+            f"expected a {crypto.KEY_SIZE}-byte content key, found {content_key!r:.20}"
+        )
+    return bytes(keccak(bytes(content_key)))
+
+
+@dataclass(frozen=True)
+class Terms:
+    """Everything a purchase pinned (AccessMarket's ``Terms``), as ``Purchased`` logs it."""
+
+    buyer: str
+    dataset_id: int
+    seller: str
+    period: int
+    token: str
+    price: int
+    duration: int
+    created: int
+    key_commitment: bytes
+    credits: tuple[tuple[int, str, int], ...]
+
+    _ABI = (
+        "(address,uint256,address,uint256,address,uint256,uint256,uint256,bytes32,"
+        "(uint256,address,uint256)[])"
+    )
+
+    @classmethod
+    def from_event(cls, terms: Any) -> Terms:
+        """Terms from a decoded ``Purchased.terms`` (an ape struct, mapping or tuple)."""
+        get = (lambda k, i: terms[k]) if isinstance(terms, Mapping) else None
+        if get is None and hasattr(terms, "buyer"):
+            get = lambda k, i: getattr(terms, k)  # noqa: E731
+        if get is None:
+            get = lambda k, i: terms[i]  # noqa: E731
+
+        from eth_utils.address import to_checksum_address as address
+
+        def credit(c: Any) -> tuple[int, str, int]:
+            if isinstance(c, Mapping):
+                return int(c["dataset_id"]), address(str(c["account"])), int(c["amount"])
+            if hasattr(c, "account"):
+                return int(c.dataset_id), address(str(c.account)), int(c.amount)
+            return int(c[0]), address(str(c[1])), int(c[2])
+
+        return cls(
+            buyer=address(str(get("buyer", 0))),
+            dataset_id=int(get("dataset_id", 1)),
+            seller=address(str(get("seller", 2))),
+            period=int(get("period", 3)),
+            token=address(str(get("token", 4))),
+            price=int(get("price", 5)),
+            duration=int(get("duration", 6)),
+            created=int(get("created", 7)),
+            key_commitment=bytes(get("key_commitment", 8)),
+            credits=tuple(credit(c) for c in get("credits", 9)),
+        )
+
+    def as_arg(self) -> tuple[Any, ...]:
+        """The tuple a contract call takes for the ``Terms`` argument."""
+        return (
+            self.buyer,
+            self.dataset_id,
+            self.seller,
+            self.period,
+            self.token,
+            self.price,
+            self.duration,
+            self.created,
+            self.key_commitment,
+            [list(c) for c in self.credits],
+        )
+
+    def hash(self, purchase_id: int) -> int:
+        """keccak256(abi.encode(purchase_id, terms)) as an integer (the contract keeps
+        its top 216 bits)."""
+        from eth_abi.abi import encode
+        from eth_utils.crypto import keccak
+
+        data = encode(["uint256", self._ABI], [int(purchase_id), self.as_arg()])
+        return int.from_bytes(keccak(data), "big")
 
 
 # -- content keys ---------------------------------------------------------------------
@@ -243,16 +360,23 @@ def buy(
     """Buy access to ``dataset_id`` for ``sender``; approve the price if needed.
 
     The buyer pins the token and (by default) the price and duration currently
-    listed, so a change before the transaction lands makes it revert.
+    listed, so a change before the transaction lands makes it revert; the contract
+    pins the rest (seller, key commitment, royalty credits).
 
     Raises:
-        PurchaseInvalid: the dataset is not for sale, or the key is not 32 non-zero bytes.
+        PurchaseInvalid: the dataset is not for sale, the sender owns it, or the key is
+            not a usable X25519 key.
         ChainError: the market refused (the revert string says why).
     """
     check_encryption_key(encryption_public)
     listing = market.listing(dataset_id)
     if not listing.active:
         raise PurchaseInvalid(f"expected dataset {dataset_id} to be listed for sale, it is not")
+    if str(listing.lister).lower() == str(sender.address).lower():
+        raise PurchaseInvalid(
+            f"expected a buyer other than the owner of dataset {dataset_id}, found the owner "
+            f"{sender.address}: an owner already holds the key and would only pay itself"
+        )
     if str(listing.token).lower() != str(token.address).lower():
         raise PurchaseInvalid(f"expected the listing in {token.address}, found {listing.token}")
     price = int(listing.price) if max_price is None else int(max_price)
@@ -265,6 +389,17 @@ def buy(
     )
     (event,) = receipt.decode_logs(market.Purchased)
     return int(event.purchase_id)
+
+
+def purchase_terms(market: Any, purchase_id: int, from_block: int = 0) -> tuple[Terms, bytes]:
+    """The pinned terms of a purchase and the buyer's encryption key, from ``Purchased``.
+
+    Raises:
+        PurchaseInvalid: no such purchase was logged.
+    """
+    for event in event_logs(market.Purchased, from_block, purchase_id=int(purchase_id)):
+        return Terms.from_event(event.terms), bytes(event.encryption_key)
+    raise PurchaseInvalid(f"expected a Purchased event for purchase {purchase_id}, found none")
 
 
 def wait_for_key(
@@ -283,15 +418,14 @@ def wait_for_key(
     """
     deadline = time.monotonic() + timeout
     while True:
-        p = market.purchase(purchase_id)
-        if int(p.status) == 0:
+        status = int(market.purchase(purchase_id).status)
+        if status == 0:
             raise PurchaseInvalid(f"expected purchase {purchase_id} to exist, found none")
-        if int(p.status) == REFUNDED:
+        if status == REFUNDED:
             raise PurchaseInvalid(f"purchase {purchase_id} was refunded: no key will come")
-        if int(p.status) == DELIVERED:
-            for log in event_logs(market.KeyDelivered, from_block):
-                if int(log.purchase_id) == int(purchase_id):
-                    return bytes(log.envelope)
+        if status != PENDING:
+            for log in event_logs(market.KeyDelivered, from_block, purchase_id=int(purchase_id)):
+                return bytes(log.envelope)
         if time.monotonic() >= deadline:
             timeout_s = int(market.refund_timeout())
             raise KeyTimeout(
@@ -302,40 +436,162 @@ def wait_for_key(
         time.sleep(poll)
 
 
+def check_delivery(terms: Terms, envelope: bytes, secret: bytes) -> bytes:
+    """Open a delivered envelope and check its key against the pinned commitment.
+
+    Returns the content key. A key that matches the commitment but does not decrypt
+    the data is caught later, by :func:`fetch`; objecting would not help then (the
+    seller would reveal that same key).
+
+    Raises:
+        KeyMismatch: the envelope does not open with ``secret``, or its key's keccak256
+            is not the purchase's key commitment (object within the window).
+    """
+    try:
+        key = crypto.open_envelope(crypto.envelope_from_bytes(envelope), secret)
+    except CryptoError as exc:
+        raise KeyMismatch(f"expected an envelope that opens with your key, found ({exc})") from None
+    found = key_commitment(key)
+    if found != terms.key_commitment:
+        raise KeyMismatch(
+            f"expected a content key with commitment 0x{terms.key_commitment.hex()}, "
+            f"found one with 0x{found.hex()}"
+        )
+    return key
+
+
+def _step(what: str, market: Any, fn: str, purchase_id: int, sender: Any, *extra: Any) -> Any:
+    terms, _key = purchase_terms(market, purchase_id)
+    call = getattr(market, fn)
+    return transact(
+        f"{what} of purchase {purchase_id}",
+        lambda: call(purchase_id, terms.as_arg(), *extra, sender=sender),
+    )
+
+
+def object_delivery(market: Any, purchase_id: int, *, sender: Any) -> int:
+    """Object to a delivery (buyer only, within the objection window); return the
+    reveal deadline (unix seconds), after which :func:`refund` returns the payment.
+
+    Raises:
+        ChainError: the market refused (not the buyer, not delivered, window over).
+    """
+    receipt = _step("objection", market, "object_key", purchase_id, sender)
+    (event,) = receipt.decode_logs(market.Objected)
+    return int(event.reveal_deadline)
+
+
+def refund(market: Any, purchase_id: int, *, sender: Any) -> int:
+    """Take back the payment of an undelivered purchase after the refund timeout, or of
+    an objected one whose key was not revealed in time; return the amount.
+
+    Raises:
+        ChainError: the market refused (the revert string says why).
+    """
+    receipt = _step("refund", market, "refund", purchase_id, sender)
+    (event,) = receipt.decode_logs(market.Refunded)
+    return int(event.amount)
+
+
+def settle(market: Any, purchase_id: int, *, sender: Any) -> list[tuple[int, str, int]]:
+    """Make the pinned credits of a delivery after its objection window (anyone may);
+    return them as ``(dataset id, account, amount)``.
+
+    Raises:
+        ChainError: the market refused (not delivered, window still open).
+    """
+    receipt = _step("settlement", market, "settle", purchase_id, sender)
+    return [
+        (int(e.dataset_id), str(e.account), int(e.amount))
+        for e in receipt.decode_logs(market.Credited)
+    ]
+
+
 def latest_purchase(market: Any, dataset_id: int, buyer: str, from_block: int = 0) -> int | None:
     """The id of ``buyer``'s most recent purchase of ``dataset_id``, or None."""
     found = None
-    for event in event_logs(market.Purchased, from_block):
-        if int(event.dataset_id) == int(dataset_id) and str(event.buyer) == str(buyer):
-            found = int(event.purchase_id)
+    for event in event_logs(
+        market.Purchased, from_block, dataset_id=int(dataset_id), buyer=str(buyer)
+    ):
+        found = max(found or 0, int(event.purchase_id))
     return found
 
 
 # -- the keeper -------------------------------------------------------------------------
 
 
+def keeper_state_path(
+    chain_id: int, market: str, account: str, *, root: Path | None = None
+) -> Path:
+    """Where the keeper of ``account`` on ``market`` keeps its state:
+    ``<home>/keepers/<chain id>-<market>-<account>.json``, so no two keepers share it."""
+    base = Path(root if root is not None else home())
+    return base / "keepers" / f"{int(chain_id)}-{str(market).lower()}-{str(account).lower()}.json"
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``fcntl`` lock on ``path``'s ``.lock`` file (waits for it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
 @dataclass(frozen=True)
 class KeeperState:
-    """Where a keeper resumes: the last block processed and purchases to retry."""
+    """Where a keeper resumes: the last block processed and the purchases to revisit
+    (waiting for a content key, or delivered and not yet settled).
+
+    A state file holds one section per (chain id, market, account); sections of other
+    keepers in the same file are kept as they are.
+    """
 
     last_block: int
-    retry: tuple[int, ...] = ()
+    watch: tuple[int, ...] = ()
 
     @classmethod
-    def load(cls, path: Path, start_block: int) -> KeeperState:
-        """The saved state, or a fresh one starting before ``start_block``."""
+    def load(cls, path: Path, start_block: int, section: str = "") -> KeeperState:
+        """The saved state of ``section``, or a fresh one starting before ``start_block``."""
         try:
             data = json.loads(Path(path).read_text())
-            return cls(int(data["last_block"]), tuple(int(i) for i in data.get("retry", [])))
+            data = data.get("keepers", {}).get(section) if "keepers" in data else data
+            if data is None:
+                return cls(max(start_block - 1, -1))
+            watch = data.get("watch", data.get("retry", []))
+            return cls(int(data["last_block"]), tuple(int(i) for i in watch))
         except FileNotFoundError:
             return cls(max(start_block - 1, -1))
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise DatasoilError(f"expected keeper state JSON in {path}, found ({exc})") from None
 
-    def save(self, path: Path) -> None:
-        """Write the state atomically (temp file, fsync, rename)."""
-        body = {"last_block": self.last_block, "retry": list(self.retry)}
-        _write_private(Path(path), json.dumps(body).encode())
+    def save(self, path: Path, section: str = "") -> None:
+        """Write the state into ``section`` atomically (temp file, fsync, rename)."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+            keepers = dict(data.get("keepers", {})) if isinstance(data, dict) else {}
+        except (FileNotFoundError, ValueError):
+            keepers = {}
+        keepers[section] = {"last_block": self.last_block, "watch": list(self.watch)}
+        _write_private(path, json.dumps({"keepers": keepers}, sort_keys=True).encode())
+
+
+def _ours(market: Any, registry: Any, me: str, terms: Terms) -> bool:
+    """Whether ``me`` is the purchase's seller, or the keeper of its ownership period."""
+    if terms.seller.lower() == me.lower():
+        return True
+    if str(market.keeper(terms.dataset_id)).lower() != me.lower():
+        return False
+    _owner, period = registry.contract.ownership(terms.dataset_id)
+    return int(period) == terms.period
+
+
+def _content_key(registry: Any, terms: Terms, key_root: Path | None) -> ContentKey:
+    return load_content_key(registry.get(terms.dataset_id).content_cid, root=key_root)
 
 
 def _serve(
@@ -343,96 +599,116 @@ def _serve(
     registry: Any,
     sender: Any,
     purchase_id: int,
-    encryption_key: bytes,
     key_root: Path | None,
+    now: int,
 ) -> str:
-    """Deliver one purchase if it is ours and pending; return what happened."""
-    p = market.purchase(purchase_id)
-    if int(p.status) != PENDING:
-        return "settled"
-    dataset_id = int(p.dataset_id)
-    owner = str(registry.contract.owner_of(dataset_id))
-    me = str(sender.address)
-    if owner.lower() != me.lower() and str(market.keeper(dataset_id)).lower() != me.lower():
+    """Take the next step a purchase of ours needs; return what happened."""
+    terms, encryption_key = purchase_terms(market, purchase_id)
+    if not _ours(market, registry, str(sender.address), terms):
         return "not ours"
+    p = market.purchase(purchase_id)
+    status = int(p.status)
+    if status in (RELEASED, REFUNDED):
+        return _STATUS_NAMES[status]
+    if status == DELIVERED:
+        if now < int(p.since) + int(market.objection_window()):
+            return "waiting"
+        transact(
+            f"settle of purchase {purchase_id}",
+            lambda: market.settle(purchase_id, terms.as_arg(), sender=sender),
+        )
+        return "settled"
     try:
-        check_encryption_key(encryption_key)
-    except PurchaseInvalid:
-        return "invalid key"
-    cid = registry.get(dataset_id).content_cid
-    try:
-        content = load_content_key(cid, root=key_root)
+        content = _content_key(registry, terms, key_root)
     except NotFound:
         return "no content key"
+    if status == OBJECTED:
+        transact(
+            f"reveal_key for purchase {purchase_id}",
+            lambda: market.reveal_key(purchase_id, terms.as_arg(), content.key, sender=sender),
+        )
+        return "revealed"
+    if now >= terms.created + int(market.refund_timeout()):
+        return "delivery window over"
     try:
+        check_encryption_key(encryption_key)
         envelope = crypto.envelope_to_bytes(crypto.seal_key(encryption_key, content.key))
-    except CryptoError:
+    except (PurchaseInvalid, CryptoError):
         return "invalid key"
+    if key_commitment(content.key) != terms.key_commitment:
+        return "content key does not match the listing's commitment"
     transact(
         f"deliver_key for purchase {purchase_id}",
-        lambda: market.deliver_key(purchase_id, envelope, sender=sender),
+        lambda: market.deliver_key(purchase_id, terms.as_arg(), envelope, sender=sender),
     )
     return "delivered"
+
+
+#: Outcomes after which a purchase needs the keeper again on a later round.
+_REVISIT = ("no content key", "delivered", "waiting")
 
 
 def keeper_step(
     market: Any,
     registry: Any,
     sender: Any,
-    state_path: Path,
+    state_path: Path | None = None,
     *,
     start_block: int = 0,
     key_root: Path | None = None,
     head: int | None = None,
     log: Callable[[str], None] = print,
 ) -> list[int]:
-    """Process ``Purchased`` events since the saved block; return the ids delivered.
+    """Process purchases since the saved block and revisit open ones; return the ids
+    delivered in this round.
 
-    Purchases of datasets the sender neither owns nor keeps are ignored; ones whose
-    content key is missing are retried on later rounds while still pending; ones
-    with an invalid encryption key are skipped (the buyer can refund).
+    Delivers pending purchases of which the sender is the pinned seller (or the keeper
+    of the pinned ownership period); settles deliveries once their objection window
+    is over; reveals the committed key when a buyer objected. Purchases whose content
+    key is missing are retried while pending; ones with an invalid encryption key are
+    skipped (the buyer can refund). The state (``state_path``, default
+    :func:`keeper_state_path`) is a section per chain, market and account, read and
+    written under a file lock, so keepers of different accounts never skip each
+    other's purchases.
 
     Raises:
-        ChainError: a delivery transaction was refused.
+        ChainError: a transaction was refused.
     """
-    state = KeeperState.load(state_path, start_block)
-    if head is None:
-        from ape import chain
+    from ape import chain
 
-        head = int(chain.blocks.head.number)
-    todo: dict[int, bytes] = {}
-    for pid in state.retry:
-        todo[pid] = b""
-    if head > state.last_block:
-        for event in market.Purchased.range(state.last_block + 1, head + 1):
-            todo[int(event.purchase_id)] = bytes(event.encryption_key)
-    delivered: list[int] = []
-    retry: list[int] = []
-    for pid, key in sorted(todo.items()):
-        if not key:
-            key = _key_of(market, pid)
-        outcome = _serve(market, registry, sender, pid, key, key_root)
-        if outcome == "delivered":
-            delivered.append(pid)
-        elif outcome == "no content key":
-            retry.append(pid)
-        if outcome not in ("settled", "not ours"):
-            log(f"purchase {pid}: {outcome}")
-    KeeperState(max(head, state.last_block), tuple(retry)).save(state_path)
+    me = str(sender.address)
+    section = f"{int(chain.chain_id)}:{str(market.address).lower()}:{me.lower()}"
+    if state_path is None:
+        state_path = keeper_state_path(chain.chain_id, str(market.address), me)
+    state_path = Path(state_path)
+    with _locked(state_path):
+        state = KeeperState.load(state_path, start_block, section)
+        block = chain.blocks.head
+        head = int(block.number) if head is None else head
+        now = int(block.timestamp)
+        todo = set(state.watch)
+        if head > state.last_block:
+            for event in market.Purchased.range(state.last_block + 1, head + 1):
+                todo.add(int(event.purchase_id))
+        delivered: list[int] = []
+        watch: list[int] = []
+        for pid in sorted(todo):
+            outcome = _serve(market, registry, sender, pid, key_root, now)
+            if outcome == "delivered":
+                delivered.append(pid)
+            if outcome in _REVISIT:
+                watch.append(pid)
+            if outcome not in ("not ours", "waiting", "released", "refunded", "delivered"):
+                log(f"purchase {pid}: {outcome}")
+        KeeperState(max(head, state.last_block), tuple(watch)).save(state_path, section)
     return delivered
-
-
-def _key_of(market: Any, purchase_id: int) -> bytes:
-    for event in event_logs(market.Purchased, 0, purchase_id=purchase_id):
-        return bytes(event.encryption_key)
-    return b""
 
 
 def run_keeper(
     market: Any,
     registry: Any,
     sender: Any,
-    state_path: Path,
+    state_path: Path | None = None,
     *,
     start_block: int = 0,
     key_root: Path | None = None,
@@ -474,8 +750,12 @@ def fetch(
     out_dir: Path,
     *,
     store: Any = None,
+    terms: Terms | None = None,
 ) -> Path:
     """Download, decrypt and verify a private dataset; return its final path.
+
+    With ``terms``, the envelope's key is first checked against the purchase's
+    pinned key commitment (:func:`check_delivery`).
 
     ``dataset`` is a :class:`datasoil.registry.Dataset` (ciphertext CID and keyed row
     root from the chain). The ciphertext holds a tar of the data files and the
@@ -485,6 +765,8 @@ def fetch(
     into ``out_dir`` only after the plaintext CID and the keyed row root both match.
 
     Raises:
+        KeyMismatch: with ``terms``, the envelope does not open or its key is not the
+            committed one.
         CryptoError: the envelope does not open or the ciphertext does not authenticate.
         CidMismatch: the plaintext's CID differs from the manifest's.
         ProofError: the keyed row root differs from the registered one.
@@ -495,7 +777,10 @@ def fetch(
     from datasoil.store import open_store
     from datasoil.store.base import as_cid
 
-    content_key = crypto.open_envelope(crypto.envelope_from_bytes(envelope), secret)
+    if terms is not None:
+        content_key = check_delivery(terms, envelope, secret)
+    else:
+        content_key = crypto.open_envelope(crypto.envelope_from_bytes(envelope), secret)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     store = open_store() if store is None else store

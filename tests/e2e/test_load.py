@@ -79,11 +79,12 @@ def test_load__private_through_a_purchase(
     setup, project, deployer, registry, token, owner, buyer, chain, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("DATASOIL_HOME", str(tmp_path / "home"))
-    market = deployer.deploy(project.AccessMarket, registry, 600)
+    market = deployer.deploy(project.AccessMarket, registry, 600, 60, 60)
     market.set_token_allowed(token, True, sender=deployer)
     prepared = publish.prepare(setup["path"], store=setup["store"], private=True)
     dataset_id = publish.register(prepared, setup["reg"], sender=owner)
-    market.list_dataset(dataset_id, token, 10**18, 3600, 0, sender=owner)
+    commitment = access.key_commitment(access.load_content_key(prepared.content_cid).key)
+    market.list_dataset(dataset_id, token, 10**18, 3600, 0, commitment, sender=owner)
     _secret, public = access.encryption_keypair(buyer, chain.chain_id)
     access.buy(market, token, dataset_id, public, sender=buyer)
     delivered = access.keeper_step(market, setup["reg"], owner, tmp_path / "keeper.json")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 
-from datasoil import crypto
+from datasoil import access, crypto
 
 PRICE = 10**18
 DURATION = 30 * 86400
@@ -46,35 +46,42 @@ def _envelope() -> bytes:
     )
 
 
-def test_gas__market(project, deployer, registry, token, accounts, gas_log):
+def test_gas__market(project, chain, deployer, registry, token, accounts, gas_log):
     ancestor_owner, seller, early, buyer = accounts[1], accounts[2], accounts[3], accounts[5]
-    market = deployer.deploy(project.AccessMarket, registry, 600)
+    window = 60
+    market = deployer.deploy(project.AccessMarket, registry, 600, window, window)
     market.set_token_allowed(token, True, sender=deployer)
     root = _register(registry, ancestor_owner, 1)
     child = _register(registry, seller, 2, [root])
-    market.list_dataset(child, token, PRICE, DURATION, 1000, sender=seller)
+    commitment = access.key_commitment(b"\x07" * 32)
+    market.list_dataset(child, token, PRICE, DURATION, 1000, commitment, sender=seller)
     key = b"\x42" * 32
     envelope = _envelope()
+
+    def terms(pid):
+        return access.purchase_terms(market, pid)[0].as_arg()
 
     # An earlier sale: the market holds tokens, seller and ancestor hold credits.
     token.approve(market, PRICE, sender=early)
     market.buy(child, token, PRICE, DURATION, key, sender=early)
-    market.deliver_key(1, envelope, sender=seller)
+    market.deliver_key(1, terms(1), envelope, sender=seller)
+    chain.pending_timestamp += window
+    market.settle(1, terms(1), sender=seller)
     token.approve(market, PRICE, sender=early)
     market.buy(child, token, PRICE, DURATION, key, sender=early)  # stays in escrow
 
     token.approve(market, PRICE, sender=buyer)
     receipt = market.buy(child, token, PRICE, DURATION, key, sender=buyer)
-    gas_log("market: buy (new buyer, existing listing, exact allowance)", receipt)
+    gas_log("market: buy (new buyer, existing listing, 1 ancestor, exact allowance)", receipt)
     pid = int(receipt.decode_logs(market.Purchased)[0].purchase_id)
 
-    receipt = market.deliver_key(pid, envelope, sender=seller)
+    receipt = market.deliver_key(pid, terms(pid), envelope, sender=seller)
+    gas_log(f"market: deliver_key (new buyer, {len(envelope)}-byte envelope)", receipt)
+
+    chain.pending_timestamp += window
+    receipt = market.settle(pid, terms(pid), sender=seller)
     assert len(receipt.decode_logs(market.Credited)) == 2
-    gas_log(
-        "market: deliver_key (seller + 1 ancestor holding credits, new buyer, "
-        f"{len(envelope)}-byte envelope)",
-        receipt,
-    )
+    gas_log("market: settle (seller + 1 ancestor holding credits)", receipt)
 
     receipt = market.withdraw(token, sender=ancestor_owner)
     gas_log("market: withdraw (market keeps a balance, receiver holds the token)", receipt)

@@ -17,13 +17,14 @@ from datasoil.store.local import LocalStore
 
 PRICE = 10**18
 DURATION = 3600
+WINDOW = 120
 CSV = "id,name,score\n1,ada,0.5\n2,bob,1.25\n3,cy,\n"
 
 
 @pytest.fixture
 def world(project, deployer, registry, token, owner, tmp_path):
     """A private dataset published by `owner` (datasoil.publish), listed on a fresh market."""
-    market = deployer.deploy(project.AccessMarket, registry, 600)
+    market = deployer.deploy(project.AccessMarket, registry, 600, WINDOW, WINDOW)
     market.set_token_allowed(token, True, sender=deployer)
     plain = tmp_path / "data.csv"
     plain.write_text(CSV)
@@ -38,7 +39,9 @@ def world(project, deployer, registry, token, owner, tmp_path):
     dataset_id = publish.register(prepared, reg, sender=owner)
     path = keys / "keys" / f"{prepared.content_cid}.json"
     key = access.load_content_key(prepared.content_cid, root=keys).key
-    market.list_dataset(dataset_id, token, PRICE, DURATION, 0, sender=owner)
+    market.list_dataset(
+        dataset_id, token, PRICE, DURATION, 0, access.key_commitment(key), sender=owner
+    )
     return dict(
         market=market,
         reg=reg,
@@ -77,7 +80,8 @@ def test_keeper__delivers_once_and_buyer_fetches(world, token, owner, buyer, cha
     world["state"].unlink()
     assert access.keeper_step(market, reg, owner, world["state"], **step) == []
     assert len(event_logs(market.KeyDelivered, 0)) == 1
-    assert json.loads(world["state"].read_text())["last_block"] == chain.blocks.head.number
+    (section,) = json.loads(world["state"].read_text())["keepers"].values()
+    assert section == {"last_block": chain.blocks.head.number, "watch": [pid]}
 
     envelope = access.wait_for_key(market, pid, timeout=5)
     assert crypto.open_envelope(crypto.envelope_from_bytes(envelope), secret) == world["key"]
@@ -132,7 +136,7 @@ def test_fetch__plaintext_cid_mismatch_writes_nothing(world, token, owner, buyer
         sender=owner,
     )
     access.save_content_key(cipher_cid, key, manifest, root=world["keys"])
-    market.list_dataset(forged, token, PRICE, DURATION, 0, sender=owner)
+    market.list_dataset(forged, token, PRICE, DURATION, 0, access.key_commitment(key), sender=owner)
     secret, public = access.encryption_keypair(buyer, chain.chain_id)
     pid = access.buy(market, token, forged, public, sender=buyer)
     access.keeper_step(market, reg, owner, world["state"], key_root=world["keys"])
@@ -160,7 +164,7 @@ def test_keeper__skips_invalid_key_and_buyer_refunds(world, token, owner, buyer,
     with pytest.raises(access.KeyTimeout, match=f"ape run market refund {pid}"):
         access.wait_for_key(market, pid, timeout=0.2, poll=0.1)
     chain.pending_timestamp += 600
-    market.refund(pid, sender=buyer)
+    assert access.refund(market, pid, sender=buyer) == PRICE
     with pytest.raises(access.PurchaseInvalid, match="refunded"):
         access.wait_for_key(market, pid, timeout=1)
 
@@ -177,7 +181,8 @@ def test_keeper__missing_content_key_is_retried(world, token, owner, buyer, chai
         )
         == []
     )
-    assert json.loads(world["state"].read_text())["retry"] == [pid]
+    (section,) = json.loads(world["state"].read_text())["keepers"].values()
+    assert section["watch"] == [pid]
     moved.rename(world["key_path"])
     assert access.keeper_step(
         market, reg, owner, world["state"], key_root=world["keys"], log=lambda _m: None
@@ -210,3 +215,117 @@ def test_buy__price_raised_reverts_with_reason(world, token, owner, buyer):
             world["market"], token, world["id"], b"\x09" * 32, sender=buyer, max_price=PRICE - 1
         )
     assert ape  # ape is the test runner here
+
+
+def _deliver(world, owner, buyer, chain, token):
+    market, reg = world["market"], world["reg"]
+    secret, public = access.encryption_keypair(buyer, chain.chain_id)
+    pid = access.buy(market, token, world["id"], public, sender=buyer)
+    step = dict(key_root=world["keys"], log=lambda _m: None)
+    assert access.keeper_step(market, reg, owner, world["state"], **step) == [pid]
+    return pid, secret, step
+
+
+def test_keeper__settles_after_objection_window(world, token, owner, buyer, chain):
+    market, reg = world["market"], world["reg"]
+    pid, _secret, step = _deliver(world, owner, buyer, chain, token)
+    access.keeper_step(market, reg, owner, world["state"], **step)
+    assert int(market.purchase(pid).status) == access.DELIVERED  # window still open
+    chain.mine(timestamp=chain.blocks.head.timestamp + WINDOW)
+    access.keeper_step(market, reg, owner, world["state"], **step)
+    assert int(market.purchase(pid).status) == access.RELEASED
+    assert int(market.credit(token, owner)) == PRICE
+    (section,) = json.loads(world["state"].read_text())["keepers"].values()
+    assert section["watch"] == []
+
+
+def test_keeper__reveals_when_buyer_objects(world, token, owner, buyer, chain):
+    market, reg = world["market"], world["reg"]
+    pid, _secret, step = _deliver(world, owner, buyer, chain, token)
+    deadline = access.object_delivery(market, pid, sender=buyer)
+    assert deadline == chain.blocks.head.timestamp + WINDOW
+    access.keeper_step(market, reg, owner, world["state"], **step)
+    assert int(market.purchase(pid).status) == access.RELEASED
+    (revealed,) = event_logs(market.KeyRevealed, 0)
+    assert bytes(revealed.content_key) == world["key"]
+
+
+def test_check_delivery__matching_key_passes_wrong_key_raises(world, token, owner, buyer, chain):
+    market = world["market"]
+    pid, secret, _step = _deliver(world, owner, buyer, chain, token)
+    terms, _key = access.purchase_terms(market, pid)
+    envelope = access.wait_for_key(market, pid, timeout=5)
+    assert access.check_delivery(terms, envelope, secret) == world["key"]
+    _other_secret, public = access.encryption_keypair(owner, chain.chain_id)
+    wrong = crypto.envelope_to_bytes(crypto.seal_key(public, crypto.new_content_key()))
+    with pytest.raises(access.KeyMismatch, match="opens with your key"):
+        access.check_delivery(terms, wrong, secret)
+    _s, mine = access.encryption_keypair(buyer, chain.chain_id)
+    garbage = crypto.envelope_to_bytes(crypto.seal_key(mine, b"\x33" * 32))
+    with pytest.raises(access.KeyMismatch, match="expected a content key with commitment"):
+        access.check_delivery(terms, garbage, secret)
+
+
+def test_garbage_key__buyer_objects_no_reveal_refunds(world, token, owner, buyer, chain):
+    """A seller delivering a key other than the committed one, and not revealing."""
+    market = world["market"]
+    secret, public = access.encryption_keypair(buyer, chain.chain_id)
+    pid = access.buy(market, token, world["id"], public, sender=buyer)
+    terms, _key = access.purchase_terms(market, pid)
+    garbage = crypto.envelope_to_bytes(crypto.seal_key(public, b"\x33" * 32))
+    market.deliver_key(pid, terms.as_arg(), garbage, sender=owner)
+    with pytest.raises(access.KeyMismatch):
+        access.check_delivery(terms, access.wait_for_key(market, pid, timeout=5), secret)
+    access.object_delivery(market, pid, sender=buyer)
+    before = int(token.balanceOf(buyer))
+    chain.mine(timestamp=chain.blocks.head.timestamp + WINDOW)
+    assert access.refund(market, pid, sender=buyer) == PRICE
+    assert int(token.balanceOf(buyer)) == before + PRICE
+
+
+def test_keeper__two_accounts_share_a_state_file_without_skipping(
+    world, project, registry, token, owner, other, buyer, chain, tmp_path
+):
+    """Issue 18.3: a second seller's keeper on the same state file still delivers."""
+    market, reg = world["market"], world["reg"]
+    # `other` publishes and lists a second private dataset.
+    plain = tmp_path / "other.csv"
+    plain.write_text("id,v\n1,2\n")
+    os.environ["DATASOIL_HOME"] = str(world["keys"])
+    try:
+        prepared = publish.prepare(plain, store=world["store"], private=True)
+    finally:
+        del os.environ["DATASOIL_HOME"]
+    second = publish.register(prepared, reg, sender=other)
+    key = access.load_content_key(prepared.content_cid, root=world["keys"]).key
+    market.list_dataset(second, token, PRICE, DURATION, 0, access.key_commitment(key), sender=other)
+    _secret, public = access.encryption_keypair(buyer, chain.chain_id)
+    first_pid = access.buy(market, token, world["id"], public, sender=buyer)
+    second_pid = access.buy(market, token, second, public, sender=buyer)
+    step = dict(key_root=world["keys"], log=lambda _m: None)
+    assert access.keeper_step(market, reg, owner, world["state"], **step) == [first_pid]
+    assert access.keeper_step(market, reg, other, world["state"], **step) == [second_pid]
+    assert len(json.loads(world["state"].read_text())["keepers"]) == 2
+
+
+def test_keeper_state_path__keyed_by_chain_market_and_account(world, owner, other, chain):
+    market = str(world["market"].address)
+    a = access.keeper_state_path(chain.chain_id, market, str(owner.address), root=world["tmp"])
+    b = access.keeper_state_path(chain.chain_id, market, str(other.address), root=world["tmp"])
+    c = access.keeper_state_path(1, market, str(owner.address), root=world["tmp"])
+    assert len({a, b, c}) == 3
+    assert a.name == f"{chain.chain_id}-{market.lower()}-{str(owner.address).lower()}.json"
+
+
+def test_buy__own_dataset_is_one_line_error(world, token, owner):
+    with pytest.raises(access.PurchaseInvalid, match="other than the owner"):
+        access.buy(world["market"], token, world["id"], b"\x09" * 32, sender=owner)
+
+
+def test_key_commitment__is_keccak_of_the_key():
+    from eth_utils.crypto import keccak
+
+    key = crypto.new_content_key()
+    assert access.key_commitment(key) == keccak(key)
+    with pytest.raises(CryptoError, match="32-byte"):
+        access.key_commitment(b"short")

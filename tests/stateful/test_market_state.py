@@ -1,10 +1,15 @@
-"""AccessMarket against a plain-Python model of escrow, credits, access and purchases.
+"""AccessMarket against a plain-Python model of listings, ownership, escrow and credits.
 
-Invariants: the market's token balance equals escrow plus unwithdrawn credits; no
-account has access without a delivered purchase that paid the price it pinned; a
-release credits exactly the price, to distinct datasets within the bound; a purchase
-is delivered or refunded, never both. Profiles: "ci" (small, default) and "deep"
-(`HYPOTHESIS_PROFILE=deep`, for make test-deep).
+The model computes each sale's royalty credits from the rule written in docs/market.md
+(tests/contracts/market/model.py, a recursive formulation independent of the
+contract's), from the model's own owners, listings and ownership periods, at the
+moment of purchase. Between a purchase and its settlement the machine transfers
+datasets (away and back), relists at other shares and delists. Invariants: every
+settlement (after the objection window, or on a correct reveal) credits exactly the
+terms pinned at purchase; the market's balance is escrow plus unwithdrawn credits
+(tokens are conserved); access expiries match; a purchase's status moves only as the
+model says; a listing or keeper of an earlier ownership period never revives.
+Profiles: "ci" (small, default) and "deep" (`HYPOTHESIS_PROFILE=deep`, make test-deep).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import hashlib
 import os
 
 import ape
+from eth_utils.crypto import keccak
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -24,12 +30,20 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from datasoil import access
+from tests.contracts.market import model
+
 # Profiles "ci" and "deep" come from tests/stateful/conftest.py.
 PROFILE = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-TIMEOUT = 600
+TIMEOUT, OBJECTION, REVEAL = 600, 300, 200
 KEY = b"\x01" * 32
-PENDING, DELIVERED, REFUNDED = 1, 2, 3
+CONTENT_KEY = b"\x02" * 32
+COMMITMENT = keccak(CONTENT_KEY)
+PENDING, DELIVERED, OBJECTED, RELEASED, REFUNDED = 1, 2, 3, 4, 5
+HELD = (PENDING, DELIVERED, OBJECTED)
+# Lineage: 1, 2 roots; 3 <- 1, 2; 4 <- 1, 3 (ancestor 1 reached by two routes).
+LINEAGE = {1: [], 2: [], 3: [1, 2], 4: [1, 3]}
 
 
 def _cid(registry, seed):
@@ -39,16 +53,14 @@ def _cid(registry, seed):
 
 
 def test_market_state(project, registry, token, accounts, chain, deployer):
-    market = deployer.deploy(project.AccessMarket, registry, TIMEOUT)
+    market = deployer.deploy(project.AccessMarket, registry, TIMEOUT, OBJECTION, REVEAL)
     market.set_token_allowed(token, True, sender=deployer)
     owners = [accounts[1], accounts[2], accounts[3]]
     buyers = [accounts[5], accounts[6], accounts[7]]
-    # Lineage: 1, 2 roots; 3 <- 1, 2; 4 <- 3, 1 (ancestor 1 reached by two routes).
-    lineage = {1: [], 2: [], 3: [1, 2], 4: [1, 3]}
-    owner_of = {1: owners[0], 2: owners[1], 3: owners[2], 4: owners[2]}
-    first = registry.dataset_count() + 1
-    ids = {}
-    for local, parents in lineage.items():
+    holders = [*owners, buyers[0]]  # a buyer may come to own a dataset
+    first_owner = {1: owners[0], 2: owners[1], 3: owners[2], 4: owners[2]}
+    ids: dict[int, int] = {}
+    for local, parents in LINEAGE.items():
         seed = 100 + local
         tx = registry.register(
             _cid(registry, seed),
@@ -59,118 +71,234 @@ def test_market_state(project, registry, token, accounts, chain, deployer):
             "MIT",
             [ids[p] for p in parents],
             0,
-            sender=owner_of[local],
+            sender=first_owner[local],
         )
         ids[local] = int(tx.decode_logs(registry.DatasetRegistered)[0].dataset_id)
-    assert ids[1] == first
-    for b in buyers:
+    local_of = {v: k for k, v in ids.items()}
+    for b in holders + buyers[1:]:
         token.approve(market, 2**256 - 1, sender=b)
-    accounts_all = {str(a) for a in owners + buyers}
+    everyone = sorted({str(a) for a in holders + buyers})
 
     class MarketMachine(RuleBasedStateMachine):
         @initialize()
         def start(self):
             self.snapshot = chain.snapshot()
-            self.listing: dict[int, tuple[int, int]] = {}  # local id -> (price, duration)
+            self.now = int(chain.blocks.head.timestamp) + 1
+            self.owner = {d: str(a) for d, a in first_owner.items()}
+            self.period = dict.fromkeys(LINEAGE, 0)
+            # local id -> (price, duration, bps, period listed in)
+            self.listing: dict[int, tuple[int, int, int, int]] = {}
             self.purchases: list[dict] = []
-            self.credits = dict.fromkeys(accounts_all, 0)
+            self.credits = dict.fromkeys(everyone, 0)
             self.expiry: dict[tuple[int, str], int] = {}
-            self.paid_delivered: dict[tuple[int, str], int] = {}
 
         def teardown(self):
             chain.restore(self.snapshot)
 
+        def tick(self):
+            """The next transaction's timestamp, set on the node."""
+            self.now += 1
+            chain.pending_timestamp = self.now
+            return self.now
+
+        def share(self, d):
+            """docs/market.md: a listing's share if listed in the current period, else 50%."""
+            lst = self.listing.get(d)
+            if lst and lst[3] == self.period[d]:
+                return lst[2]
+            return model.DEFAULT_UPSTREAM_BPS
+
+        def split(self, d, price):
+            credits = model.split(
+                ids[d],
+                price,
+                lambda i: [ids[p] for p in LINEAGE[local_of[i]]],
+                lambda i: self.owner[local_of[i]],
+                lambda i: self.share(local_of[i]),
+            )
+            return tuple((i, a.lower(), x) for i, a, x in credits)
+
+        def pick(self, i):
+            return self.purchases[i % len(self.purchases)]
+
+        def call(self, fn, p, *extra, sender, reason=None):
+            terms = access.purchase_terms(market, p["id"])[0]
+            method = getattr(market, fn)
+            if reason:
+                with ape.reverts(reason):
+                    method(p["id"], terms.as_arg(), *extra, sender=sender)
+                return None
+            return method(p["id"], terms.as_arg(), *extra, sender=sender)
+
+        def release(self, p, tx):
+            made = tuple(
+                (int(e.dataset_id), str(e.account).lower(), int(e.amount))
+                for e in tx.decode_logs(market.Credited)
+            )
+            assert made == p["credits"], "settlement pays exactly the terms pinned at purchase"
+            for _i, account, amount in made:
+                self.credits[next(a for a in everyone if a.lower() == account)] += amount
+            p["status"] = RELEASED
+
+        # -- listings and ownership ---------------------------------------------------
+
         @rule(
-            d=st.sampled_from([1, 2, 3, 4]),
+            d=st.sampled_from(sorted(LINEAGE)),
             price=st.integers(1, 10**6),
             duration=st.integers(1, 5000),
             bps=st.integers(0, 10000),
         )
         def list_dataset(self, d, price, duration, bps):
-            market.list_dataset(ids[d], token, price, duration, bps, sender=owner_of[d])
-            self.listing[d] = (price, duration)
+            self.tick()
+            owner = self.owner[d]
+            market.list_dataset(ids[d], token, price, duration, bps, COMMITMENT, sender=owner)
+            self.listing[d] = (price, duration, bps, self.period[d])
 
-        @rule(
-            d=st.sampled_from([1, 2, 3, 4]),
-            b=st.integers(0, 2),
-            slack=st.integers(-1, 1),
-            dslack=st.integers(-1, 1),
-        )
-        def buy(self, d, b, slack, dslack):
-            buyer = buyers[b]
+        @rule(d=st.sampled_from(sorted(LINEAGE)))
+        def delist(self, d):
+            self.tick()
             if d not in self.listing:
                 with ape.reverts("market: not listed"):
-                    market.buy(ids[d], token, 10**6, 0, KEY, sender=buyer)
+                    market.delist(ids[d], sender=self.owner[d])
                 return
-            price, duration = self.listing[d]
-            max_price, min_duration = price + slack, duration + dslack
-            if slack < 0:
-                with ape.reverts("market: price above max"):
-                    market.buy(ids[d], token, max_price, min_duration, KEY, sender=buyer)
+            market.delist(ids[d], sender=self.owner[d])
+            del self.listing[d]
+
+        @rule(d=st.sampled_from(sorted(LINEAGE)), to=st.integers(0, len(holders) - 1))
+        def transfer(self, d, to):
+            new = str(holders[to])
+            if new == self.owner[d]:
                 return
-            if dslack > 0:
-                with ape.reverts("market: duration below min"):
-                    market.buy(ids[d], token, max_price, min_duration, KEY, sender=buyer)
+            self.tick()
+            registry.propose_owner(ids[d], new, sender=self.owner[d])
+            self.tick()
+            registry.accept_owner(ids[d], sender=new)
+            self.owner[d] = new
+            self.period[d] += 1
+
+        # -- purchases ----------------------------------------------------------------
+
+        @rule(d=st.sampled_from(sorted(LINEAGE)), b=st.integers(0, 2))
+        def buy(self, d, b):
+            buyer = str(buyers[b])
+            self.tick()
+            lst = self.listing.get(d)
+            args = (ids[d], token, lst[0] if lst else 1, lst[1] if lst else 1, KEY)
+            reason = None
+            if lst is None:
+                reason = "market: not listed"
+            elif lst[3] != self.period[d]:
+                reason = "market: listing lapsed"  # never revives, even back with its lister
+            elif buyer == self.owner[d]:
+                reason = "market: buyer is the owner"
+            if reason:
+                with ape.reverts(reason):
+                    market.buy(*args, sender=buyer)
                 return
-            tx = market.buy(ids[d], token, max_price, min_duration, KEY, sender=buyer)
+            tx = market.buy(*args, sender=buyer)
             (event,) = tx.decode_logs(market.Purchased)
-            assert event.price == price <= max_price and event.duration >= min_duration
+            terms = access.Terms.from_event(event.terms)
+            pinned = self.split(d, lst[0])
+            assert tuple((i, a.lower(), x) for i, a, x in terms.credits) == pinned
+            assert terms.seller.lower() == self.owner[d].lower()
+            assert (terms.price, terms.duration, terms.period) == (lst[0], lst[1], self.period[d])
             self.purchases.append(
                 dict(
                     id=int(event.purchase_id),
                     d=d,
-                    buyer=str(buyer),
-                    price=price,
-                    duration=duration,
+                    buyer=buyer,
+                    seller=self.owner[d],
+                    price=lst[0],
+                    duration=lst[1],
+                    credits=pinned,
                     status=PENDING,
-                    created=chain.blocks.head.timestamp,
+                    created=self.now,
+                    since=self.now,
                 )
             )
 
         @precondition(lambda self: self.purchases)
         @rule(i=st.integers(0, 100))
         def deliver(self, i):
-            p = self.purchases[i % len(self.purchases)]
-            seller = owner_of[p["d"]]
+            p = self.pick(i)
+            now = self.tick()
+            reason = None
             if p["status"] != PENDING:
-                with ape.reverts("market: purchase not pending"):
-                    market.deliver_key(p["id"], b"env", sender=seller)
-                return
-            tx = market.deliver_key(p["id"], b"env", sender=seller)
-            credits = tx.decode_logs(market.Credited)
-            released = [int(c.amount) for c in credits]
-            datasets = [int(c.dataset_id) for c in credits[:-1]]
-            assert sum(released) == p["price"], "a release credits exactly the price"
-            assert all(a <= p["price"] for a in released)
-            assert len(datasets) == len(set(datasets)) <= 8, "distinct ancestors, bounded"
-            assert int(credits[-1].dataset_id) == ids[p["d"]]
-            for c in credits:
-                self.credits[str(c.account)] += int(c.amount)
-            p["status"] = DELIVERED
-            key = (p["d"], p["buyer"])
-            now = chain.blocks.head.timestamp
-            self.expiry[key] = max(self.expiry.get(key, 0), now) + p["duration"]
-            self.paid_delivered[key] = self.paid_delivered.get(key, 0) + p["price"]
+                reason = "market: purchase not pending"
+            elif now >= p["created"] + TIMEOUT:
+                reason = "market: delivery window over"
+            self.call("deliver_key", p, b"env", sender=p["seller"], reason=reason)
+            if reason is None:
+                key = (p["d"], p["buyer"])
+                self.expiry[key] = max(self.expiry.get(key, 0), now) + p["duration"]
+                p["status"], p["since"] = DELIVERED, now
 
         @precondition(lambda self: self.purchases)
-        @rule(i=st.integers(0, 100), wait=st.booleans())
-        def refund(self, i, wait):
-            p = self.purchases[i % len(self.purchases)]
-            if wait:
-                chain.pending_timestamp = max(chain.pending_timestamp, p["created"] + TIMEOUT)
-            if p["status"] != PENDING:
-                with ape.reverts("market: purchase not pending"):
-                    market.refund(p["id"], sender=p["buyer"])
-                return
-            if chain.pending_timestamp < p["created"] + TIMEOUT:
-                with ape.reverts("market: refund timeout not reached"):
-                    market.refund(p["id"], sender=p["buyer"])
-                return
-            market.refund(p["id"], sender=p["buyer"])
-            p["status"] = REFUNDED
+        @rule(i=st.integers(0, 100))
+        def object_key(self, i):
+            p = self.pick(i)
+            now = self.tick()
+            reason = None
+            if p["status"] != DELIVERED:
+                reason = "market: purchase not delivered"
+            elif now >= p["since"] + OBJECTION:
+                reason = "market: objection window over"
+            self.call("object_key", p, sender=p["buyer"], reason=reason)
+            if reason is None:
+                p["status"], p["since"] = OBJECTED, now
 
-        @rule(who=st.sampled_from(sorted(accounts_all)))
+        @precondition(lambda self: self.purchases)
+        @rule(i=st.integers(0, 100), correct=st.booleans())
+        def reveal(self, i, correct):
+            p = self.pick(i)
+            now = self.tick()
+            reason = None
+            if p["status"] != OBJECTED:
+                reason = "market: purchase not objected"
+            elif now >= p["since"] + REVEAL:
+                reason = "market: reveal window over"
+            elif not correct:
+                reason = "market: key does not match commitment"
+            key = CONTENT_KEY if correct else b"\x03" * 32
+            tx = self.call("reveal_key", p, key, sender=p["seller"], reason=reason)
+            if reason is None:
+                self.release(p, tx)
+
+        @precondition(lambda self: self.purchases)
+        @rule(i=st.integers(0, 100))
+        def settle(self, i):
+            p = self.pick(i)
+            now = self.tick()
+            reason = None
+            if p["status"] != DELIVERED:
+                reason = "market: purchase not delivered"
+            elif now < p["since"] + OBJECTION:
+                reason = "market: objection window open"
+            tx = self.call("settle", p, sender=str(buyers[2]), reason=reason)
+            if reason is None:
+                self.release(p, tx)
+
+        @precondition(lambda self: self.purchases)
+        @rule(i=st.integers(0, 100))
+        def refund(self, i):
+            p = self.pick(i)
+            now = self.tick()
+            reason = None
+            if p["status"] == PENDING and now < p["created"] + TIMEOUT:
+                reason = "market: refund timeout not reached"
+            elif p["status"] == OBJECTED and now < p["since"] + REVEAL:
+                reason = "market: reveal window open"
+            elif p["status"] not in (PENDING, OBJECTED):
+                reason = "market: purchase not refundable"
+            self.call("refund", p, sender=p["buyer"], reason=reason)
+            if reason is None:
+                if p["status"] == OBJECTED:
+                    self.expiry[(p["d"], p["buyer"])] -= p["duration"]
+                p["status"] = REFUNDED
+
+        @rule(who=st.sampled_from(everyone))
         def withdraw(self, who):
+            self.tick()
             if self.credits[who] == 0:
                 with ape.reverts("market: nothing to withdraw"):
                     market.withdraw(token, sender=who)
@@ -180,36 +308,41 @@ def test_market_state(project, registry, token, accounts, chain, deployer):
             assert token.balanceOf(who) == before + self.credits[who]
             self.credits[who] = 0
 
-        @rule(seconds=st.integers(1, 4000))
+        @rule(seconds=st.sampled_from([1, 150, 250, 400, 700]))
         def advance(self, seconds):
-            chain.mine(timestamp=chain.blocks.head.timestamp + seconds)
+            self.now += seconds
+
+        # -- invariants -----------------------------------------------------------------
 
         @invariant()
-        def balance_is_escrow_plus_credits(self):
+        def tokens_conserved(self):
             if not hasattr(self, "purchases"):
                 return
-            escrow = sum(p["price"] for p in self.purchases if p["status"] == PENDING)
+            escrow = sum(p["price"] for p in self.purchases if p["status"] in HELD)
             assert token.balanceOf(market) == escrow + sum(self.credits.values())
             for who, amount in self.credits.items():
                 assert market.credit(token, who) == amount
 
         @invariant()
-        def access_only_after_paid_delivery(self):
+        def access_matches(self):
             if not hasattr(self, "purchases"):
                 return
-            now = chain.blocks.head.timestamp
-            for d in lineage:
+            for d in LINEAGE:
                 for b in buyers:
-                    key = (d, str(b))
-                    expected = self.expiry.get(key, 0)
-                    assert market.access_expiry(ids[d], b) == expected
-                    if expected:  # has_access is checked where there is something to grant
-                        assert market.has_access(ids[d], b) == (expected > now)
-                        assert self.paid_delivered[key] > 0
+                    assert market.access_expiry(ids[d], b) == self.expiry.get((d, str(b)), 0)
 
         @invariant()
-        def settled_once(self):
+        def statuses_match(self):
             for p in getattr(self, "purchases", [])[-3:]:
                 assert market.purchase(p["id"]).status == p["status"]
+
+        @invariant()
+        def listings_and_keepers_follow_the_period(self):
+            if not hasattr(self, "purchases"):
+                return
+            for d in LINEAGE:
+                lst = self.listing.get(d)
+                active = bool(lst) and lst[3] == self.period[d]
+                assert market.listing(ids[d]).active == active
 
     run_state_machine_as_test(MarketMachine, settings=PROFILE)

@@ -33,7 +33,7 @@ declare global {
 const CLAIM_STATUS = ["pending", "audited", "disputed", "finalised", "failed"];
 const AUDIT_STATE = ["", "open", "passed", "failed", "void"];
 const AUDIT_REASON = ["", "bad input row", "bad fate opening", "fate rule broken", "bad output row", "no response"];
-const PURCHASE_STATUS = ["", "pending", "delivered", "refunded"];
+const PURCHASE_STATUS = ["", "pending", "delivered (objection window open)", "objected", "paid out", "refunded"];
 const QUALITY_SET = keccak256(stringToHex("datasoil.quality.v1"));
 
 interface Wallet {
@@ -453,6 +453,11 @@ async function buyAccess(d: Dataset, listing: any, token: Address): Promise<void
   await marketPanel(d);
 }
 
+/** Whether the stored listing was made by `account` (its commitment can be reused on a reprice). */
+function sameOwner(listing: any, account: string): boolean {
+  return listing.lister.toLowerCase() === account.toLowerCase() && !/^0x0{64}$/.test(listing.key_commitment);
+}
+
 async function ownerPanel(d: Dataset, listing: any): Promise<void> {
   const w = state.wallet;
   const box = $("owner");
@@ -469,6 +474,7 @@ async function ownerPanel(d: Dataset, listing: any): Promise<void> {
       <label>price (SOIL)<input id="list-price" value="${listing.price ? formatUnits(listing.price, 18) : "10"}" size="8"></label>
       <label>access (days)<input id="list-days" value="${listing.duration ? Number(listing.duration) / 86400 : 30}" size="5"></label>
       <label>to ancestors (bps)<input id="list-bps" value="${listing.lister !== "0x0000000000000000000000000000000000000000" ? listing.upstream_bps : 1000}" size="6"></label>
+      <label title="keccak256 of the content key: ape run market listing ID prints it after a CLI listing">key commitment<input id="list-commitment" value="${sameOwner(listing, w.account) ? listing.key_commitment : ""}" size="20" placeholder="0x…"></label>
       <button type="submit" id="list">${listing.active ? "Reprice" : "List"}</button>
       ${listing.active ? '<button type="button" id="delist">Delist</button>' : ""}
     </form>
@@ -482,7 +488,10 @@ async function ownerPanel(d: Dataset, listing: any): Promise<void> {
       const days = Number($<HTMLInputElement>("list-days").value);
       if (!(days > 0)) throw new Error("The access duration must be a positive number of days");
       const bps = BigInt($<HTMLInputElement>("list-bps").value.trim() || "0");
-      await send("AccessMarket", "list_dataset", [d.id, token, price, BigInt(Math.round(days * 86400)), bps], status);
+      const commitment = $<HTMLInputElement>("list-commitment").value.trim();
+      if (!/^0x[0-9a-fA-F]{64}$/.test(commitment) || /^0x0{64}$/.test(commitment))
+        throw new Error("The key commitment must be keccak256 of the content key (0x and 64 hex digits); `ape run market list` computes it from the key the publish saved");
+      await send("AccessMarket", "list_dataset", [d.id, token, price, BigInt(Math.round(days * 86400)), bps, commitment as `0x${string}`], status);
       await marketPanel(d);
     });
   };

@@ -2,12 +2,18 @@ from __future__ import annotations
 
 import ape
 
-from .conftest import REFUND_TIMEOUT
+from .conftest import (
+    OBJECTION_WINDOW,
+    REFUND_TIMEOUT,
+    REVEAL_WINDOW,
+)
 
 
-def test_init__sets_registry_timeout_and_owner(market, registry, deployer):
+def test_init__sets_registry_windows_and_owner(market, registry, deployer):
     assert market.registry() == registry
     assert market.refund_timeout() == REFUND_TIMEOUT
+    assert market.objection_window() == OBJECTION_WINDOW
+    assert market.reveal_window() == REVEAL_WINDOW
     assert market.owner() == deployer
     assert market.MAX_ANCESTORS() == 8
     assert market.DEFAULT_UPSTREAM_BPS() == 5000
@@ -15,12 +21,22 @@ def test_init__sets_registry_timeout_and_owner(market, registry, deployer):
 
 def test_init__zero_registry_reverts(project, deployer):
     with ape.reverts("market: zero registry"):
-        deployer.deploy(project.AccessMarket, "0x" + "00" * 20, REFUND_TIMEOUT)
+        deployer.deploy(project.AccessMarket, "0x" + "00" * 20, REFUND_TIMEOUT, 1, 1)
 
 
 def test_init__zero_timeout_reverts(project, deployer, registry):
     with ape.reverts("market: zero refund timeout"):
-        deployer.deploy(project.AccessMarket, registry, 0)
+        deployer.deploy(project.AccessMarket, registry, 0, 1, 1)
+
+
+def test_init__zero_objection_window_reverts(project, deployer, registry):
+    with ape.reverts("market: zero objection window"):
+        deployer.deploy(project.AccessMarket, registry, 1, 0, 1)
+
+
+def test_init__zero_reveal_window_reverts(project, deployer, registry):
+    with ape.reverts("market: zero reveal window"):
+        deployer.deploy(project.AccessMarket, registry, 1, 1, 0)
 
 
 def test_set_token_allowed__toggles_and_logs(market, token, deployer):
@@ -59,3 +75,15 @@ def test_set_keeper__lapses_when_owner_changes(market, registry, dataset, owner,
 def test_set_keeper__not_owner_reverts(market, dataset, other):
     with ape.reverts("market: not the dataset owner"):
         market.set_keeper(dataset, other, sender=other)
+
+
+def test_set_keeper__does_not_revive_when_dataset_returns(
+    market, registry, dataset, owner, other, cleaner
+):
+    market.set_keeper(dataset, cleaner, sender=owner)
+    registry.propose_owner(dataset, other, sender=owner)
+    registry.accept_owner(dataset, sender=other)
+    registry.propose_owner(dataset, owner, sender=other)
+    registry.accept_owner(dataset, sender=owner)
+    assert registry.ownership(dataset)[1] == 2
+    assert market.keeper(dataset) == "0x" + "00" * 20

@@ -4,12 +4,12 @@ import ape
 import pytest
 from eth_account import Account
 
-from .conftest import DURATION, KEY, PRICE, UPSTREAM_BPS, purchase_id_of
+from .conftest import COMMITMENT, DURATION, KEY, PRICE, UPSTREAM_BPS, purchase_id_of, terms_of
 
 ZERO_KEY = b"\x00" * 32
 
 
-def test_buy__escrows_payment_and_logs(market, token, buyer, listed, buy):
+def test_buy__escrows_payment_pins_terms_and_logs(market, token, owner, buyer, listed, buy):
     before = token.balanceOf(buyer)
     tx = buy(listed)
     pid = purchase_id_of(market, tx)
@@ -17,19 +17,23 @@ def test_buy__escrows_payment_and_logs(market, token, buyer, listed, buy):
     assert token.balanceOf(buyer) == before - PRICE
     assert token.balanceOf(market) == PRICE
     assert token.allowance(buyer, market) == 0
+    now = ape.chain.blocks.head.timestamp
     p = market.purchase(pid)
-    assert (p.buyer, p.dataset_id, p.token, p.price, p.duration, p.status) == (
-        buyer,
-        listed,
+    assert (p.status, p.since) == (1, now)
+    (event,) = tx.decode_logs(market.Purchased)
+    assert (event.dataset_id, event.buyer, event.encryption_key) == (listed, buyer, KEY)
+    terms = terms_of(market, pid)
+    assert (terms.buyer, terms.dataset_id, terms.seller, terms.period) == (buyer, listed, owner, 0)
+    assert (terms.token, terms.price, terms.duration, terms.created) == (
         token,
         PRICE,
         DURATION,
-        1,
+        now,
     )
-    assert p.created == ape.chain.blocks.head.timestamp
-    (event,) = tx.decode_logs(market.Purchased)
-    assert (event.dataset_id, event.buyer, event.token) == (listed, buyer, token)
-    assert (event.price, event.duration, event.encryption_key) == (PRICE, DURATION, KEY)
+    assert terms.key_commitment == COMMITMENT
+    assert terms.credits == ((listed, owner, PRICE),)  # no parents: all to the seller
+    # The contract keeps the top 216 bits of keccak256(abi.encode(id, terms)).
+    assert p.terms_hash == terms.hash(pid) >> 40
     # A pending purchase grants nothing.
     assert market.has_access(listed, buyer) is False
     assert market.access_expiry(listed, buyer) == 0
@@ -38,7 +42,7 @@ def test_buy__escrows_payment_and_logs(market, token, buyer, listed, buy):
 def test_buy__pays_listed_price_not_max(market, token, buyer, listed):
     token.approve(market, 5 * PRICE, sender=buyer)
     tx = market.buy(listed, token, 5 * PRICE, 1, KEY, sender=buyer)
-    assert market.purchase(purchase_id_of(market, tx)).price == PRICE
+    assert terms_of(market, purchase_id_of(market, tx)).price == PRICE
     assert token.allowance(buyer, market) == 4 * PRICE
 
 
@@ -65,10 +69,17 @@ def test_buy__reowned_dataset_reverts(registry, owner, other, listed, buy):
         buy(listed)
 
 
+def test_buy__own_dataset_reverts(market, token, owner, listed, buy):
+    with ape.reverts("market: buyer is the owner"):
+        buy(listed, sender=owner)
+
+
 def test_buy__token_changed_reverts(project, market, token, deployer, owner, buyer, listed):
     other_token = deployer.deploy(project.DemoToken, "other", "OTH")
     market.set_token_allowed(other_token, True, sender=deployer)
-    market.list_dataset(listed, other_token, PRICE, DURATION, UPSTREAM_BPS, sender=owner)
+    market.list_dataset(
+        listed, other_token, PRICE, DURATION, UPSTREAM_BPS, COMMITMENT, sender=owner
+    )
     token.approve(market, PRICE, sender=buyer)
     with ape.reverts("market: token changed"):
         market.buy(listed, token, PRICE, DURATION, KEY, sender=buyer)
@@ -81,13 +92,13 @@ def test_buy__token_disallowed_after_listing_reverts(market, token, deployer, li
 
 
 def test_buy__price_above_max_reverts(market, token, owner, listed, buy):
-    market.list_dataset(listed, token, PRICE + 1, DURATION, UPSTREAM_BPS, sender=owner)
+    market.list_dataset(listed, token, PRICE + 1, DURATION, UPSTREAM_BPS, COMMITMENT, sender=owner)
     with ape.reverts("market: price above max"):
         buy(listed)
 
 
 def test_buy__duration_below_min_reverts(market, token, owner, listed, buy):
-    market.list_dataset(listed, token, PRICE, DURATION - 1, UPSTREAM_BPS, sender=owner)
+    market.list_dataset(listed, token, PRICE, DURATION - 1, UPSTREAM_BPS, COMMITMENT, sender=owner)
     with ape.reverts("market: duration below min"):
         buy(listed)
 
@@ -102,7 +113,7 @@ def test_buy__fee_on_transfer_token_reverts(project, market, deployer, owner, bu
     fee_token = deployer.deploy(project.FeeTokenMock)
     fee_token.mint(buyer, 10 * PRICE, sender=deployer)
     market.set_token_allowed(fee_token, True, sender=deployer)
-    market.list_dataset(dataset, fee_token, PRICE, DURATION, 0, sender=owner)
+    market.list_dataset(dataset, fee_token, PRICE, DURATION, 0, COMMITMENT, sender=owner)
     fee_token.approve(market, PRICE, sender=buyer)
     with ape.reverts("market: token took a fee"):
         market.buy(dataset, fee_token, PRICE, DURATION, KEY, sender=buyer)
@@ -160,7 +171,7 @@ def test_buy_with_permit__approves_and_buys(market, token, buyer, listed, deadli
     tx = market.buy_with_permit(
         listed, token, PRICE, DURATION, KEY, deadline, v, r, s, sender=buyer
     )
-    assert market.purchase(purchase_id_of(market, tx)).buyer == buyer
+    assert terms_of(market, purchase_id_of(market, tx)).buyer == buyer
     assert token.balanceOf(market) == PRICE
     assert token.nonces(buyer) == 1
 
@@ -194,7 +205,7 @@ def test_buy_with_permit__wrong_signer_reverts(market, token, buyer, other, list
 def test_buy_with_permit__permit_below_price_reverts(market, token, buyer, owner, listed, deadline):
     # The permit is for the buyer's max price; the seller raised the price meanwhile.
     v, r, s = _permit(token, buyer, market, PRICE, deadline)
-    market.list_dataset(listed, token, 2 * PRICE, DURATION, UPSTREAM_BPS, sender=owner)
+    market.list_dataset(listed, token, 2 * PRICE, DURATION, UPSTREAM_BPS, COMMITMENT, sender=owner)
     with ape.reverts("market: price above max"):
         market.buy_with_permit(listed, token, PRICE, DURATION, KEY, deadline, v, r, s, sender=buyer)
 

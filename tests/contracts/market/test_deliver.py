@@ -2,20 +2,30 @@ from __future__ import annotations
 
 import ape
 
-from .conftest import DURATION, ENVELOPE, PRICE, REFUND_TIMEOUT, purchase_id_of
+from .conftest import (
+    DURATION,
+    ENVELOPE,
+    OBJECTION_WINDOW,
+    PRICE,
+    REFUND_TIMEOUT,
+    purchase_id_of,
+    terms_of,
+)
 
 
-def test_deliver_key__releases_grants_and_logs(
+def test_deliver_key__grants_access_holds_escrow_and_logs(
     market, token, owner, buyer, listed, purchase, deliver
 ):
     tx = deliver(purchase)
     now = ape.chain.blocks.head.timestamp
     p = market.purchase(purchase)
-    assert p.status == 2 and p.price == 0 and p.buyer == buyer
-    assert market.credit(token, owner) == PRICE  # no parents: everything to the owner
+    assert (p.status, p.since) == (2, now)
+    # Nothing is credited yet: escrow is held through the objection window.
+    assert market.credit(token, owner) == 0
     assert token.balanceOf(market) == PRICE
     assert market.access_expiry(listed, buyer) == now + DURATION
     assert market.has_access(listed, buyer) is True
+    assert tx.decode_logs(market.Credited) == []
     (delivered,) = tx.decode_logs(market.KeyDelivered)
     assert (delivered.purchase_id, delivered.dataset_id, delivered.buyer) == (
         purchase,
@@ -23,9 +33,7 @@ def test_deliver_key__releases_grants_and_logs(
         buyer,
     )
     assert delivered.envelope == ENVELOPE and delivered.access_expiry == now + DURATION
-    (credited,) = tx.decode_logs(market.Credited)
-    assert (credited.token, credited.account, credited.dataset_id) == (token, owner, listed)
-    assert (credited.purchase_id, credited.amount) == (purchase, PRICE)
+    assert delivered.objection_deadline == now + OBJECTION_WINDOW
 
 
 def test_deliver_key__access_is_for_buyer_only(market, other, listed, purchase, deliver):
@@ -33,11 +41,12 @@ def test_deliver_key__access_is_for_buyer_only(market, other, listed, purchase, 
     assert market.has_access(listed, other) is False
 
 
-def test_deliver_key__keeper_delivers_owner_is_paid(
-    market, token, owner, cleaner, purchase, deliver
+def test_deliver_key__keeper_delivers_seller_is_paid(
+    market, token, owner, cleaner, listed, purchase, deliver, settle
 ):
-    market.set_keeper(market.purchase(purchase).dataset_id, cleaner, sender=owner)
+    market.set_keeper(listed, cleaner, sender=owner)
     deliver(purchase, sender=cleaner)
+    settle(purchase)
     assert market.credit(token, owner) == PRICE
     assert market.credit(token, cleaner) == 0
 
@@ -67,20 +76,42 @@ def test_deliver_key__after_delist_still_delivers(market, owner, buyer, listed, 
     assert market.has_access(listed, buyer) is True
 
 
-def test_deliver_key__new_owner_delivers_and_is_paid(
-    market, registry, token, owner, other, listed, purchase, deliver
+def test_deliver_key__seller_delivers_after_transfer_and_is_paid(
+    market, registry, token, owner, other, listed, purchase, deliver, settle
 ):
     registry.propose_owner(listed, other, sender=owner)
     registry.accept_owner(listed, sender=other)
-    with ape.reverts("market: not the owner or keeper"):
-        deliver(purchase, sender=owner)
-    deliver(purchase, sender=other)
-    assert market.credit(token, other) == PRICE
+    # The sale was the previous owner's: the new owner neither delivers nor is paid.
+    with ape.reverts("market: not the seller or keeper"):
+        deliver(purchase, sender=other)
+    deliver(purchase, sender=owner)
+    settle(purchase)
+    assert market.credit(token, owner) == PRICE
+    assert market.credit(token, other) == 0
 
 
-def test_deliver_key__unknown_purchase_reverts(deliver, listed):
+def test_deliver_key__last_second_before_timeout_delivers(market, purchase, deliver):
+    ape.chain.pending_timestamp = terms_of(market, purchase).created + REFUND_TIMEOUT - 1
+    deliver(purchase)
+    assert market.purchase(purchase).status == 2
+
+
+def test_deliver_key__at_refund_timeout_reverts(market, purchase, deliver):
+    ape.chain.pending_timestamp = terms_of(market, purchase).created + REFUND_TIMEOUT
+    with ape.reverts("market: delivery window over"):
+        deliver(purchase)
+
+
+def test_deliver_key__unknown_purchase_reverts(market, purchase, deliver):
     with ape.reverts("market: unknown purchase"):
-        deliver(99)
+        deliver(99, terms=terms_of(market, purchase))
+
+
+def test_deliver_key__altered_terms_revert(market, purchase, deliver):
+    terms = terms_of(market, purchase)
+    forged = type(terms)(**{**terms.__dict__, "price": terms.price + 1})
+    with ape.reverts("market: terms mismatch"):
+        deliver(purchase, terms=forged)
 
 
 def test_deliver_key__twice_reverts(purchase, deliver):
@@ -89,9 +120,9 @@ def test_deliver_key__twice_reverts(purchase, deliver):
         deliver(purchase)
 
 
-def test_deliver_key__after_refund_reverts(market, buyer, purchase, deliver):
+def test_deliver_key__after_refund_reverts(market, buyer, purchase, deliver, step):
     ape.chain.pending_timestamp += REFUND_TIMEOUT
-    market.refund(purchase, sender=buyer)
+    step("refund", purchase, sender=buyer)
     with ape.reverts("market: purchase not pending"):
         deliver(purchase)
 
@@ -102,7 +133,7 @@ def test_deliver_key__empty_envelope_reverts(purchase, deliver):
 
 
 def test_deliver_key__stranger_reverts(other, purchase, deliver):
-    with ape.reverts("market: not the owner or keeper"):
+    with ape.reverts("market: not the seller or keeper"):
         deliver(purchase, sender=other)
 
 
@@ -112,5 +143,6 @@ def test_deliver_key__keeper_of_previous_owner_reverts(
     market.set_keeper(listed, cleaner, sender=owner)
     registry.propose_owner(listed, other, sender=owner)
     registry.accept_owner(listed, sender=other)
-    with ape.reverts("market: not the owner or keeper"):
+    market.set_keeper(listed, cleaner, sender=other)  # the same keeper, a new period
+    with ape.reverts("market: not the seller or keeper"):
         deliver(purchase, sender=cleaner)

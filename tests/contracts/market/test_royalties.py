@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import ape
+
 from . import model
-from .conftest import KEY, purchase_id_of
+from .conftest import COMMITMENT, KEY, OBJECTION_WINDOW, credits_of, purchase_id_of, terms_of
 
 DURATION = 60
 
 
 def _sell(market, token, seller, buyer, dataset_id, price, bps):
-    market.list_dataset(dataset_id, token, price, DURATION, bps, sender=seller)
+    """List, buy, deliver and settle; return the credits made (checked against the pinned)."""
+    market.list_dataset(dataset_id, token, price, DURATION, bps, COMMITMENT, sender=seller)
     token.approve(market, price, sender=buyer)
     pid = purchase_id_of(market, market.buy(dataset_id, token, price, DURATION, KEY, sender=buyer))
-    tx = market.deliver_key(pid, b"envelope", sender=seller)
-    return [
-        (int(e.dataset_id), str(e.account), int(e.amount)) for e in tx.decode_logs(market.Credited)
-    ]
+    terms = terms_of(market, pid)
+    market.deliver_key(pid, terms.as_arg(), b"envelope", sender=seller)
+    ape.chain.pending_timestamp += OBJECTION_WINDOW
+    credits = credits_of(market.settle(pid, terms.as_arg(), sender=buyer), market)
+    assert tuple(credits) == terms.credits
+    return credits
 
 
 def _quote(market, dataset_id, price):
@@ -49,7 +54,7 @@ def test_royalty__diamond_credits_common_ancestor_once(market, token, register, 
     a = register(a_owner, [r])  # unlisted: passes DEFAULT_UPSTREAM_BPS (50%) on
     b = register(b_owner, [r])
     d = register(seller, [a, b])
-    market.list_dataset(b, token, 1, 1, 2000, sender=b_owner)  # B passes 20% on
+    market.list_dataset(b, token, 1, 1, 2000, COMMITMENT, sender=b_owner)  # B passes 20% on
     expected = [(b, b_owner, 200), (a, a_owner, 125), (r, x, 175), (d, seller, 500)]
     assert _quote(market, d, 1000) == expected
     assert _sell(market, token, seller, buyer, d, 1000, 5000) == expected
@@ -81,8 +86,8 @@ def test_royalty__matches_model_on_wide_lineage(market, token, register, account
     ]
     upper = register(owners[7], mid + base[3:])
     top = register(owners[1], [upper, mid[0], base[0]])
-    market.list_dataset(mid[1], token, 5, 5, 7000, sender=owners[5])
-    market.list_dataset(upper, token, 5, 5, 300, sender=owners[7])
+    market.list_dataset(mid[1], token, 5, 5, 7000, COMMITMENT, sender=owners[5])
+    market.list_dataset(upper, token, 5, 5, 300, COMMITMENT, sender=owners[7])
     price = 987654321987
 
     def share(i):

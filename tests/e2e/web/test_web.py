@@ -102,7 +102,8 @@ def world(project, deployer, owner, buyer, tmp_path, monkeypatch):
         derived_from=[registry.get(raw).content_cid],
     )
     child = publish.register(child_prep, registry, sender=owner, parents=[raw])
-    found.market.list_dataset(child, found.token, PRICE, DURATION, 1000, sender=owner)
+    commitment = access.key_commitment(access.load_content_key(child_prep.content_cid).key)
+    found.market.list_dataset(child, found.token, PRICE, DURATION, 1000, commitment, sender=owner)
     return {"record": record, "c": found, "registry": registry, "raw": raw, "child": child}
 
 
@@ -151,7 +152,10 @@ def test_page__browse_buy_with_permit_and_see_the_key_delivered(
         while driver.poll() is None and time.monotonic() < deadline:
             if not repriced and (tmp_path / "loaded").exists():
                 # The owner raises the price under the buyer's open page.
-                market.list_dataset(world["child"], token, PRICE * 2, DURATION, 1000, sender=owner)
+                commitment = market.listing(world["child"]).key_commitment
+                market.list_dataset(
+                    world["child"], token, PRICE * 2, DURATION, 1000, commitment, sender=owner
+                )
                 (tmp_path / "repriced").write_text("1")
                 repriced = True
             access.keeper_step(
@@ -187,7 +191,8 @@ def test_page__browse_buy_with_permit_and_see_the_key_delivered(
     # The chain agrees with the page.
     pid = int(market.purchase_count())
     purchase = market.purchase(pid)
-    assert (str(purchase.buyer), int(purchase.dataset_id)) == (str(buyer.address), child)
+    terms, _key = access.purchase_terms(market, pid, record.block)
+    assert (terms.buyer, terms.dataset_id) == (str(buyer.address), child)
     assert int(purchase.status) == access.DELIVERED
     assert "Key delivered" in shown["delivery"] and f"purchase #{pid}" in shown["delivery"]
     assert "the envelope opens with your key" in shown["delivery"]
