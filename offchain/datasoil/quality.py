@@ -14,6 +14,7 @@ summary.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -377,6 +378,11 @@ def compute_report(
     ``string``) for some or all columns — e.g. the dataset's recorded schema. Columns
     without a declared type get one by the majority rule (docs/quality.md).
 
+    Four streaming passes over the file, each one Polars query: counts (presence,
+    distinct values, type fits, PII, duplicates), conformance and moments under the
+    declared types, exact order statistics for the quartiles, and Tukey outliers against
+    the exact fences; then a label count when a label column is named.
+
     Raises:
         NotFound: ``path`` does not exist.
         SchemaError: unsupported file type, unreadable file, unknown label/key/schema
@@ -390,8 +396,58 @@ def compute_report(
         dtypes = dict(lf.collect_schema())
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise SchemaError(f"expected a readable dataset at {path}, found: {exc}") from None
-    names = list(dtypes)
     key_cols = tuple(key or ())
+    _check_columns(dtypes, label, key_cols, schema)
+    scan = _Scan(path, lf, dtypes)
+    first = _pass_counts(scan, key_cols)
+    rows = int(first["__rows"])
+    declared = _declare_types(dtypes, first, schema)
+    numeric = [c for c in dtypes if declared[c] in ("integer", "float")]
+    second = _pass_conformance(scan, declared, numeric)
+    quartiles = _pass_quartiles(scan, declared, numeric, second)
+    fourth = _pass_outliers(scan, declared, quartiles)
+    columns = _column_reports(dtypes, declared, rows, first, second, fourth, quartiles)
+    label_report = _label_report(scan, label, rows) if label else None
+    report = QualityReport(
+        format=fmt,
+        rows=rows,
+        columns=columns,
+        distinct_rows=int(first.get("__distinct_rows", 0)),
+        key=key_cols,
+        distinct_keys=int(first["__distinct_keys"]) if key_cols else None,
+        label=label_report,
+    )
+    components = _components(report)
+    return dataclasses.replace(report, components=components, score=_score(components, rows))
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """The file being scored: its path (for errors), lazy frame and column types."""
+
+    path: Path
+    lf: pl.LazyFrame
+    dtypes: dict[str, Any]
+
+    def index(self, column: str) -> int:
+        return list(self.dtypes).index(column)
+
+    def one_row(self, exprs: list[pl.Expr]) -> dict[str, Any]:
+        """Run one streaming query of ``exprs``; its single row (empty when none)."""
+        if not exprs:
+            return {}
+        row: dict[str, Any] = _collect(self.lf.select(exprs), self.path).row(0, named=True)
+        return row
+
+
+def _check_columns(
+    dtypes: Mapping[str, Any],
+    label: str | None,
+    key_cols: Sequence[str],
+    schema: Mapping[str, str] | None,
+) -> None:
+    """Raise SchemaError for a label, key or schema column the file lacks, or a bad type."""
+    names = list(dtypes)
     for what, cols in (("label", [label] if label else []), ("key", key_cols)):
         for c in cols:
             if c not in dtypes:
@@ -404,13 +460,16 @@ def compute_report(
         if t not in TYPES:
             raise SchemaError(f"expected a type in {TYPES} for column {c!r}, found {t!r}")
 
-    # Pass 1: counts, distinct values, type fits, PII, duplicates.
+
+def _pass_counts(scan: _Scan, key_cols: Sequence[str]) -> dict[str, Any]:
+    """Pass 1: rows, distinct rows and keys; per column presence, distinct values, PII
+    and how many text values fit each type (for the majority rule)."""
     exprs: list[pl.Expr] = [pl.len().alias("__rows")]
-    if names:
+    if scan.dtypes:
         exprs.append(pl.struct(pl.all()).n_unique().alias("__distinct_rows"))
     if key_cols:
         exprs.append(pl.struct(*key_cols).n_unique().alias("__distinct_keys"))
-    for i, (c, dt) in enumerate(dtypes.items()):
+    for i, (c, dt) in enumerate(scan.dtypes.items()):
         present = _present(c, dt)
         exprs += [
             present.sum().alias(f"p{i}"),
@@ -427,9 +486,15 @@ def compute_report(
             ]
             for t in ("integer", "float", "boolean"):
                 exprs.append((present & _typed(c, dt, t).is_not_null()).sum().alias(f"{t}{i}"))
-    first = _collect(lf.select(exprs), path).row(0, named=True)
-    rows = int(first["__rows"])
+    return scan.one_row(exprs)
 
+
+def _declare_types(
+    dtypes: Mapping[str, Any], first: Mapping[str, Any], schema: Mapping[str, str] | None
+) -> dict[str, str]:
+    """Each column's declared type: the given schema's, the file's native type, or the
+    majority rule (the first of integer, float, boolean that more than half of the
+    present values fit; otherwise string)."""
     declared: dict[str, str] = {}
     for i, (c, dt) in enumerate(dtypes.items()):
         if schema and c in schema:
@@ -437,20 +502,28 @@ def compute_report(
         elif (native := _native_type(dt)) is not None:
             declared[c] = native
         else:
-            # Majority rule: the first of integer, float, boolean that more than half of
-            # the present values fit; otherwise string.
             p = int(first[f"p{i}"])
             fits = [t for t in ("integer", "float", "boolean") if 2 * int(first[f"{t}{i}"]) > p]
             declared[c] = fits[0] if fits else "string"
+    return declared
 
-    # Pass 2: conformance under the declared types, numeric counts and moments.
+
+def _numbers(scan: _Scan, c: str, declared: Mapping[str, str]) -> pl.Expr:
+    """Column ``c``'s values as its declared numeric type, without nulls and NaN."""
+    typed = _typed(c, scan.dtypes[c], declared[c])
+    return typed.filter(typed.is_not_null() & typed.cast(pl.Float64).is_not_nan())
+
+
+def _pass_conformance(
+    scan: _Scan, declared: Mapping[str, str], numeric: Sequence[str]
+) -> dict[str, Any]:
+    """Pass 2: conformance under the declared types; numeric counts, NaN and moments."""
     exprs = []
-    numeric = [c for c in names if declared[c] in ("integer", "float")]
-    for i, (c, dt) in enumerate(dtypes.items()):
+    for i, (c, dt) in enumerate(scan.dtypes.items()):
         typed = _typed(c, dt, declared[c])
         exprs.append((_present(c, dt) & typed.is_not_null()).sum().alias(f"c{i}"))
         if c in numeric:
-            v = typed.filter(typed.is_not_null() & typed.cast(pl.Float64).is_not_nan())
+            v = _numbers(scan, c, declared)
             exprs += [
                 v.len().alias(f"n{i}"),
                 typed.cast(pl.Float64).is_nan().sum().alias(f"nan{i}"),
@@ -459,27 +532,34 @@ def compute_report(
                 v.cast(pl.Float64).mean().alias(f"mean{i}"),
                 v.cast(pl.Float64).std(ddof=1).alias(f"std{i}"),
             ]
-    second = _collect(lf.select(exprs), path).row(0, named=True) if exprs else {}
+    return scan.one_row(exprs)
 
-    # Pass 3: exact order statistics for the quartiles (linear interpolation).
-    index_of = {c: names.index(c) for c in names}
+
+def _pass_quartiles(
+    scan: _Scan,
+    declared: Mapping[str, str],
+    numeric: Sequence[str],
+    second: Mapping[str, Any],
+) -> dict[str, tuple[Fraction, ...]]:
+    """Pass 3: exact quartiles (linear interpolation) from the order statistics they
+    need, gathered from each numeric column sorted."""
     positions: dict[str, list[int]] = {}
     exprs = []
     for c in numeric:
-        i = index_of[c]
+        i = scan.index(c)
         n = int(second[f"n{i}"])
         if n == 0:
             continue
         positions[c] = sorted(
             {k for q in _QUANTILES for k in (math.floor(q * (n - 1)), math.ceil(q * (n - 1)))}
         )
-        typed = _typed(c, dtypes[c], declared[c])
-        v = typed.filter(typed.is_not_null() & typed.cast(pl.Float64).is_not_nan())
-        exprs.append(v.sort().gather(positions[c]).implode().alias(f"o{i}"))
-    third = _collect(lf.select(exprs), path).row(0, named=True) if exprs else {}
+        exprs.append(
+            _numbers(scan, c, declared).sort().gather(positions[c]).implode().alias(f"o{i}")
+        )
+    third = scan.one_row(exprs)
     quartiles: dict[str, tuple[Fraction, ...]] = {}
     for c, pos in positions.items():
-        i = index_of[c]
+        i = scan.index(c)
         at = dict(zip(pos, (Fraction(x) for x in third[f"o{i}"]), strict=True))
         n = int(second[f"n{i}"])
         qs = []
@@ -488,21 +568,37 @@ def compute_report(
             lo, hi = math.floor(h), math.ceil(h)
             qs.append(at[lo] + (h - lo) * (at[hi] - at[lo]))
         quartiles[c] = tuple(qs)
+    return quartiles
 
-    # Pass 4: Tukey outliers against exact fences.
+
+def _pass_outliers(
+    scan: _Scan, declared: Mapping[str, str], quartiles: Mapping[str, tuple[Fraction, ...]]
+) -> dict[str, Any]:
+    """Pass 4: Tukey outliers against the exact fences."""
     exprs = []
     for c, (q1, _, q3) in quartiles.items():
-        i = index_of[c]
-        typed = _typed(c, dtypes[c], declared[c])
+        i = scan.index(c)
+        typed = _typed(c, scan.dtypes[c], declared[c])
         low, high = q1 - _TUKEY_K * (q3 - q1), q3 + _TUKEY_K * (q3 - q1)
         below, above = _outside(typed, low, high, declared[c] == "integer")
         # Polars orders NaN above every number, so NaN is excluded explicitly.
         real = typed.is_not_null() & typed.cast(pl.Float64).is_not_nan()
         exprs.append((real & (below | above)).fill_null(False).sum().alias(f"out{i}"))
-    fourth = _collect(lf.select(exprs), path).row(0, named=True) if exprs else {}
+    return scan.one_row(exprs)
 
+
+def _column_reports(
+    dtypes: Mapping[str, Any],
+    declared: Mapping[str, str],
+    rows: int,
+    first: Mapping[str, Any],
+    second: Mapping[str, Any],
+    fourth: Mapping[str, Any],
+    quartiles: Mapping[str, tuple[Fraction, ...]],
+) -> tuple[ColumnReport, ...]:
+    """Each column's report from the passes' results."""
     columns = []
-    for i, (c, _dt) in enumerate(dtypes.items()):
+    for i, c in enumerate(dtypes):
         summary = None
         if c in quartiles:
             q1, q2, q3 = quartiles[c]
@@ -533,39 +629,17 @@ def compute_report(
                 numeric=summary,
             )
         )
+    return tuple(columns)
 
-    label_report = None
-    if label:
-        present = _present(label, dtypes[label])
-        counts = _collect(
-            lf.filter(present).group_by(pl.col(label).cast(pl.String)).len(), path
-        ).rows()
-        classes = tuple(sorted(((str(v), int(n)) for v, n in counts), key=lambda t: (-t[1], t[0])))
-        label_report = LabelReport(label, classes, rows - sum(n for _, n in classes))
 
-    distinct_rows = int(first.get("__distinct_rows", 0))
-    distinct_keys = int(first["__distinct_keys"]) if key_cols else None
-    report = QualityReport(
-        format=fmt,
-        rows=rows,
-        columns=tuple(columns),
-        distinct_rows=distinct_rows,
-        key=key_cols,
-        distinct_keys=distinct_keys,
-        label=label_report,
-    )
-    components = _components(report)
-    return QualityReport(
-        format=fmt,
-        rows=rows,
-        columns=tuple(columns),
-        distinct_rows=distinct_rows,
-        key=key_cols,
-        distinct_keys=distinct_keys,
-        label=label_report,
-        components=components,
-        score=_score(components, rows),
-    )
+def _label_report(scan: _Scan, label: str, rows: int) -> LabelReport:
+    """Class counts of the label column (most frequent first, then by value)."""
+    present = _present(label, scan.dtypes[label])
+    counts = _collect(
+        scan.lf.filter(present).group_by(pl.col(label).cast(pl.String)).len(), scan.path
+    ).rows()
+    classes = tuple(sorted(((str(v), int(n)) for v, n in counts), key=lambda t: (-t[1], t[0])))
+    return LabelReport(label, classes, rows - sum(n for _, n in classes))
 
 
 def _outside(
