@@ -24,6 +24,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "root": ("rows", "root"),
     "prove": ("rows", "prove"),
     "car": ("car", "car"),
+    "store": ("store", "store"),
     "quality": ("quality", "quality"),
     "clean": ("clean", "clean"),
     "verify": ("clean", "verify"),

@@ -14,16 +14,18 @@ from __future__ import annotations
 from datasoil.store.base import Store, open_store, resolve_profile, verify_block
 from datasoil.store.car import export_car, import_car, read_car, write_car
 from datasoil.store.kubo import KuboStore
-from datasoil.store.local import GcResult, LocalStore
+from datasoil.store.local import BrokenPin, GcResult, LocalStore, VerifyResult
 from datasoil.store.pinning import PinningService, PinStatus
 
 __all__ = [
+    "BrokenPin",
     "GcResult",
     "KuboStore",
     "LocalStore",
     "PinStatus",
     "PinningService",
     "Store",
+    "VerifyResult",
     "export_car",
     "import_car",
     "open_store",

@@ -13,7 +13,13 @@ Every write is atomic: a block goes to a temporary file in its shard, is fsynced
 renamed into place, so a crash leaves either the whole verified block or a temporary
 file that :meth:`LocalStore.gc` removes, and rerunning an add completes it. The pin
 set is replaced the same way. Pins are recursive: pinning checks that the whole DAG is
-present; :meth:`LocalStore.gc` removes every block no pin reaches.
+present; :meth:`LocalStore.gc` removes every block no pin reaches (including the
+blocks an interrupted add wrote before it could pin them).
+
+The store heals: a block file that no longer matches its CID (bit rot, a stray
+write) is replaced by the next put of that block, whether from an add or a CAR
+import, and :meth:`LocalStore.verify` hashes every block, drops the bad ones and
+names the pins they break, as ``ipfs repo verify`` does for Kubo.
 """
 
 from __future__ import annotations
@@ -30,24 +36,54 @@ from typing import TYPE_CHECKING
 
 from multiformats import CID
 
-from datasoil.errors import NotFound, StoreError
+from datasoil.errors import CidMismatch, NotFound, StoreError
 from datasoil.store.base import block_links, fetch_to, normalize, resolve_profile, verify_block
 
 if TYPE_CHECKING:
     from datasoil.unixfs import Profile
 
-__all__ = ["GcResult", "LocalStore"]
+__all__ = ["BrokenPin", "GcResult", "LocalStore", "VerifyResult"]
 
 _TMP_PREFIX = ".tmp-"
 
 
 @dataclass(frozen=True)
 class GcResult:
-    """What :meth:`LocalStore.gc` removed."""
+    """What :meth:`LocalStore.gc` removed (or, with ``dry_run``, would remove)."""
 
     removed: tuple[CID, ...]
     temp_files: int
     bytes_freed: int
+
+
+@dataclass(frozen=True)
+class BrokenPin:
+    """A pinned root whose DAG lacks blocks (absent, or dropped as corrupt)."""
+
+    root: CID
+    name: str | None
+    missing: tuple[CID, ...]
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """What :meth:`LocalStore.verify` found.
+
+    ``corrupt``: blocks whose bytes did not hash to their CID (dropped unless
+    ``drop=False``). ``missing``: blocks a pin links to that the store does not hold
+    (a dropped corrupt block is missing too). ``broken_pins``: the pins whose DAG is
+    not whole; importing a CAR of the data or adding it again repairs them.
+    """
+
+    checked: int
+    corrupt: tuple[CID, ...]
+    missing: tuple[CID, ...]
+    broken_pins: tuple[BrokenPin, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every block verified and every pin's DAG is whole."""
+        return not (self.corrupt or self.missing)
 
 
 class LocalStore:
@@ -76,17 +112,31 @@ class LocalStore:
         return self._blocks / key[-3:-1] / f"{key}.data"
 
     def put_block(self, cid: CID, data: bytes) -> None:
-        """Store ``data`` under ``cid`` atomically (no-op if already held).
+        """Store ``data`` under ``cid`` atomically.
+
+        A no-op if the store already holds those exact bytes; a stored copy that differs
+        (so fails verification, since ``data`` was just verified) is replaced.
 
         Raises:
             CidMismatch: ``data`` does not hash to ``cid``.
         """
         verify_block(cid, data)
         path = self._path(cid)
-        if path.exists():
+        if self._holds(path, data):
             return
         path.parent.mkdir(exist_ok=True)
         self._atomic_write(path, data)
+
+    @staticmethod
+    def _holds(path: Path, data: bytes) -> bool:
+        # ``data`` is verified, so comparing bytes checks the stored copy without hashing
+        # it; a size that differs settles it without reading.
+        try:
+            if path.stat().st_size != len(data):
+                return False
+            return path.read_bytes() == data
+        except FileNotFoundError:
+            return False
 
     def _atomic_write(self, path: Path, data: bytes) -> None:
         fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
@@ -293,36 +343,109 @@ class LocalStore:
             stack.extend(normalize(c) for c in children)
         return keep
 
-    def gc(self) -> GcResult:
+    def gc(self, *, dry_run: bool = False) -> GcResult:
         """Remove every block not reachable from a pin, and leftover temporary files.
 
-        Holds the store lock alone, so no add runs meanwhile. Returns what was removed.
+        Holds the store lock alone, so no add runs meanwhile. Returns what was removed;
+        ``dry_run`` removes nothing, takes no lock, and returns what would be removed now.
         """
-        with self._locked(self._lock_path, exclusive=True):
+        lock = (
+            contextlib.nullcontext() if dry_run else self._locked(self._lock_path, exclusive=True)
+        )
+        with lock:
             keep = self.reachable(self.pins())
             removed: list[CID] = []
             freed = 0
             temps = 0
-            for shard in sorted(self._blocks.iterdir()):
-                if not shard.is_dir():
+            leftovers = [f for f in self.root.glob(_TMP_PREFIX + "*") if f.is_file()]
+            for f in self._block_files():
+                if f.name.startswith(_TMP_PREFIX):
+                    leftovers.append(f)
                     continue
-                for f in sorted(shard.iterdir()):
-                    if f.name.startswith(_TMP_PREFIX):
-                        freed += f.stat().st_size
+                cid = CID.decode(f.name[: -len(".data")])
+                if cid not in keep:
+                    freed += f.stat().st_size
+                    removed.append(cid)
+                    if not dry_run:
                         f.unlink()
-                        temps += 1
-                        continue
-                    if f.suffix != ".data":
-                        continue
-                    cid = CID.decode(f.name[: -len(".data")])
-                    if cid not in keep:
-                        freed += f.stat().st_size
-                        f.unlink()
-                        removed.append(cid)
-            for f in self.root.glob(_TMP_PREFIX + "*"):
-                f.unlink()
+            for f in leftovers:
+                freed += f.stat().st_size
                 temps += 1
+                if not dry_run:
+                    f.unlink()
         return GcResult(tuple(removed), temps, freed)
+
+    def _block_files(self) -> Iterator[Path]:
+        """Every block file and temporary file under ``blocks/``, sorted."""
+        for shard in sorted(self._blocks.iterdir()):
+            if not shard.is_dir():
+                continue
+            for f in sorted(shard.iterdir()):
+                if f.name.startswith(_TMP_PREFIX) or (
+                    f.suffix == ".data" and not f.name.startswith(".")
+                ):
+                    yield f
+
+    def verify(self, *, drop: bool = True) -> VerifyResult:
+        """Hash every block, drop those that do not match their CID, and check every pin.
+
+        Like ``ipfs repo verify``, every block held is checked, pinned or not; then each
+        pin's DAG is walked to find the blocks it lacks. A dropped block is restored by
+        the next add of its data or import of a CAR holding it (:meth:`put_block`
+        replaces a bad copy in any case). Holds the store lock alone, as :meth:`gc` does.
+        ``drop=False`` reports without deleting anything.
+
+        Raises:
+            StoreError: the pin set cannot be read.
+        """
+        corrupt: list[CID] = []
+        checked = 0
+        with self._locked(self._lock_path, exclusive=True):
+            for f in self._block_files():
+                if f.name.startswith(_TMP_PREFIX):
+                    continue
+                cid = CID.decode(f.name[: -len(".data")])
+                checked += 1
+                try:
+                    verify_block(cid, f.read_bytes())
+                except CidMismatch:
+                    corrupt.append(cid)
+                    if drop:
+                        f.unlink()
+            bad = set(corrupt)
+            missing: dict[CID, None] = {}
+            broken: list[BrokenPin] = []
+            for root, name in self.pin_names().items():
+                lacks = self._missing_under(root, bad)
+                if lacks:
+                    broken.append(BrokenPin(root, name, tuple(lacks)))
+                    missing.update(dict.fromkeys(lacks))
+        return VerifyResult(checked, tuple(corrupt), tuple(missing), tuple(broken))
+
+    def _missing_under(self, root: CID, bad: set[CID]) -> list[CID]:
+        """Blocks of the DAG at ``root`` that are absent or in ``bad`` (checked already)."""
+        lacks: list[CID] = []
+        seen: set[CID] = set()
+        stack = [normalize(root)]
+        while stack:
+            cid = stack.pop()
+            if cid in seen:
+                continue
+            seen.add(cid)
+            if cid in bad:
+                lacks.append(cid)
+                continue
+            try:
+                data = self._path(cid).read_bytes()
+            except FileNotFoundError:
+                lacks.append(cid)
+                continue
+            try:
+                children = block_links(cid, data)
+            except (StoreError, ValueError):
+                continue
+            stack.extend(normalize(c) for c in reversed(children))
+        return lacks
 
     def export_car(self, roots: Iterable[CID], dest: Path) -> int:
         """Write the DAGs under ``roots`` as a CARv1 at ``dest``; see store.car.export_car."""
