@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -41,29 +42,42 @@ def cli(
     allow_empty,
     allow_duplicate,
 ):
-    """Publish the CSV, Parquet or JSONL file (or directory) at PATH and register it."""
+    """Publish the CSV, Parquet or JSONL file (or directory) at PATH and register it.
+
+    Ctrl-C stops it with exit status 130 and one line saying what it left: nothing
+    registered (and what stays pinned for a rerun), or, if the registration transaction
+    had already been sent, the id it was registered as.
+    """
     from datasoil import chain, publish
     from datasoil.registry import Registry
     from datasoil.store import open_store
 
     contracts = chain.contracts(project)
     registry = Registry(contracts.registry, contracts.deployment.block)
-    parent_cids = [registry.get(p).content_cid for p in parents]
     # A live status line for large inputs: rows committed so far, then the CIDs.
-    with Console(stderr=True).status(f"publishing {path}…") as status:
-        prepared = publish.prepare(
-            path,
-            store=open_store(),
-            profile=profile,
-            name=name,
-            description=description,
-            license=license_,
-            creator=str(account.address),
-            derived_from=parent_cids,
-            private=private,
-            allow_empty=allow_empty,
-            progress=status.update,
-        )
+    try:
+        with Console(stderr=True).status(f"publishing {path}…") as status:
+            done = publish.publish(
+                path,
+                store=open_store(),
+                registry=registry,
+                sender=account,
+                parents=parents,
+                version_of=version_of,
+                allow_duplicate=allow_duplicate,
+                progress=status.update,
+                profile=profile,
+                name=name,
+                description=description,
+                license=license_,
+                creator=str(account.address),
+                private=private,
+                allow_empty=allow_empty,
+            )
+    except publish.PublishInterrupted as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(130)
+    prepared = done.prepared
     for line in (
         f"schema: {len(prepared.schema.columns)} columns",
         f"rows: {prepared.row_count}",
@@ -71,13 +85,5 @@ def cli(
         f"metadata: {prepared.metadata_cid}",
     ):
         cli_ctx.logger.info(line)
-    dataset_id = publish.register(
-        prepared,
-        registry,
-        sender=account,
-        parents=parents,
-        version_of=version_of,
-        allow_duplicate=allow_duplicate,
-    )
-    cli_ctx.logger.success(f"registered dataset #{dataset_id}")
-    click.echo(json.dumps({"dataset_id": dataset_id, **prepared.summary()}, indent=2))
+    cli_ctx.logger.success(f"registered dataset #{done.dataset_id}")
+    click.echo(json.dumps({"dataset_id": done.dataset_id, **prepared.summary()}, indent=2))

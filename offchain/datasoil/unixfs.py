@@ -345,6 +345,17 @@ def _pool() -> ThreadPoolExecutor:
         return _POOL
 
 
+def _forget_pool() -> None:
+    # A forked child has none of the parent's threads: the pool it inherited would take
+    # work and never run it (an add in the child hung for ever). It makes its own.
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _read_full(stream: BinaryIO, size: int) -> bytes:
     buf = stream.read(size)
     if buf is None:
