@@ -33,7 +33,12 @@ $(PYTHON):
 
 $(VENV)/.installed: $(PYTHON) pyproject.toml constraints.txt
 	$(PYTHON) -m pip install -q --upgrade "pip==26.3"
-	$(PYTHON) -m pip install -q -c constraints.txt -e ".[dev]"
+	$(PYTHON) -m pip install -q -c constraints.txt -e ".[dev,test]"
+	touch $@
+
+# Kubo's importer in-process, for the CID bench only (245 MB).
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(PYTHON) -m pip install -q -c constraints.txt -e ".[bench]"
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -67,11 +72,13 @@ stop:
 demo: node
 	$(BIN)/ape run demo
 
-TESTS ?= tests
+# The suite and the package's doctests (--doctest-modules over offchain/).
+TESTS ?= tests offchain
 test: install
 	@$(BIN)/ape compile -q >/dev/null 2>&1 || $(BIN)/ape compile
 	APE_FOUNDRY_HOST=http://127.0.0.1:$$($(PYTHON) -m datasoil.node free-port) \
-		HYPOTHESIS_PROFILE=ci $(BIN)/ape test $(TESTS) -q -p no:cacheprovider $(PYTEST_ARGS)
+		HYPOTHESIS_PROFILE=ci $(BIN)/ape test $(TESTS) --doctest-modules -q -p no:cacheprovider \
+		$(PYTEST_ARGS)
 
 test-deep: install
 	APE_FOUNDRY_HOST=http://127.0.0.1:$$($(PYTHON) -m datasoil.node free-port) \
@@ -99,7 +106,7 @@ web: node web-build
 
 # --- measurement and checks -------------------------------------------------
 
-bench: install
+bench: install $(VENV)/.bench-installed
 	@bash bench/run.sh
 
 lint: install
