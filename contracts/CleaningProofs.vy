@@ -7,41 +7,50 @@
 @notice Bonded cleaning claims parent -> child: the child's owner commits a recipe
         CID, a proof CID and a fate root (one RFC 9162 leaf per input row, the
         34-byte `datasoil-fate-v1` record of docs/cleaning.md) and locks a bond.
-        During a challenge window anyone may open structural audits, each with a
-        deposit: a seed fixed by the block hash of the block after the opening picks
-        SAMPLES input rows and SAMPLES output rows, and the claimant must open them
-        (rows, fate records, output rows) against the registered roots before a
-        deadline. A missed deadline or a failed check slashes the bond (most of it
-        burned, a share to the auditor, whose deposit comes back); a passed audit
-        pays the auditor's deposit to the claimant. After the window, `finalize`
-        releases the bond of a claim that has not failed.
+        During a challenge window anyone may open structural audits, each paid for
+        by its opener with a deposit and a commitment to a secret. Once the block
+        after the opening is mined the auditor reveals the secret; the seed mixes it
+        with that block's hash and picks SAMPLES input rows and SAMPLES output rows,
+        which the claimant must open (rows, fate records, output rows) against the
+        registered roots before a deadline. Rows longer than MAX_ROW_BYTES are opened
+        first, one transaction each (`open_row`). A missed deadline or a failed check
+        slashes the bond (most of it burned, a share to the auditor, whose deposit
+        comes back); a passed audit pays the auditor's deposit to the claimant, and so
+        does an audit its auditor never revealed. After the window, `finalize` releases
+        the bond of a claim that has not failed.
         What the chain checks is structure: the rows opened exist at their indices,
         the fate records are committed and consistent, kept rows land where their
         fate says. Whether a row was cleaned *correctly* is not judged here: anyone
-        re-applies the recipe to the sampled rows (public in `AuditPassed`) or to the
-        whole dataset, and records the verdict as a reproduction attestation in the
-        Attestations contract (metric set `reproduction_metric_set(claim_id)`; score
-        10000 reproduced, 0 not). `dispute` puts a bond behind a refutation and marks
-        the claim disputed until finalisation.
-@dev Storage per claim is three slots (packed header, ids + disputer, fate root) and
-     one slot per audit plus its seed; roots, counts and private flags are read from
-     the registry (immutable there) whenever they are needed; CIDs and the sampled
-     rows live in events only.
-     Payouts are pull payments (`credits`, `withdraw`): a claim's settlement pays up to
-     three parties (claimant, auditors, disputer), and one recipient a token refuses
+        re-applies the recipe to the sampled rows (public in `AuditPassed` and
+        `RowOpened` calldata) or to the whole dataset, and records the verdict as a
+        reproduction attestation in the Attestations contract (metric set
+        `reproduction_metric_set(claim_id)`). `dispute` puts a bond behind a
+        refutation; it blocks nothing, and a claim that finalises keeps
+        DISPUTE_FORFEIT_BPS of each dispute bond.
+@dev Storage per claim is four slots (packed header, ids + dispute count, fate root,
+     audit counts), one slot per audit plus its commitment/seed, one per long row
+     opened and one per dispute; roots, counts and private flags are read from the
+     registry (immutable there) whenever they are needed; CIDs and the sampled rows
+     live in events only. Nothing loops over a claim's audits or disputes: there is
+     no per-claim cap anyone could fill, and settlements that touch many parties are
+     pulled one at a time (`reclaim`, `settle_dispute`).
+     Payouts are pull payments (`credits`, `withdraw`): one recipient a token refuses
      (a blocklisted address, a reverting hook) must not block the others' settlement
      or the slashing of a failed claim. Burned tokens stay in this contract for ever:
      no function moves them (`burned` counts them), which works with every ERC-20,
      including tokens that forbid transfers to 0x0 or 0x...dEaD.
-@custom:security The seed's block hash is read through snekmate's `block_hash`
-                 (EIP-2935 history, 8,191 blocks; BLOCKHASH, 256 blocks, where the
-                 history contract is absent); the response window is bounded well
-                 inside that reach at deploy. Nobody can choose the seed: it is the
-                 hash of a block mined after the audit was opened. On a local anvil
-                 the block after the opening only exists once something is mined:
-                 the off-chain side calls `evm_mine` after opening an audit.
-                 Tree sizes always come from the registry (row counts), never from
-                 the caller: the RFC 9162 algorithm accepts some relabelled proofs.
+@custom:security The seed is keccak256(secret, blockhash(opened + 1), claim, audit):
+                 the auditor is bound to its secret before that block exists, and
+                 whoever produces that block does not know the secret, so neither
+                 alone can choose the sample. The only freedom left is not to reveal,
+                 which forfeits the deposit to the claimant. The block hash is read
+                 once, at the reveal, within MAX_REVEAL_BLOCKS (256: BLOCKHASH's own
+                 reach, so no EIP-2935 history contract is trusted); the seed is
+                 stored then, so the answer deadline is not bounded by any block-hash
+                 window. Tree sizes always come from the registry (row counts), never
+                 from the caller: the RFC 9162 algorithm accepts some relabelled
+                 proofs. Every token transfer in is checked against the balance
+                 change, so fee-on-transfer bond tokens are refused.
 """
 
 from ethereum.ercs import IERC20
@@ -73,7 +82,8 @@ interface DatasetRegistry:
 struct InputOpening:
     # @dev The sampled input index (must equal the seed's).
     index: uint256
-    # @dev The row's DAG-CBOR bytes (public parents); ignored for private parents.
+    # @dev The row's DAG-CBOR bytes (public parents); empty when the row was opened
+    # with `open_row` (rows over MAX_ROW_BYTES); ignored for private parents.
     row: Bytes[rfc9162.MAX_ROW_BYTES]
     # @dev The row's keyed leaf hash (private parents); ignored for public parents.
     leaf: bytes32
@@ -83,7 +93,8 @@ struct InputOpening:
     fate: Bytes[FATE_SIZE]
     # @dev Audit path of the fate record under the claim's fate root.
     fate_path: DynArray[bytes32, rfc9162.MAX_DEPTH]
-    # @dev The output row's bytes when kept (public children); else ignored.
+    # @dev The output row's bytes when kept (public children; empty when opened with
+    # `open_row`); else ignored.
     output_row: Bytes[rfc9162.MAX_ROW_BYTES]
     # @dev The output row's keyed leaf hash when kept (private children); else ignored.
     output_leaf: bytes32
@@ -103,17 +114,23 @@ struct OutputOpening:
     fate_path: DynArray[bytes32, rfc9162.MAX_DEPTH]
 
 
-# @dev One audit as `claim` returns it.
+# @dev One audit as `audit` and `claim` return it.
 struct AuditView:
     auditor: address
     opened: uint256
+    # @dev The last block the auditor may reveal in.
+    reveal_deadline: uint256
+    # @dev The block the seed was revealed in (0 before).
+    revealed: uint256
+    # @dev The last block the claimant may answer in (0 before the reveal).
     deadline: uint256
     state: uint8
     reason: uint8
+    # @dev The seed (zero before the reveal).
     seed: bytes32
 
 
-# @dev A claim and its audit history, in one call.
+# @dev A claim, its counters and its latest audits, in one call.
 struct ClaimView:
     claimant: address
     parent_id: uint256
@@ -122,24 +139,41 @@ struct ClaimView:
     submitted: uint256
     window_end: uint256
     status: uint8
-    disputer: address
+    disputes: uint256
+    audit_count: uint256
     open_audits: uint256
-    audits: DynArray[AuditView, MAX_AUDITS]
+    # @dev The number of the first audit in `audits`.
+    first_audit: uint256
+    # @dev The latest CLAIM_VIEW_AUDITS audits, in opening order (all: `audit`).
+    audits: DynArray[AuditView, CLAIM_VIEW_AUDITS]
 
 
 # @dev Input and output rows each audit samples.
 SAMPLES: public(constant(uint256)) = 4
 
-# @dev Audits one claim can have.
-MAX_AUDITS: public(constant(uint256)) = 16
+# @dev Row slots `open_row` takes per audit: 0..SAMPLES-1 the input row of input
+# opening j, SAMPLES..2*SAMPLES-1 the output row of input opening j.
+ROW_SLOTS: public(constant(uint256)) = 8
+
+# @dev The longest row `open_row` takes: its calldata (40 gas a byte under EIP-7623's
+# floor) must fit EIP-7825's 2**24 gas per transaction.
+MAX_LONG_ROW_BYTES: public(constant(uint256)) = rfc9162.MAX_LONG_ROW_BYTES
+
+# @dev The shortest answer window: room for an `open_row` per slot and the answer, one
+# transaction a block, with a block to spare.
+MIN_RESPONSE_BLOCKS: public(constant(uint256)) = ROW_SLOTS + 2
+
+# @dev Audits `claim` lists (the latest ones); a claim may have any number.
+CLAIM_VIEW_AUDITS: public(constant(uint256)) = 16
 
 # @dev Share of a slashed bond paid to the auditor, in basis points; the rest burns.
 AUDITOR_SHARE_BPS: public(constant(uint256)) = 2000
 
-# @dev The longest response window: well inside EIP-2935's 8,191 readable blocks...
-MAX_RESPONSE_BLOCKS: public(constant(uint256)) = 4096
-# @dev ... or inside BLOCKHASH's 256 where the history contract is absent.
-MAX_RESPONSE_BLOCKS_NO_HISTORY: public(constant(uint256)) = 200
+# @dev Share of a dispute bond paid to the claimant when the claim finalises anyway.
+DISPUTE_FORFEIT_BPS: public(constant(uint256)) = 5000
+
+# @dev The longest reveal window: the seed block's hash must be in BLOCKHASH's reach.
+MAX_REVEAL_BLOCKS: public(constant(uint256)) = 256
 
 # @dev Claim status codes returned by `status` and `claim`.
 PENDING: public(constant(uint8)) = 0
@@ -178,9 +212,25 @@ _ACTIVE: constant(uint256) = 1
 _FINALISED: constant(uint256) = 2
 _FAILED: constant(uint256) = 3
 
+# @dev Field offsets of the packed words (see the storage comments).
+_BLOCK_SHIFT: constant(uint256) = 160
+_STATE_SHIFT: constant(uint256) = 224
+_REASON_SHIFT: constant(uint256) = 232
+_REVEAL_SHIFT: constant(uint256) = 240
+_CHILD_SHIFT: constant(uint256) = 32
+_DISPUTES_SHIFT: constant(uint256) = 64
+_OPEN_SHIFT: constant(uint256) = 128
+# @dev One audit opened and one open, as added to the counts word.
+_ONE_AUDIT: constant(uint256) = 1 | (1 << 128)
+# @dev One open audit, as subtracted from the counts word.
+_ONE_OPEN: constant(uint256) = 1 << 128
+
 _ADDRESS_MASK: constant(uint256) = (1 << 160) - 1
+_LOW_224: constant(uint256) = (1 << 224) - 1
+_U128: constant(uint256) = (1 << 128) - 1
 _U64: constant(uint256) = (1 << 64) - 1
 _U32: constant(uint256) = (1 << 32) - 1
+_U16: constant(uint256) = (1 << 16) - 1
 _U8: constant(uint256) = 255
 
 
@@ -192,27 +242,35 @@ attestations: public(immutable(address))
 bond_token: public(immutable(IERC20))
 # @dev The claimant's bond, also the dispute bond.
 bond: public(immutable(uint256))
-# @dev The deposit an audit takes.
+# @dev The deposit an audit takes (sized to cover a typical answer: docs/proofs.md).
 audit_deposit: public(immutable(uint256))
 # @dev Blocks after submission during which audits and disputes may open.
 challenge_blocks: public(immutable(uint256))
-# @dev Blocks after an audit's opening within which the claimant must answer.
+# @dev Blocks after an audit's opening within which its auditor must reveal.
+reveal_blocks: public(immutable(uint256))
+# @dev Blocks after an audit's reveal within which the claimant must answer.
 response_blocks: public(immutable(uint256))
 
 # @dev The number of claims; ids run from 1 to `claim_count`.
 claim_count: public(uint256)
-# @dev Claim header: claimant (bits 0-159) | submission block (160-223) |
-# state (224-231) | audits opened (232-239) | audits open (240-247).
+# @dev Claim header: claimant (bits 0-159) | submission block (160-223) | state (224-231).
 _head: HashMap[uint256, uint256]
-# @dev Claim ids: parent id (bits 0-31) | child id (32-63) | disputer (64-223).
+# @dev Claim ids: parent id (bits 0-31) | child id (32-63) | disputes (64-127).
 _ids: HashMap[uint256, uint256]
 # @dev The claim's fate root.
 _fate_root: HashMap[uint256, bytes32]
-# @dev Audit record per claim and audit number: auditor (bits 0-159) |
-# opening block (160-223) | state (224-231) | failure reason (232-239).
+# @dev Audit counts per claim: audits opened (bits 0-127) | audits open (128-255).
+_counts: HashMap[uint256, uint256]
+# @dev Audit record per claim and audit number: auditor (bits 0-159) | opening block
+# (160-223) | state (224-231) | failure reason (232-239) | reveal block minus opening
+# block (240-255; 0 before the reveal).
 _audit: HashMap[uint256, HashMap[uint256, uint256]]
-# @dev Audit seeds, stored the first time they are read.
+# @dev Per claim and audit number: the auditor's commitment until the reveal, then the seed.
 _seed: HashMap[uint256, HashMap[uint256, bytes32]]
+# @dev Leaf hashes of rows opened with `open_row`, per claim, by audit * ROW_SLOTS + slot.
+_row_leaf: HashMap[uint256, HashMap[uint256, bytes32]]
+# @dev Whether an account's dispute of a claim awaits settlement.
+disputed: public(HashMap[uint256, HashMap[address, bool]])
 # @dev Tokens each account may withdraw.
 credits: public(HashMap[address, uint256])
 # @dev Tokens burned by slashing, locked in this contract for ever.
@@ -235,17 +293,38 @@ event ClaimSubmitted:
     bond: uint256
 
 
-# @dev An audit opened; its seed is fixed by the hash of block `seed_block`.
+# @dev An audit opened with the auditor's commitment; its seed mixes the secret with
+# the hash of block `seed_block`, revealed by `reveal_deadline`.
 event AuditOpened:
     claim_id: indexed(uint256)
     audit: indexed(uint256)
     auditor: indexed(address)
+    commitment: bytes32
     seed_block: uint256
-    deadline: uint256
+    reveal_deadline: uint256
     deposit: uint256
 
 
-# @dev An audit answered correctly; the openings' rows for re-execution off chain.
+# @dev An audit's secret revealed: its seed is fixed and the claimant answers by `deadline`.
+event AuditRevealed:
+    claim_id: indexed(uint256)
+    audit: indexed(uint256)
+    secret: bytes32
+    seed: bytes32
+    deadline: uint256
+
+
+# @dev A long row opened ahead of the answer; its bytes are this transaction's calldata.
+event RowOpened:
+    claim_id: indexed(uint256)
+    audit: indexed(uint256)
+    slot: uint256
+    leaf: bytes32
+    length: uint256
+
+
+# @dev An audit answered correctly; the openings' rows for re-execution off chain
+# (empty for rows opened with `open_row`: see their RowOpened transactions).
 event AuditPassed:
     claim_id: indexed(uint256)
     audit: indexed(uint256)
@@ -274,11 +353,13 @@ event ClaimSlashed:
     auditor_share: uint256
 
 
-# @dev An audit made void because its claim failed another audit; deposit credited back.
+# @dev An audit made void, its deposit credited to `paid_to`: the auditor's own when
+# the claim failed another audit, the claimant when the auditor never revealed.
 event AuditVoided:
     claim_id: indexed(uint256)
     audit: indexed(uint256)
     auditor: indexed(address)
+    paid_to: address
 
 
 # @dev A claim disputed: settled by reproduction attestations under `metric_set`.
@@ -289,12 +370,20 @@ event ClaimDisputed:
     metric_set: bytes32
 
 
-# @dev A claim finalised: the bond (and any dispute bond) credited back.
+# @dev A dispute settled: `refunded` to the disputer, `forfeited` to the claimant.
+event DisputeSettled:
+    claim_id: indexed(uint256)
+    disputer: indexed(address)
+    refunded: uint256
+    forfeited: uint256
+
+
+# @dev A claim finalised: the bond credited back (disputes settle with `settle_dispute`).
 event ClaimFinalised:
     claim_id: indexed(uint256)
     claimant: indexed(address)
     bond: uint256
-    disputed: bool
+    disputes: uint256
 
 
 # @dev Credits withdrawn.
@@ -311,36 +400,41 @@ def __init__(
     bond_: uint256,
     audit_deposit_: uint256,
     challenge_blocks_: uint256,
+    reveal_blocks_: uint256,
     response_blocks_: uint256,
 ):
     """
     @dev Fixes the registry, token, bond sizes and windows for ever.
     @param registry_ The DatasetRegistry.
     @param attestations_ The Attestations contract (stored for consumers, never called).
-    @param bond_token_ The ERC-20 of bonds and deposits.
+    @param bond_token_ The ERC-20 of bonds and deposits; one that moves exactly the
+           amounts asked (fee-on-transfer tokens fail every transfer in).
     @param bond_ The claim bond (also the dispute bond); non-zero.
-    @param audit_deposit_ The audit deposit.
+    @param audit_deposit_ The audit deposit; non-zero, and sized to cover the gas of a
+           typical answer (docs/proofs.md), since a passed audit pays it to the claimant.
     @param challenge_blocks_ The challenge window in blocks; non-zero.
-    @param response_blocks_ The response window in blocks: at least 2 (the seed block
-           must be mined before an answer), at most MAX_RESPONSE_BLOCKS (or
-           MAX_RESPONSE_BLOCKS_NO_HISTORY without the EIP-2935 history contract).
+    @param reveal_blocks_ The reveal window in blocks: at least 2 (the seed block must be
+           mined before the reveal), at most MAX_REVEAL_BLOCKS.
+    @param response_blocks_ The answer window in blocks after the reveal: at least
+           MIN_RESPONSE_BLOCKS (eight `open_row` transactions and the answer).
     """
     assert registry_ != empty(address), "proofs: zero registry"
     assert bond_token_ != empty(address), "proofs: zero bond token"
     assert bond_ != 0, "proofs: zero bond"
+    assert audit_deposit_ != 0, "proofs: zero audit deposit"
     assert challenge_blocks_ != 0, "proofs: zero challenge window"
-    assert response_blocks_ >= 2, "proofs: response window under 2 blocks"
-    limit: uint256 = MAX_RESPONSE_BLOCKS
-    if block_hash._HISTORY_STORAGE_ADDRESS.codehash != block_hash._HISTORY_STORAGE_RUNTIME_BYTECODE_HASH:
-        limit = MAX_RESPONSE_BLOCKS_NO_HISTORY
-    assert response_blocks_ <= limit, "proofs: response window beyond block hash reach"
     assert challenge_blocks_ <= _U64 // 2, "proofs: challenge window too long"
+    assert reveal_blocks_ >= 2, "proofs: reveal window under 2 blocks"
+    assert reveal_blocks_ <= MAX_REVEAL_BLOCKS, "proofs: reveal window beyond block hash reach"
+    assert response_blocks_ >= MIN_RESPONSE_BLOCKS, "proofs: response window under 10 blocks"
+    assert response_blocks_ <= _U64 // 2, "proofs: response window too long"
     registry = DatasetRegistry(registry_)
     attestations = attestations_
     bond_token = IERC20(bond_token_)
     bond = bond_
     audit_deposit = audit_deposit_
     challenge_blocks = challenge_blocks_
+    reveal_blocks = reveal_blocks_
     response_blocks = response_blocks_
 
 
@@ -374,10 +468,10 @@ def submit_claim(
     claim_id: uint256 = unsafe_add(self.claim_count, 1)
     self.claim_count = claim_id
     self._head[claim_id] = (
-        convert(msg.sender, uint256) | (block.number << 160) | (_ACTIVE << 224)
+        convert(msg.sender, uint256) | (block.number << _BLOCK_SHIFT) | (_ACTIVE << _STATE_SHIFT)
     )
     # Registry ids are at most 2**32 - 1.
-    self._ids[claim_id] = parent_id | (child_id << 32)
+    self._ids[claim_id] = parent_id | (child_id << _CHILD_SHIFT)
     self._fate_root[claim_id] = fate_root
     log ClaimSubmitted(
         claim_id=claim_id,
@@ -398,37 +492,104 @@ def submit_claim(
 
 
 @external
-def open_audit(claim_id: uint256) -> uint256:
+def open_audit(claim_id: uint256, commitment: bytes32) -> uint256:
     """
     @dev Opens a structural audit of an active claim within its challenge window, taking
-         the audit deposit (approve it first). The seed is the hash of the next block:
-         the claimant answers from that block on, until `deadline`.
+         the audit deposit (approve it first). `commitment` is
+         keccak256(abi_encode(msg.sender, secret)) for a secret the auditor reveals with
+         `reveal` from the block after next on, within `reveal_blocks` of this one.
+         Anyone may open any number of audits; each costs its opener a deposit.
     @param claim_id The claim.
+    @param commitment The auditor's commitment to its secret; non-zero.
     @return uint256 The audit number (from 0).
     """
     head: uint256 = self._active_head(claim_id)
     assert block.number <= self._window_end(head), "proofs: challenge window closed"
-    count: uint256 = (head >> 232) & _U8
-    assert count < MAX_AUDITS, "proofs: too many audits"
+    assert commitment != empty(bytes32), "proofs: zero commitment"
     ids: uint256 = self._ids[claim_id]
     assert (staticcall registry.info(ids & _U32)).row_count != 0, "proofs: nothing to audit"
     self._check_funds(audit_deposit, "deposit")
 
-    # count < MAX_AUDITS = 16, and open <= count, so both bytes stay below 256.
-    self._head[claim_id] = unsafe_add(head, (1 << 232) | (1 << 240))
-    self._audit[claim_id][count] = (
-        convert(msg.sender, uint256) | (block.number << 160) | (convert(AUDIT_OPEN, uint256) << 224)
+    counts: uint256 = self._counts[claim_id]
+    number: uint256 = counts & _U128
+    # Both counters are bounded by the number of transactions ever sent (< 2**128).
+    self._counts[claim_id] = unsafe_add(counts, _ONE_AUDIT)
+    self._audit[claim_id][number] = (
+        convert(msg.sender, uint256)
+        | (block.number << _BLOCK_SHIFT)
+        | (convert(AUDIT_OPEN, uint256) << _STATE_SHIFT)
     )
+    self._seed[claim_id][number] = commitment
     log AuditOpened(
         claim_id=claim_id,
-        audit=count,
+        audit=number,
         auditor=msg.sender,
+        commitment=commitment,
         seed_block=block.number + 1,
-        deadline=block.number + response_blocks,
+        reveal_deadline=block.number + reveal_blocks,
         deposit=audit_deposit,
     )
     self._pull(audit_deposit)
-    return count
+    return number
+
+
+@external
+def reveal(claim_id: uint256, audit: uint256, secret: bytes32) -> bytes32:
+    """
+    @dev Reveals an open audit's secret and fixes its seed:
+         keccak256(abi_encode(secret, blockhash(opened + 1), claim_id, audit)). Anyone
+         holding the secret may call it, from block opened + 2 to opened + reveal_blocks.
+    @param claim_id The claim.
+    @param audit The audit number.
+    @param secret The secret the opening committed to.
+    @return bytes32 The seed.
+    """
+    self._active_head(claim_id)
+    record: uint256 = self._open_audit(claim_id, audit)
+    assert record >> _REVEAL_SHIFT == 0, "proofs: audit already revealed"
+    opened: uint256 = (record >> _BLOCK_SHIFT) & _U64
+    assert block.number >= opened + 2, "proofs: seed block not mined yet"
+    assert block.number <= opened + reveal_blocks, "proofs: reveal window closed"
+    auditor: address = convert(record & _ADDRESS_MASK, address)
+    assert keccak256(abi_encode(auditor, secret)) == self._seed[claim_id][audit], "proofs: secret does not match the commitment"
+    # Within MAX_REVEAL_BLOCKS <= 256 of the seed block: BLOCKHASH answers, never zero.
+    seed: bytes32 = keccak256(
+        abi_encode(secret, block_hash._block_hash(opened + 1), claim_id, audit)
+    )
+    self._seed[claim_id][audit] = seed
+    # block.number - opened <= reveal_blocks <= 256 fits the 16-bit field.
+    self._audit[claim_id][audit] = record | (unsafe_sub(block.number, opened) << _REVEAL_SHIFT)
+    log AuditRevealed(
+        claim_id=claim_id,
+        audit=audit,
+        secret=secret,
+        seed=seed,
+        deadline=block.number + response_blocks,
+    )
+    return seed
+
+
+@external
+def open_row(claim_id: uint256, audit: uint256, slot: uint256, row: Bytes[MAX_LONG_ROW_BYTES]):
+    """
+    @dev Opens a public row longer than MAX_ROW_BYTES ahead of the answer, one per
+         transaction: stores its leaf hash for `respond`, which checks it at the index
+         the seed picks for `slot` (pass an empty row there). Only the claimant, while
+         the audit is revealed and not yet due; a slot may be opened again.
+    @param claim_id The claim.
+    @param audit The audit number.
+    @param slot j < SAMPLES: input opening j's row; SAMPLES + j: its output row.
+    @param row The row's DAG-CBOR bytes (more than MAX_ROW_BYTES, at most MAX_LONG_ROW_BYTES).
+    """
+    head: uint256 = self._active_head(claim_id)
+    assert convert(head & _ADDRESS_MASK, address) == msg.sender, "proofs: not the claimant"
+    record: uint256 = self._revealed_audit(claim_id, audit)
+    assert slot < ROW_SLOTS, "proofs: no such row slot"
+    assert len(row) > rfc9162.MAX_ROW_BYTES, "proofs: row fits in the answer"
+    leaf: bytes32 = rfc9162._long_leaf_hash(row)
+    # audit < 2**128 and slot < ROW_SLOTS: no overflow.
+    self._row_leaf[claim_id][unsafe_add(unsafe_mul(audit, ROW_SLOTS), slot)] = leaf
+    log RowOpened(claim_id=claim_id, audit=audit, slot=slot, leaf=leaf, length=len(row))
 
 
 @external
@@ -439,10 +600,12 @@ def respond(
     outputs: DynArray[OutputOpening, SAMPLES],
 ):
     """
-    @dev The claimant answers an open audit with the openings of the sampled rows (see
+    @dev The claimant answers a revealed audit with the openings of the sampled rows (see
          `sample`). Answers that address other indices revert; openings that do not
          verify, or fate records that break the fate rules, fail the audit and slash
          the bond. A passing answer credits the auditor's deposit to the claimant.
+         A public row's bytes come inline, or, left empty, from an earlier `open_row`
+         of its slot.
     @param claim_id The claim.
     @param audit The audit number.
     @param inputs One opening per sampled input row, in sample order.
@@ -451,17 +614,12 @@ def respond(
     """
     head: uint256 = self._active_head(claim_id)
     assert convert(head & _ADDRESS_MASK, address) == msg.sender, "proofs: not the claimant"
-    record: uint256 = self._open_audit(claim_id, audit)
-    assert block.number <= ((record >> 160) & _U64) + response_blocks, "proofs: response deadline passed"
+    record: uint256 = self._revealed_audit(claim_id, audit)
     seed: bytes32 = self._seed[claim_id][audit]
-    if seed == empty(bytes32):
-        seed = self._compute_seed(claim_id, audit, record)
-        assert seed != empty(bytes32), "proofs: seed block not mined yet"
-        self._seed[claim_id][audit] = seed
 
     ids: uint256 = self._ids[claim_id]
     parent: DatasetInfo = staticcall registry.info(ids & _U32)
-    child: DatasetInfo = staticcall registry.info((ids >> 32) & _U32)
+    child: DatasetInfo = staticcall registry.info((ids >> _CHILD_SHIFT) & _U32)
     rows_in: uint256 = convert(parent.row_count, uint256)
     rows_out: uint256 = convert(child.row_count, uint256)
     fate_root: bytes32 = self._fate_root[claim_id]
@@ -476,6 +634,8 @@ def respond(
     sources: DynArray[uint256, SAMPLES] = []
     reason: uint8 = 0
     at: uint256 = 0
+    # audit < 2**128: no overflow.
+    slots: uint256 = unsafe_mul(audit, ROW_SLOTS)
     for j: uint256 in range(SAMPLES):
         if j == len(inputs):
             break
@@ -485,7 +645,7 @@ def respond(
             continue
         leaf: bytes32 = inputs[j].leaf
         if not parent.private:
-            leaf = rfc9162._leaf_hash(inputs[j].row)
+            leaf = self._public_leaf(claim_id, slots + j, inputs[j].row)
         if not rfc9162._verify_inclusion(leaf, i, rows_in, inputs[j].row_path, parent.row_root):
             reason = REASON_INPUT_ROW
             at = j
@@ -505,7 +665,7 @@ def respond(
         if output != FATE_NONE:
             out_leaf: bytes32 = inputs[j].output_leaf
             if not child.private:
-                out_leaf = rfc9162._leaf_hash(inputs[j].output_row)
+                out_leaf = self._public_leaf(claim_id, slots + SAMPLES + j, inputs[j].output_row)
             if not rfc9162._verify_inclusion(
                 out_leaf, output, rows_out, inputs[j].output_path, child.row_root
             ):
@@ -544,7 +704,7 @@ def respond(
         return
     self._audit[claim_id][audit] = self._set_state(record, AUDIT_PASSED, 0)
     # The open count is at least 1 (this audit), so this cannot underflow.
-    self._head[claim_id] = unsafe_sub(head, 1 << 240)
+    self._counts[claim_id] = unsafe_sub(self._counts[claim_id], _ONE_OPEN)
     self.credits[msg.sender] += audit_deposit
     log AuditPassed(
         claim_id=claim_id,
@@ -562,33 +722,62 @@ def respond(
 @external
 def expire(claim_id: uint256, audit: uint256):
     """
-    @dev Fails an audit the claimant did not answer by its deadline, slashing the bond.
-         Anyone may call it.
+    @dev Settles an open audit whose deadline passed; anyone may call it. Unrevealed
+         after `reveal_blocks`: the audit is void and its deposit credited to the
+         claimant (the auditor walked away). Revealed but unanswered after
+         `response_blocks`: the audit fails and the bond is slashed.
     @param claim_id The claim.
     @param audit The audit number.
     """
     head: uint256 = self._active_head(claim_id)
     record: uint256 = self._open_audit(claim_id, audit)
-    assert block.number > ((record >> 160) & _U64) + response_blocks, "proofs: response deadline not passed"
+    opened: uint256 = (record >> _BLOCK_SHIFT) & _U64
+    delta: uint256 = record >> _REVEAL_SHIFT
+    if delta == 0:
+        assert block.number > opened + reveal_blocks, "proofs: reveal deadline not passed"
+        claimant: address = convert(head & _ADDRESS_MASK, address)
+        self._void(claim_id, audit, record, claimant)
+        # The open count is at least 1 (this audit), so this cannot underflow.
+        self._counts[claim_id] = unsafe_sub(self._counts[claim_id], _ONE_OPEN)
+        return
+    assert block.number > opened + delta + response_blocks, "proofs: response deadline not passed"
     self._fail(claim_id, audit, head, record, REASON_NO_RESPONSE, 0)
+
+
+@external
+def reclaim(claim_id: uint256, audit: uint256):
+    """
+    @dev Voids an audit left open when its claim failed another audit, crediting the
+         deposit back to its auditor. Anyone may call it.
+    @param claim_id The failed claim.
+    @param audit The audit number.
+    """
+    head: uint256 = self._existing_head(claim_id)
+    assert (head >> _STATE_SHIFT) & _U8 == _FAILED, "proofs: claim not failed"
+    record: uint256 = self._open_audit(claim_id, audit)
+    self._void(claim_id, audit, record, convert(record & _ADDRESS_MASK, address))
 
 
 @external
 def dispute(claim_id: uint256):
     """
     @dev Disputes an active claim within its challenge window with a bond equal to the
-         claim bond (approve it first). The claim reads as disputed until it is
-         finalised or fails; the dispute bond is credited back then. The contract does
-         not judge the dispute: re-execution does, recorded as reproduction
-         attestations under `reproduction_metric_set(claim_id)`.
+         claim bond (approve it first); once per account and claim, by any number of
+         accounts. The claim reads as disputed; nothing else is blocked (audits,
+         finalisation and the bond release go on). Settled by `settle_dispute`: the bond
+         comes back in full if the claim fails, less DISPUTE_FORFEIT_BPS (paid to the
+         claimant) if it finalises. The contract does not judge the dispute itself:
+         re-execution does, recorded as reproduction attestations under
+         `reproduction_metric_set(claim_id)`.
     @param claim_id The claim.
     """
     head: uint256 = self._active_head(claim_id)
     assert block.number <= self._window_end(head), "proofs: challenge window closed"
-    ids: uint256 = self._ids[claim_id]
-    assert ids >> 64 == 0, "proofs: already disputed"
+    assert not self.disputed[claim_id][msg.sender], "proofs: already disputed"
     self._check_funds(bond, "bond")
-    self._ids[claim_id] = ids | (convert(msg.sender, uint256) << 64)
+    self.disputed[claim_id][msg.sender] = True
+    # The dispute count is bounded by the number of accounts (< 2**64 in practice).
+    self._ids[claim_id] = unsafe_add(self._ids[claim_id], 1 << _DISPUTES_SHIFT)
     log ClaimDisputed(
         claim_id=claim_id,
         disputer=msg.sender,
@@ -599,23 +788,49 @@ def dispute(claim_id: uint256):
 
 
 @external
+def settle_dispute(claim_id: uint256, disputer: address):
+    """
+    @dev Settles a dispute of a finalised or failed claim; anyone may call it. Failed:
+         the dispute bond is credited back to the disputer. Finalised (the claim stood):
+         DISPUTE_FORFEIT_BPS of it is credited to the claimant, the rest to the disputer.
+    @param claim_id The claim.
+    @param disputer The disputer.
+    """
+    head: uint256 = self._existing_head(claim_id)
+    state: uint256 = (head >> _STATE_SHIFT) & _U8
+    assert state != _ACTIVE, "proofs: claim not settled"
+    assert self.disputed[claim_id][disputer], "proofs: no dispute to settle"
+    self.disputed[claim_id][disputer] = False
+    forfeited: uint256 = 0
+    if state == _FINALISED:
+        forfeited = bond * DISPUTE_FORFEIT_BPS // 10000
+        self.credits[convert(head & _ADDRESS_MASK, address)] += forfeited
+    # forfeited <= bond since DISPUTE_FORFEIT_BPS <= 10000.
+    refunded: uint256 = unsafe_sub(bond, forfeited)
+    self.credits[disputer] += refunded
+    log DisputeSettled(
+        claim_id=claim_id, disputer=disputer, refunded=refunded, forfeited=forfeited
+    )
+
+
+@external
 def finalize(claim_id: uint256):
     """
     @dev Closes an active claim after its challenge window once no audit is open,
-         crediting the bond to the claimant (and a dispute bond to its disputer).
+         crediting the bond to the claimant. Disputes settle apart (`settle_dispute`).
     @param claim_id The claim.
     """
     head: uint256 = self._active_head(claim_id)
     assert block.number > self._window_end(head), "proofs: challenge window not over"
-    assert (head >> 240) & _U8 == 0, "proofs: audit pending"
+    assert self._counts[claim_id] >> _OPEN_SHIFT == 0, "proofs: audit pending"
     claimant: address = convert(head & _ADDRESS_MASK, address)
-    self._head[claim_id] = (head & ~(_U8 << 224)) | (_FINALISED << 224)
+    self._head[claim_id] = (head & ~(_U8 << _STATE_SHIFT)) | (_FINALISED << _STATE_SHIFT)
     self.credits[claimant] += bond
-    disputer: address = convert((self._ids[claim_id] >> 64) & _ADDRESS_MASK, address)
-    if disputer != empty(address):
-        self.credits[disputer] += bond
     log ClaimFinalised(
-        claim_id=claim_id, claimant=claimant, bond=bond, disputed=disputer != empty(address)
+        claim_id=claim_id,
+        claimant=claimant,
+        bond=bond,
+        disputes=(self._ids[claim_id] >> _DISPUTES_SHIFT) & _U64,
     )
 
 
@@ -641,55 +856,65 @@ def status(claim_id: uint256) -> uint8:
     @param claim_id The claim.
     @return uint8 The status code.
     """
-    return self._status(self._existing_head(claim_id), self._ids[claim_id])
+    return self._status(claim_id, self._existing_head(claim_id))
 
 
 @external
 @view
 def claim(claim_id: uint256) -> ClaimView:
     """
-    @dev A claim with its status and audit history, in one call.
+    @dev A claim with its status, counters and latest audits, in one call.
     @param claim_id The claim.
-    @return ClaimView The claim; `audits` in opening order.
+    @return ClaimView The claim; `audits` the latest CLAIM_VIEW_AUDITS in opening order,
+            numbered from `first_audit`.
     """
     head: uint256 = self._existing_head(claim_id)
     ids: uint256 = self._ids[claim_id]
-    audits: DynArray[AuditView, MAX_AUDITS] = []
-    for n: uint256 in range(MAX_AUDITS):
-        if n == (head >> 232) & _U8:
+    counts: uint256 = self._counts[claim_id]
+    count: uint256 = counts & _U128
+    first: uint256 = 0
+    if count > CLAIM_VIEW_AUDITS:
+        first = count - CLAIM_VIEW_AUDITS
+    audits: DynArray[AuditView, CLAIM_VIEW_AUDITS] = []
+    for k: uint256 in range(CLAIM_VIEW_AUDITS):
+        if first + k == count:
             break
-        record: uint256 = self._audit[claim_id][n]
-        opened: uint256 = (record >> 160) & _U64
-        audits.append(
-            AuditView(
-                auditor=convert(record & _ADDRESS_MASK, address),
-                opened=opened,
-                deadline=opened + response_blocks,
-                state=convert((record >> 224) & _U8, uint8),
-                reason=convert((record >> 232) & _U8, uint8),
-                seed=self._read_seed(claim_id, n, record),
-            )
-        )
+        audits.append(self._audit_view(claim_id, first + k))
     return ClaimView(
         claimant=convert(head & _ADDRESS_MASK, address),
         parent_id=ids & _U32,
-        child_id=(ids >> 32) & _U32,
+        child_id=(ids >> _CHILD_SHIFT) & _U32,
         fate_root=self._fate_root[claim_id],
-        submitted=(head >> 160) & _U64,
+        submitted=(head >> _BLOCK_SHIFT) & _U64,
         window_end=self._window_end(head),
-        status=self._status(head, ids),
-        disputer=convert((ids >> 64) & _ADDRESS_MASK, address),
-        open_audits=(head >> 240) & _U8,
+        status=self._status(claim_id, head),
+        disputes=(ids >> _DISPUTES_SHIFT) & _U64,
+        audit_count=count,
+        open_audits=counts >> _OPEN_SHIFT,
+        first_audit=first,
         audits=audits,
     )
 
 
 @external
 @view
+def audit(claim_id: uint256, audit: uint256) -> AuditView:
+    """
+    @dev One audit of a claim.
+    @param claim_id The claim.
+    @param audit The audit number.
+    @return AuditView The audit.
+    """
+    self._existing_head(claim_id)
+    assert self._audit[claim_id][audit] != 0, "proofs: unknown audit"
+    return self._audit_view(claim_id, audit)
+
+
+@external
+@view
 def audit_seed(claim_id: uint256, audit: uint256) -> bytes32:
     """
-    @dev An audit's seed: stored once read, else computed from the block after the
-         opening; zero while that block is not mined (or no longer readable).
+    @dev An audit's seed: zero until its secret is revealed.
     @param claim_id The claim.
     @param audit The audit number.
     @return bytes32 The seed.
@@ -702,11 +927,25 @@ def audit_seed(claim_id: uint256, audit: uint256) -> bytes32:
 
 @external
 @view
+def row_leaf(claim_id: uint256, audit: uint256, slot: uint256) -> bytes32:
+    """
+    @dev The leaf hash `open_row` stored for a slot of an audit (zero if none).
+    @param claim_id The claim.
+    @param audit The audit number.
+    @param slot The row slot (see `open_row`).
+    @return bytes32 The leaf hash.
+    """
+    assert slot < ROW_SLOTS, "proofs: no such row slot"
+    return self._row_leaf[claim_id][audit * ROW_SLOTS + slot]
+
+
+@external
+@view
 def sample(
     claim_id: uint256, audit: uint256
 ) -> (DynArray[uint256, SAMPLES], DynArray[uint256, SAMPLES]):
     """
-    @dev The input and output indices an audit asks for.
+    @dev The input and output indices a revealed audit asks for.
     @param claim_id The claim.
     @param audit The audit number.
     @return DynArray The input indices (SAMPLES, or none for a 0-row parent).
@@ -716,10 +955,12 @@ def sample(
     record: uint256 = self._audit[claim_id][audit]
     assert record != 0, "proofs: unknown audit"
     seed: bytes32 = self._read_seed(claim_id, audit, record)
-    assert seed != empty(bytes32), "proofs: seed block not mined yet"
+    assert seed != empty(bytes32), "proofs: audit not revealed"
     ids: uint256 = self._ids[claim_id]
     rows_in: uint256 = convert((staticcall registry.info(ids & _U32)).row_count, uint256)
-    rows_out: uint256 = convert((staticcall registry.info((ids >> 32) & _U32)).row_count, uint256)
+    rows_out: uint256 = convert(
+        (staticcall registry.info((ids >> _CHILD_SHIFT) & _U32)).row_count, uint256
+    )
     return self._indices(seed, 0, rows_in), self._indices(seed, SAMPLES, rows_out)
 
 
@@ -733,6 +974,18 @@ def reproduction_metric_set(claim_id: uint256) -> bytes32:
     @return bytes32 The metric set.
     """
     return self._metric_set(claim_id)
+
+
+@external
+@pure
+def commitment_of(auditor: address, secret: bytes32) -> bytes32:
+    """
+    @dev The commitment `open_audit` takes: keccak256(abi_encode(auditor, secret)).
+    @param auditor The account that opens the audit.
+    @param secret The auditor's secret.
+    @return bytes32 The commitment.
+    """
+    return keccak256(abi_encode(auditor, secret))
 
 
 @internal
@@ -753,7 +1006,7 @@ def _existing_head(claim_id: uint256) -> uint256:
 @view
 def _active_head(claim_id: uint256) -> uint256:
     head: uint256 = self._existing_head(claim_id)
-    assert (head >> 224) & _U8 == _ACTIVE, "proofs: claim not active"
+    assert (head >> _STATE_SHIFT) & _U8 == _ACTIVE, "proofs: claim not active"
     return head
 
 
@@ -762,58 +1015,95 @@ def _active_head(claim_id: uint256) -> uint256:
 def _open_audit(claim_id: uint256, audit: uint256) -> uint256:
     record: uint256 = self._audit[claim_id][audit]
     assert record != 0, "proofs: unknown audit"
-    assert (record >> 224) & _U8 == convert(AUDIT_OPEN, uint256), "proofs: audit not open"
+    assert (record >> _STATE_SHIFT) & _U8 == convert(AUDIT_OPEN, uint256), "proofs: audit not open"
     return record
 
 
 @internal
 @view
-def _window_end(head: uint256) -> uint256:
-    return ((head >> 160) & _U64) + challenge_blocks
+def _revealed_audit(claim_id: uint256, audit: uint256) -> uint256:
+    # An open, revealed audit whose answer is not yet due.
+    record: uint256 = self._open_audit(claim_id, audit)
+    delta: uint256 = record >> _REVEAL_SHIFT
+    assert delta != 0, "proofs: audit not revealed"
+    deadline: uint256 = ((record >> _BLOCK_SHIFT) & _U64) + delta + response_blocks
+    assert block.number <= deadline, "proofs: response deadline passed"
+    return record
 
 
 @internal
-@pure
-def _status(head: uint256, ids: uint256) -> uint8:
-    state: uint256 = (head >> 224) & _U8
+@view
+def _public_leaf(claim_id: uint256, key: uint256, row: Bytes[rfc9162.MAX_ROW_BYTES]) -> bytes32:
+    # An empty inline row stands for the row `open_row` opened in this slot, if any.
+    if len(row) == 0:
+        opened: bytes32 = self._row_leaf[claim_id][key]
+        if opened != empty(bytes32):
+            return opened
+    return rfc9162._leaf_hash(row)
+
+
+@internal
+@view
+def _window_end(head: uint256) -> uint256:
+    return ((head >> _BLOCK_SHIFT) & _U64) + challenge_blocks
+
+
+@internal
+@view
+def _status(claim_id: uint256, head: uint256) -> uint8:
+    state: uint256 = (head >> _STATE_SHIFT) & _U8
     if state == _FAILED:
         return FAILED
     if state == _FINALISED:
         return FINALISED
-    if ids >> 64 != 0:
+    if (self._ids[claim_id] >> _DISPUTES_SHIFT) & _U64 != 0:
         return DISPUTED
-    if (head >> 232) & _U8 != 0:
+    if self._counts[claim_id] & _U128 != 0:
         return AUDITED
     return PENDING
 
 
 @internal
+@view
+def _audit_view(claim_id: uint256, audit: uint256) -> AuditView:
+    record: uint256 = self._audit[claim_id][audit]
+    opened: uint256 = (record >> _BLOCK_SHIFT) & _U64
+    delta: uint256 = record >> _REVEAL_SHIFT
+    revealed: uint256 = 0
+    deadline: uint256 = 0
+    if delta != 0:
+        revealed = opened + delta
+        deadline = revealed + response_blocks
+    return AuditView(
+        auditor=convert(record & _ADDRESS_MASK, address),
+        opened=opened,
+        reveal_deadline=opened + reveal_blocks,
+        revealed=revealed,
+        deadline=deadline,
+        state=convert((record >> _STATE_SHIFT) & _U8, uint8),
+        reason=convert((record >> _REASON_SHIFT) & _U8, uint8),
+        seed=self._read_seed(claim_id, audit, record),
+    )
+
+
+@internal
 @pure
 def _set_state(record: uint256, state: uint8, reason: uint8) -> uint256:
+    # Keeps the auditor, the opening block and the reveal delta.
     return (
-        (record & ((1 << 224) - 1))
-        | (convert(state, uint256) << 224)
-        | (convert(reason, uint256) << 232)
+        (record & (_LOW_224 | (_U16 << _REVEAL_SHIFT)))
+        | (convert(state, uint256) << _STATE_SHIFT)
+        | (convert(reason, uint256) << _REASON_SHIFT)
     )
 
 
 @internal
 @view
-def _compute_seed(claim_id: uint256, audit: uint256, record: uint256) -> bytes32:
-    # The seed block is the one after the opening.
-    hash: bytes32 = block_hash._block_hash(((record >> 160) & _U64) + 1)
-    if hash == empty(bytes32):
-        return empty(bytes32)
-    return keccak256(abi_encode(hash, claim_id, audit))
-
-
-@internal
-@view
 def _read_seed(claim_id: uint256, audit: uint256, record: uint256) -> bytes32:
-    seed: bytes32 = self._seed[claim_id][audit]
-    if seed != empty(bytes32):
-        return seed
-    return self._compute_seed(claim_id, audit, record)
+    # Before the reveal the slot holds the commitment, not a seed.
+    if record >> _REVEAL_SHIFT == 0:
+        return empty(bytes32)
+    return self._seed[claim_id][audit]
 
 
 @internal
@@ -878,32 +1168,29 @@ def _fate_rules(
 
 
 @internal
+def _void(claim_id: uint256, audit: uint256, record: uint256, paid_to: address):
+    self._audit[claim_id][audit] = self._set_state(record, AUDIT_VOID, 0)
+    self.credits[paid_to] += audit_deposit
+    log AuditVoided(
+        claim_id=claim_id,
+        audit=audit,
+        auditor=convert(record & _ADDRESS_MASK, address),
+        paid_to=paid_to,
+    )
+
+
+@internal
 def _fail(claim_id: uint256, audit: uint256, head: uint256, record: uint256, reason: uint8, at: uint256):
+    # The claim fails; other open audits stay open until `reclaim`ed, disputes until
+    # `settle_dispute`d (no loop over either).
     auditor: address = convert(record & _ADDRESS_MASK, address)
     self._audit[claim_id][audit] = self._set_state(record, AUDIT_FAILED, reason)
-    count: uint256 = (head >> 232) & _U8
-    # The failing auditor's deposit comes back; other open audits become void.
-    for n: uint256 in range(MAX_AUDITS):
-        if n == count:
-            break
-        if n == audit:
-            continue
-        other: uint256 = self._audit[claim_id][n]
-        if (other >> 224) & _U8 == convert(AUDIT_OPEN, uint256):
-            self._audit[claim_id][n] = self._set_state(other, AUDIT_VOID, 0)
-            who: address = convert(other & _ADDRESS_MASK, address)
-            self.credits[who] += audit_deposit
-            log AuditVoided(claim_id=claim_id, audit=n, auditor=who)
-    # Clear the open count and mark the claim failed.
-    self._head[claim_id] = (head & ((1 << 224) - 1)) | (_FAILED << 224) | (count << 232)
+    self._head[claim_id] = (head & ~(_U8 << _STATE_SHIFT)) | (_FAILED << _STATE_SHIFT)
     share: uint256 = bond * AUDITOR_SHARE_BPS // 10000
     # share <= bond since AUDITOR_SHARE_BPS <= 10000.
     burn: uint256 = unsafe_sub(bond, share)
     self.burned += burn
     self.credits[auditor] += share + audit_deposit
-    disputer: address = convert((self._ids[claim_id] >> 64) & _ADDRESS_MASK, address)
-    if disputer != empty(address):
-        self.credits[disputer] += bond
     log AuditFailed(claim_id=claim_id, audit=audit, reason=reason, opening=at)
     log ClaimSlashed(claim_id=claim_id, auditor=auditor, burned=burn, auditor_share=share)
 
@@ -917,5 +1204,7 @@ def _check_funds(amount: uint256, what: String[7]):
 
 @internal
 def _pull(amount: uint256):
-    if amount != 0:
-        assert extcall bond_token.transferFrom(msg.sender, self, amount, default_return_value=True), "proofs: transfer failed"
+    before: uint256 = staticcall bond_token.balanceOf(self)
+    assert extcall bond_token.transferFrom(msg.sender, self, amount, default_return_value=True), "proofs: transfer failed"
+    # A token that keeps a fee would leave the last withdrawers short.
+    assert staticcall bond_token.balanceOf(self) == before + amount, "proofs: token took a fee"

@@ -4,23 +4,29 @@ The contract samples :data:`SAMPLES` input rows and :data:`SAMPLES` output rows 
 from a seed, and the claimant answers with RFC 9162 openings. This module mirrors the
 on-chain side exactly, so answers can be built and checked before any gas is spent:
 
-* :func:`compute_seed` and :func:`sample_indices` are the contract's ``_compute_seed`` and
-  ``_indices``;
+* :func:`commitment` and :func:`compute_seed` are the auditor's commitment and the seed
+  ``reveal`` fixes (``keccak256(secret, blockhash(opened + 1), claim, audit)``);
+  :func:`sample_indices` is the contract's ``_indices``;
 * :func:`fate_rules` is its ``_fate_rules`` (the 34-byte ``datasoil-fate-v1`` record of
   :mod:`datasoil.clean`), :func:`check_response` its whole ``respond`` verdict;
 * :class:`ClaimData` holds what a claimant keeps (leaf hashes and, for public datasets,
   encoded rows, of parent and child; the fate file), :func:`load_claim_data` reads it from
-  a ``datasoil clean`` output directory and the parent's data, :func:`build_response`
-  produces the openings for an audit's indices.
+  a ``datasoil clean`` output directory and the parent's data (:func:`row_keys` finds the
+  row-hash keys of private parents and children), :func:`build_response` produces the
+  openings for an audit's indices; rows over :data:`MAX_ROW_BYTES` travel ahead of the
+  answer, one ``open_row`` transaction each (:meth:`Response.long_rows`).
 
 Chain access goes through ape contract objects (duck-typed): :func:`read_claim`,
-:func:`open_audit`, :func:`respond`, :func:`finalize`, :func:`answer_open_audits`. The
-protocol is written down in docs/proofs.md.
+:func:`open_audit` (commit, wait for the next block, :func:`reveal`), :func:`respond`,
+:func:`finalize`, :func:`answer_open_audits`, :func:`settle_dispute`. The protocol is
+written down in docs/proofs.md.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
@@ -36,7 +42,9 @@ __all__ = [
     "FATE_NONE",
     "FATE_SIZE",
     "FATE_STEP_NONE",
+    "MAX_LONG_ROW_BYTES",
     "MAX_ROW_BYTES",
+    "ROW_SLOTS",
     "SAMPLES",
     "AuditState",
     "AuditStatus",
@@ -51,6 +59,7 @@ __all__ = [
     "answer_open_audits",
     "build_response",
     "check_response",
+    "commitment",
     "compute_seed",
     "fate_rules",
     "finalize",
@@ -61,13 +70,20 @@ __all__ = [
     "read_seed",
     "reproduction_metric_set",
     "respond",
+    "reveal",
+    "row_keys",
     "sample_indices",
+    "settle_dispute",
 ]
 
 SAMPLES = 4
 """Input rows and output rows each audit samples (the contract's ``SAMPLES``)."""
 MAX_ROW_BYTES = 4096
-"""The longest row an opening can carry (``rfc9162.MAX_ROW_BYTES``)."""
+"""The longest row an answer carries inline (``rfc9162.MAX_ROW_BYTES``)."""
+MAX_LONG_ROW_BYTES = 393216
+"""The longest row ``open_row`` takes (``rfc9162.MAX_LONG_ROW_BYTES``, 384 KiB)."""
+ROW_SLOTS = 8
+"""``open_row`` slots per audit: input opening j's row is slot j, its output row 4 + j."""
 FATE_SIZE = 34
 """Bytes per fate record (``datasoil-fate-v1``)."""
 FATE_NONE = 2**64 - 1
@@ -113,15 +129,34 @@ def _u256(value: int) -> bytes:
     return value.to_bytes(32, "big")
 
 
-def compute_seed(block_hash: bytes, claim_id: int, audit: int) -> bytes:
-    """``keccak256(abi.encode(block_hash, claim_id, audit))``: an audit's seed.
+def _address_word(address: str) -> bytes:
+    raw = bytes.fromhex(str(address).removeprefix("0x"))
+    if len(raw) != 20:
+        raise ProofError(f"address: expected 20 bytes, found {len(raw)}")
+    return bytes(12) + raw
 
-    ``block_hash`` is the hash of the block after the one the audit was opened in.
-    Raises :class:`~datasoil.errors.ProofError` unless it is 32 bytes.
+
+def commitment(auditor: str, secret: bytes) -> bytes:
+    """``keccak256(abi.encode(auditor, secret))``: what ``open_audit`` takes.
+
+    Raises :class:`~datasoil.errors.ProofError` unless ``secret`` is 32 bytes.
     """
-    if len(block_hash) != 32:
-        raise ProofError(f"block hash: expected 32 bytes, found {len(block_hash)}")
-    return keccak(block_hash + _u256(claim_id) + _u256(audit))
+    if len(secret) != 32:
+        raise ProofError(f"secret: expected 32 bytes, found {len(secret)}")
+    return keccak(_address_word(auditor) + secret)
+
+
+def compute_seed(secret: bytes, block_hash: bytes, claim_id: int, audit: int) -> bytes:
+    """``keccak256(abi.encode(secret, block_hash, claim_id, audit))``: an audit's seed.
+
+    ``secret`` is the auditor's revealed secret, ``block_hash`` the hash of the block after
+    the one the audit was opened in. Raises :class:`~datasoil.errors.ProofError` unless both
+    are 32 bytes.
+    """
+    for name, value in (("secret", secret), ("block hash", block_hash)):
+        if len(value) != 32:
+            raise ProofError(f"{name}: expected 32 bytes, found {len(value)}")
+    return keccak(secret + block_hash + _u256(claim_id) + _u256(audit))
 
 
 def sample_indices(seed: bytes, size: int, offset: int = 0) -> list[int]:
@@ -200,15 +235,16 @@ class InputOpening:
     output_path: tuple[bytes, ...] = ()
 
     def as_args(self) -> tuple[Any, ...]:
-        """The ABI tuple, in struct field order."""
+        """The ABI tuple, in struct field order; rows over :data:`MAX_ROW_BYTES` are left
+        empty (they travel ahead in ``open_row``)."""
         return (
             self.index,
-            self.row,
+            _inline(self.row),
             self.leaf,
             list(self.row_path),
             self.fate,
             list(self.fate_path),
-            self.output_row,
+            _inline(self.output_row),
             self.output_leaf,
             list(self.output_path),
         )
@@ -238,6 +274,21 @@ class Response:
     def as_args(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         """``(inputs, outputs)`` as ABI tuples for ``CleaningProofs.respond``."""
         return [o.as_args() for o in self.inputs], [o.as_args() for o in self.outputs]
+
+    def long_rows(self) -> list[tuple[int, bytes]]:
+        """``(slot, row)`` for every row over :data:`MAX_ROW_BYTES`: each goes to
+        ``open_row`` before the answer (slot j: input opening j's row; 4 + j: its output
+        row)."""
+        found = []
+        for j, op in enumerate(self.inputs):
+            for slot, row in ((j, op.row), (SAMPLES + j, op.output_row)):
+                if len(row) > MAX_ROW_BYTES:
+                    found.append((slot, row))
+        return found
+
+
+def _inline(row: bytes) -> bytes:
+    return b"" if len(row) > MAX_ROW_BYTES else row
 
 
 @dataclass(frozen=True)
@@ -337,7 +388,8 @@ def build_response(
 
     The source of an output row is found by its fate (the kept input row whose output
     index it is). Raises :class:`~datasoil.errors.ProofError` for an index out of range,
-    an output row no kept fate record points to, or a row longer than MAX_ROW_BYTES.
+    an output row no kept fate record points to, or a row longer than MAX_LONG_ROW_BYTES
+    (no transaction can carry it: docs/proofs.md).
     """
     producers: dict[int, int] = {}
     wanted = set(output_indices)
@@ -394,10 +446,10 @@ def _check_index(index: int, size: int, what: str) -> None:
 
 
 def _row(row: bytes, what: str, index: int) -> bytes:
-    if len(row) > MAX_ROW_BYTES:
+    if len(row) > MAX_LONG_ROW_BYTES:
         raise ProofError(
-            f"{what} row {index}: expected at most {MAX_ROW_BYTES} bytes to open on chain, "
-            f"found {len(row)}"
+            f"{what} row {index}: expected at most {MAX_LONG_ROW_BYTES} bytes to open on "
+            f"chain, found {len(row)}"
         )
     return row
 
@@ -460,14 +512,15 @@ def load_claim_data(
     input_path: Path,
     *,
     key: bytes | None = None,
+    input_key: bytes | None = None,
     output_key: bytes | None = None,
 ) -> ClaimData:
     """Read a ``datasoil clean`` output directory (``proof.json``, ``data.parquet``,
     ``fate.bin``) and the parent's data at ``input_path`` into :class:`ClaimData`.
 
-    ``key`` is the row-hash key of a private parent and child; ``output_key`` the key of
-    a private child alone (a public parent cleaned into a private child). Holds every
-    row in memory.
+    ``input_key`` is the row-hash key of a private parent, ``output_key`` that of a
+    private child (a public parent cleaned into a private child has only the latter:
+    :func:`row_keys` finds them); ``key`` sets both. Holds every row in memory.
     Raises :class:`~datasoil.errors.ProofError` when the files do not give the roots the
     proof names, and what :mod:`datasoil.rows` raises for unreadable data.
     """
@@ -492,7 +545,7 @@ def load_claim_data(
         for r in rows.encode_rows(b, schema_out)
     ]
     data = ClaimData.from_rows(
-        encoded_in, encoded_out, fates, input_key=key, output_key=output_key or key
+        encoded_in, encoded_out, fates, input_key=input_key or key, output_key=output_key or key
     )
     facts = data.facts()
     for name, got in (
@@ -514,11 +567,16 @@ def load_claim_data(
 
 @dataclass(frozen=True)
 class AuditStatus:
-    """One audit of a claim, as ``CleaningProofs.claim`` returns it."""
+    """One audit of a claim, as ``CleaningProofs.audit`` returns it.
+
+    ``revealed``, ``deadline`` and ``seed`` are 0 / zero bytes until the auditor reveals.
+    """
 
     number: int
     auditor: str
     opened: int
+    reveal_deadline: int
+    revealed: int
     deadline: int
     state: AuditState
     reason: Reason
@@ -529,16 +587,18 @@ class AuditStatus:
             "audit": self.number,
             "auditor": self.auditor,
             "opened": self.opened,
-            "deadline": self.deadline,
+            "reveal_deadline": self.reveal_deadline,
+            "revealed": self.revealed or None,
+            "deadline": self.deadline or None,
             "state": self.state.name.lower(),
             "reason": self.reason.name.lower(),
-            "seed": "0x" + self.seed.hex(),
+            "seed": "0x" + self.seed.hex() if any(self.seed) else None,
         }
 
 
 @dataclass(frozen=True)
 class ClaimStatus:
-    """A claim and its audit history (``CleaningProofs.claim``)."""
+    """A claim and its whole audit history (``CleaningProofs.claim`` and ``audit``)."""
 
     claim_id: int
     claimant: str
@@ -548,7 +608,7 @@ class ClaimStatus:
     submitted: int
     window_end: int
     status: Status
-    disputer: str | None
+    disputes: int
     open_audits: int
     audits: tuple[AuditStatus, ...]
 
@@ -562,18 +622,30 @@ class ClaimStatus:
             "fate_root": "0x" + self.fate_root.hex(),
             "submitted": self.submitted,
             "window_end": self.window_end,
-            "disputer": self.disputer,
+            "disputes": self.disputes,
             "open_audits": self.open_audits,
             "audits": [a.to_json() for a in self.audits],
             "reproduction_metric_set": "0x" + reproduction_metric_set(self.claim_id).hex(),
         }
 
 
-_ZERO = "0x0000000000000000000000000000000000000000"
+def _audit_status(number: int, a: Any) -> AuditStatus:
+    return AuditStatus(
+        number=number,
+        auditor=str(a.auditor),
+        opened=int(a.opened),
+        reveal_deadline=int(a.reveal_deadline),
+        revealed=int(a.revealed),
+        deadline=int(a.deadline),
+        state=AuditState(int(a.state)),
+        reason=Reason(int(a.reason)),
+        seed=bytes(a.seed),
+    )
 
 
 def read_claim(proofs: Any, claim_id: int) -> ClaimStatus:
-    """The claim's status and audit history in one call.
+    """The claim's status and every audit (the latest 16 come with the claim, older ones
+    one call each).
 
     Raises :class:`~datasoil.errors.ChainError` for an unknown claim.
     """
@@ -581,19 +653,9 @@ def read_claim(proofs: Any, claim_id: int) -> ClaimStatus:
         view = proofs.claim(claim_id)
     except Exception as exc:  # ape raises ContractLogicError subclasses
         raise ChainError(f"claim {claim_id}: expected a submitted claim, found: {exc}") from exc
-    audits = tuple(
-        AuditStatus(
-            number=n,
-            auditor=str(a.auditor),
-            opened=int(a.opened),
-            deadline=int(a.deadline),
-            state=AuditState(int(a.state)),
-            reason=Reason(int(a.reason)),
-            seed=bytes(a.seed),
-        )
-        for n, a in enumerate(view.audits)
-    )
-    disputer = str(view.disputer)
+    first = int(view.first_audit)
+    older = [_audit_status(n, proofs.audit(claim_id, n)) for n in range(first)]
+    latest = [_audit_status(first + k, a) for k, a in enumerate(view.audits)]
     return ClaimStatus(
         claim_id=claim_id,
         claimant=str(view.claimant),
@@ -603,9 +665,9 @@ def read_claim(proofs: Any, claim_id: int) -> ClaimStatus:
         submitted=int(view.submitted),
         window_end=int(view.window_end),
         status=Status(int(view.status)),
-        disputer=None if disputer == _ZERO else disputer,
+        disputes=int(view.disputes),
         open_audits=int(view.open_audits),
-        audits=audits,
+        audits=tuple(older + latest),
     )
 
 
@@ -626,56 +688,82 @@ def read_facts(proofs: Any, registry: Any, claim_id: int) -> ClaimFacts:
 
 
 def read_seed(proofs: Any, claim_id: int, audit: int) -> bytes | None:
-    """An audit's seed, or None while its seed block is not mined.
-
-    The contract's ``audit_seed`` view sees the seed block only from the block after it
-    on (an ``eth_call`` runs as if in the latest block, whose own hash BLOCKHASH does not
-    give), so the seed is computed here from the seed block's hash as soon as it exists.
-    """
+    """An audit's seed, or None until its auditor reveals (the contract stores it then)."""
     stored = bytes(proofs.audit_seed(claim_id, audit))
-    if stored != bytes(32):
-        return stored
+    return None if stored == bytes(32) else stored
+
+
+def _wait_for_block(number: int, timeout: float = 600.0) -> None:
+    """Until block ``number`` exists: mined at once on a local anvil, polled elsewhere."""
     from datasoil import chain as dschain
 
-    opened = int(proofs.claim(claim_id).audits[audit].opened)
     w3 = dschain.web3()
-    if int(w3.eth.block_number) < opened + 1:
-        return None
-    return compute_seed(bytes(w3.eth.get_block(opened + 1)["hash"]), claim_id, audit)
-
-
-def _mine_next_block() -> None:
-    """On a local anvil, mine a block so the seed block exists (anvil mines on demand)."""
-    from datasoil import chain as dschain
-
     if dschain.is_local():
-        dschain.web3().provider.make_request("evm_mine", [])
+        while int(w3.eth.block_number) < number:
+            w3.provider.make_request("evm_mine", [])
+        return
+    end = time.monotonic() + timeout
+    while int(w3.eth.block_number) < number:
+        if time.monotonic() > end:
+            raise ChainError(f"expected block {number} within {timeout:.0f} s, found none")
+        time.sleep(2.0)
 
 
-def open_audit(proofs: Any, token: Any, claim_id: int, sender: Any, *, mine: bool = True) -> int:
-    """Approve the deposit and open an audit; returns the audit number. With ``mine`` (the
-    default) a block is mined afterwards on local networks so the seed is fixed at once.
+def open_audit(
+    proofs: Any,
+    token: Any,
+    claim_id: int,
+    sender: Any,
+    *,
+    secret: bytes | None = None,
+    reveal_now: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> int:
+    """Approve the deposit, open an audit committed to ``secret`` (random by default) and,
+    with ``reveal_now``, wait for the next block and reveal it; returns the audit number.
 
+    ``log`` receives the secret before anything is sent, so an interrupted run can still
+    :func:`reveal` (``ape run audit reveal``) within the reveal window.
     Raises :class:`~datasoil.errors.ChainError` when the contract refuses.
     """
+    secret = os.urandom(32) if secret is None else secret
     deposit = int(proofs.audit_deposit())
+    if log is not None:
+        log(f"claim {claim_id}: audit secret 0x{secret.hex()} (keep it until revealed)")
     try:
         if int(token.allowance(sender, proofs)) < deposit:
             token.approve(proofs, deposit, sender=sender)
-        receipt = proofs.open_audit(claim_id, sender=sender)
+        receipt = proofs.open_audit(
+            claim_id, commitment(str(sender.address), secret), sender=sender
+        )
     except Exception as exc:
         raise ChainError(f"open audit of claim {claim_id}: {_revert(exc)}") from exc
     (event,) = receipt.decode_logs(proofs.AuditOpened)
-    if mine:
-        _mine_next_block()
-    return int(event.audit)
+    number = int(event.audit)
+    if reveal_now:
+        _wait_for_block(int(event.seed_block))
+        reveal(proofs, claim_id, number, secret, sender)
+    return number
+
+
+def reveal(proofs: Any, claim_id: int, audit: int, secret: bytes, sender: Any) -> bytes:
+    """Reveal an audit's secret (from the block after next of its opening); returns the
+    seed. Raises :class:`~datasoil.errors.ChainError` when the contract refuses."""
+    try:
+        receipt = proofs.reveal(claim_id, audit, secret, sender=sender)
+    except Exception as exc:
+        raise ChainError(f"reveal audit {audit} of claim {claim_id}: {_revert(exc)}") from exc
+    (event,) = receipt.decode_logs(proofs.AuditRevealed)
+    return bytes(event.seed)
 
 
 def respond(
     proofs: Any, registry: Any, claim_id: int, audit: int, data: ClaimData, sender: Any
 ) -> Any:
-    """Build, check locally and send the answer to an open audit; returns the receipt.
+    """Build, check locally and send the answer to a revealed audit; returns the receipt.
 
+    Rows over :data:`MAX_ROW_BYTES` go first, one ``open_row`` transaction each (skipped
+    when the chain already holds that slot's leaf, so an interrupted answer resumes).
     Raises :class:`~datasoil.errors.ProofError` when the answer would fail the audit (so no
     bond is lost to a bug here) or the data does not match the claim, and
     :class:`~datasoil.errors.ChainError` when the contract refuses it.
@@ -690,7 +778,7 @@ def respond(
     seed = read_seed(proofs, claim_id, audit)
     if seed is None:
         raise ChainError(
-            f"audit {audit} of claim {claim_id}: expected a mined seed block, found none yet"
+            f"audit {audit} of claim {claim_id}: expected a revealed seed, found none yet"
         )
     response = build_response(
         data, sample_indices(seed, facts.rows_in), sample_indices(seed, facts.rows_out, SAMPLES)
@@ -700,6 +788,9 @@ def respond(
         raise ProofError(f"answer would fail the audit: {reason.name.lower()} at opening {at}")
     inputs, outputs = response.as_args()
     try:
+        for slot, row in response.long_rows():
+            if bytes(proofs.row_leaf(claim_id, audit, slot)) != merkle.leaf_hash(row):
+                proofs.open_row(claim_id, audit, slot, row, sender=sender)
         return proofs.respond(claim_id, audit, inputs, outputs, sender=sender)
     except Exception as exc:
         raise ChainError(f"respond to audit {audit} of claim {claim_id}: {_revert(exc)}") from exc
@@ -713,10 +804,10 @@ def answer_open_audits(
     sender: Any,
     log: Callable[[str], None] = print,
 ) -> list[int]:
-    """Answer every open audit of a claim whose seed block is mined; returns their numbers."""
+    """Answer every open audit of a claim whose seed is revealed; returns their numbers."""
     answered = []
     for a in read_claim(proofs, claim_id).audits:
-        if a.state is AuditState.OPEN and read_seed(proofs, claim_id, a.number) is not None:
+        if a.state is AuditState.OPEN and a.revealed:
             respond(proofs, registry, claim_id, a.number, data, sender)
             log(f"claim {claim_id}: answered audit {a.number}")
             answered.append(a.number)
@@ -729,6 +820,77 @@ def finalize(proofs: Any, claim_id: int, sender: Any) -> Any:
         return proofs.finalize(claim_id, sender=sender)
     except Exception as exc:
         raise ChainError(f"finalize claim {claim_id}: {_revert(exc)}") from exc
+
+
+def settle_dispute(proofs: Any, claim_id: int, disputer: str, sender: Any) -> Any:
+    """Settle a dispute of a finalised or failed claim; returns the receipt. Raises
+    ChainError."""
+    try:
+        return proofs.settle_dispute(claim_id, disputer, sender=sender)
+    except Exception as exc:
+        raise ChainError(f"settle dispute of claim {claim_id}: {_revert(exc)}") from exc
+
+
+def _key_from_file(path: Path) -> bytes:
+    from datasoil import crypto
+    from datasoil.errors import CryptoError
+
+    text = Path(path).read_text().strip().removeprefix("0x")
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        raise CryptoError(f"expected a hex content key in {path}, found {text[:16]!r}") from None
+    if len(key) != crypto.KEY_SIZE:
+        raise CryptoError(
+            f"expected a {crypto.KEY_SIZE}-byte content key in {path}, found {len(key)}"
+        )
+    return key
+
+
+def row_keys(
+    registry: Any,
+    parent_id: int,
+    child_id: int,
+    *,
+    input_key_file: Path | None = None,
+    output_key_file: Path | None = None,
+    root: Path | None = None,
+) -> tuple[bytes | None, bytes | None]:
+    """The row-hash keys ``(input_key, output_key)`` of a claim's parent and child, for
+    :func:`load_claim_data`: None for a public side; for a private side the HMAC key
+    derived (:func:`datasoil.crypto.row_hmac_key`) from its content key, read from the
+    key file (hex, as ``ape run audit key DATASET`` prints it) or else from the local
+    key store (``root``, the cleaner's own ``.datasoil/keys``).
+
+    ``registry`` is a :class:`datasoil.registry.Registry`. Raises
+    :class:`~datasoil.errors.NotFound` when a private side has no key here and
+    :class:`~datasoil.errors.CryptoError` for a malformed key file.
+    """
+    from datasoil import access, crypto
+    from datasoil.errors import NotFound
+
+    keys: list[bytes | None] = []
+    for dataset_id, path, what in (
+        (parent_id, input_key_file, "parent"),
+        (child_id, output_key_file, "child"),
+    ):
+        dataset = registry.get(dataset_id)
+        if not dataset.private:
+            keys.append(None)
+            continue
+        if path is not None:
+            content_key = _key_from_file(path)
+        else:
+            try:
+                content_key = access.load_content_key(dataset.content_cid, root=root).key
+            except NotFound:
+                flag = "--input-key-file" if what == "parent" else "--key-file"
+                raise NotFound(
+                    f"expected the content key of the private {what} #{dataset_id} in the "
+                    f"local key store or {flag}, found neither"
+                ) from None
+        keys.append(crypto.row_hmac_key(content_key))
+    return keys[0], keys[1]
 
 
 def _describe_facts(f: ClaimFacts) -> str:

@@ -37,6 +37,7 @@ LOCAL_PARAMS: dict[str, int] = {
     "bond": 100 * 10**18,
     "audit_deposit": 5 * 10**18,
     "challenge_blocks": 40,
+    "reveal_blocks": 10,
     "response_blocks": 10,
     "refund_timeout": 600,
     "objection_window": 120,
@@ -46,6 +47,7 @@ PUBLIC_PARAMS: dict[str, int] = {
     "bond": 100 * 10**18,
     "audit_deposit": 5 * 10**18,
     "challenge_blocks": 7200,
+    "reveal_blocks": 200,
     "response_blocks": 600,
     "refund_timeout": 3 * 86400,
     "objection_window": 86400,
@@ -274,6 +276,7 @@ def deploy_all(
             params["bond"],
             params["audit_deposit"],
             params["challenge_blocks"],
+            params["reveal_blocks"],
             params["response_blocks"],
         )
     market = deploy(

@@ -27,7 +27,7 @@ def world(project, deployer, registry, token, owner, tmp_path, monkeypatch):
     monkeypatch.setenv("DATASOIL_HOME", str(tmp_path / "home"))
     attestations = deployer.deploy(project.Attestations, registry)
     proofs = deployer.deploy(
-        project.CleaningProofs, registry, attestations, token, 100 * 10**18, 5 * 10**18, 30, 6
+        project.CleaningProofs, registry, attestations, token, 100 * 10**18, 5 * 10**18, 30, 5, 12
     )
     store = LocalStore(tmp_path / "ipfs")
     reg = Registry(registry)

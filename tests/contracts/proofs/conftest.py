@@ -18,7 +18,8 @@ from datasoil.clean import FateRecord
 BOND = 100 * 10**18
 DEPOSIT = 5 * 10**18
 CHALLENGE = 30
-RESPONSE = 6
+REVEAL = 5
+RESPONSE = 12
 DAG_PB = 0x70
 
 
@@ -76,6 +77,7 @@ def proofs(project, deployer, registry, token, attestations_address):
         BOND,
         DEPOSIT,
         CHALLENGE,
+        REVEAL,
         RESPONSE,
     )
 
@@ -137,17 +139,28 @@ def submit(proofs, token, register_pair, cleaner):
     return _submit
 
 
+def secret_for(claim_id: int, sender) -> bytes:
+    """A deterministic audit secret for tests."""
+    return hashlib.sha256(b"secret %d %s" % (claim_id, str(sender).encode())).digest()
+
+
 @pytest.fixture
 def opened(proofs, token, auditor, chain):
-    """Opens an audit of a claim by the auditor, mines the seed block, returns the number."""
+    """Opens an audit of a claim by the auditor (committed to ``secret_for``), mines the
+    seed block and reveals (unless ``reveal=False``); returns the number."""
 
-    def _open(claim_id: int, sender=None, *, mine: bool = True) -> int:
+    def _open(claim_id: int, sender=None, *, reveal: bool = True) -> int:
         sender = sender or auditor
         token.approve(proofs, DEPOSIT, sender=sender)
-        receipt = proofs.open_audit(claim_id, sender=sender)
-        if mine:
+        secret = secret_for(claim_id, sender)
+        receipt = proofs.open_audit(
+            claim_id, audit.commitment(sender.address, secret), sender=sender
+        )
+        number = int(receipt.decode_logs(proofs.AuditOpened)[0].audit)
+        if reveal:
             chain.mine(1)
-        return int(receipt.decode_logs(proofs.AuditOpened)[0].audit)
+            proofs.reveal(claim_id, number, secret, sender=sender)
+        return number
 
     return _open
 

@@ -8,7 +8,7 @@ import pytest
 from datasoil import audit
 from datasoil.clean import FateRecord
 
-from .conftest import BOND, DEPOSIT, RESPONSE, answer, cleaning
+from .conftest import BOND, DEPOSIT, RESPONSE, Claim, answer, cid, cleaning
 
 
 def _send(proofs, claim, n, response, sender):
@@ -107,12 +107,50 @@ def test_respond__after_deadline_reverts(proofs, submit, opened, cleaner, chain)
         _send(proofs, claim, n, response, cleaner)
 
 
-def test_respond__before_seed_block_is_mined_reverts(proofs, submit, opened, cleaner):
+def test_respond__before_reveal_reverts(proofs, submit, opened, cleaner, chain):
     claim = submit()
-    n = opened(claim.claim_id, mine=False)
-    # The answer lands in the seed block itself, whose hash is not readable yet.
-    with ape.reverts("proofs: seed block not mined yet"):
+    n = opened(claim.claim_id, reveal=False)
+    chain.mine(1)
+    with ape.reverts("proofs: audit not revealed"):
         proofs.respond(claim.claim_id, n, [], [], sender=cleaner)
+    with ape.reverts("proofs: audit not revealed"):
+        proofs.sample(claim.claim_id, n)
+
+
+def test_respond__more_than_256_blocks_after_opening(
+    project,
+    deployer,
+    registry,
+    token,
+    attestations_address,
+    register_pair,
+    cleaner,
+    auditor,
+    chain,
+):
+    """The seed is stored at the reveal, so an answer window may run past BLOCKHASH's reach."""
+    proofs = deployer.deploy(
+        project.CleaningProofs, registry, attestations_address, token, BOND, DEPOSIT, 400, 5, 300
+    )
+    data = cleaning(29)
+    parent_id, child_id = register_pair(data, cleaner)
+    token.approve(proofs, BOND, sender=cleaner)
+    proofs.submit_claim(parent_id, child_id, cid(7), cid(8), data.facts().fate_root, sender=cleaner)
+    secret = b"\x42" * 32
+    token.approve(proofs, DEPOSIT, sender=auditor)
+    opened_at = proofs.open_audit(1, audit.commitment(auditor.address, secret), sender=auditor)
+    chain.mine(1)
+    proofs.reveal(1, 0, secret, sender=auditor)
+    chain.mine(280)
+    seed = audit.read_seed(proofs, 1, 0)
+    response = audit.build_response(
+        data,
+        audit.sample_indices(seed, data.rows_in),
+        audit.sample_indices(seed, data.rows_out, audit.SAMPLES),
+    )
+    tx = _send(proofs, Claim(1, parent_id, child_id, data, None), 0, response, cleaner)
+    assert tx.block_number - opened_at.block_number > 256
+    assert proofs.audit(1, 0).state == 2
 
 
 def test_respond__twice_and_unknown_audit_revert(proofs, submit, opened, cleaner):
