@@ -80,8 +80,8 @@ def test_market_state(project, registry, token, accounts, chain, deployer):
     everyone = sorted({str(a) for a in holders + buyers})
 
     class MarketMachine(RuleBasedStateMachine):
-        @initialize()
-        def start(self):
+        @initialize(bps3=st.integers(0, 10000), bps4=st.integers(0, 10000))
+        def start(self, bps3, bps4):
             self.snapshot = chain.snapshot()
             self.now = int(chain.blocks.head.timestamp) + 1
             self.owner = {d: str(a) for d, a in first_owner.items()}
@@ -91,8 +91,21 @@ def test_market_state(project, registry, token, accounts, chain, deployer):
             self.purchases: list[dict] = []
             self.credits = dict.fromkeys(everyone, 0)
             self.expiry: dict[tuple[int, str], int] = {}
+            # Both children start listed ...
+            for d, bps in ((3, bps3), (4, bps4)):
+                self.list_dataset(d, 1000 + d, 3600, bps)
+            # ... and one purchase of each is open: 4's delivered, 3's pending, so the
+            # rules that follow (transfers, relistings, delistings) come between a
+            # purchase and its settlement.
+            self.buy(4, 1)
+            self.deliver(0)
+            self.buy(3, 2)
 
         def teardown(self):
+            if os.environ.get("DATASOIL_STATEFUL_STATS"):
+                print(
+                    "market machine, final statuses:", sorted(p["status"] for p in self.purchases)
+                )
             chain.restore(self.snapshot)
 
         def tick(self):
@@ -118,8 +131,11 @@ def test_market_state(project, registry, token, accounts, chain, deployer):
             )
             return tuple((i, a.lower(), x) for i, a, x in credits)
 
-        def pick(self, i):
-            return self.purchases[i % len(self.purchases)]
+        def pick(self, i, *wanted):
+            """A purchase in one of the `wanted` states when there is one (else any, so
+            the refusals are exercised too)."""
+            some = [p for p in self.purchases if p["status"] in wanted] or self.purchases
+            return some[i % len(some)]
 
         def call(self, fn, p, *extra, sender, reason=None):
             terms = access.purchase_terms(market, p["id"])[0]
@@ -220,7 +236,7 @@ def test_market_state(project, registry, token, accounts, chain, deployer):
         @precondition(lambda self: self.purchases)
         @rule(i=st.integers(0, 100))
         def deliver(self, i):
-            p = self.pick(i)
+            p = self.pick(i, PENDING)
             now = self.tick()
             reason = None
             if p["status"] != PENDING:
@@ -236,7 +252,7 @@ def test_market_state(project, registry, token, accounts, chain, deployer):
         @precondition(lambda self: self.purchases)
         @rule(i=st.integers(0, 100))
         def object_key(self, i):
-            p = self.pick(i)
+            p = self.pick(i, DELIVERED)
             now = self.tick()
             reason = None
             if p["status"] != DELIVERED:
@@ -250,7 +266,7 @@ def test_market_state(project, registry, token, accounts, chain, deployer):
         @precondition(lambda self: self.purchases)
         @rule(i=st.integers(0, 100), correct=st.booleans())
         def reveal(self, i, correct):
-            p = self.pick(i)
+            p = self.pick(i, OBJECTED)
             now = self.tick()
             reason = None
             if p["status"] != OBJECTED:
@@ -265,9 +281,11 @@ def test_market_state(project, registry, token, accounts, chain, deployer):
                 self.release(p, tx)
 
         @precondition(lambda self: self.purchases)
-        @rule(i=st.integers(0, 100))
-        def settle(self, i):
-            p = self.pick(i)
+        @rule(i=st.integers(0, 100), wait=st.booleans())
+        def settle(self, i, wait):
+            p = self.pick(i, DELIVERED)
+            if wait:  # let the objection window pass first
+                self.now = max(self.now, p["since"] + OBJECTION)
             now = self.tick()
             reason = None
             if p["status"] != DELIVERED:
@@ -279,9 +297,14 @@ def test_market_state(project, registry, token, accounts, chain, deployer):
                 self.release(p, tx)
 
         @precondition(lambda self: self.purchases)
-        @rule(i=st.integers(0, 100))
-        def refund(self, i):
-            p = self.pick(i)
+        @rule(i=st.integers(0, 100), wait=st.booleans())
+        def refund(self, i, wait):
+            p = self.pick(i, PENDING, OBJECTED)
+            if wait:  # let the refund timeout or the reveal window pass first
+                window = TIMEOUT if p["status"] == PENDING else REVEAL
+                self.now = max(
+                    self.now, (p["created"] if window == TIMEOUT else p["since"]) + window
+                )
             now = self.tick()
             reason = None
             if p["status"] == PENDING and now < p["created"] + TIMEOUT:
