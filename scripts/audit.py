@@ -1,4 +1,5 @@
-"""`ape run audit open|respond|watch|finalize|status`: structural audits of cleaning claims.
+"""`ape run audit open|reveal|respond|watch|finalize|status|key`: structural audits of
+cleaning claims.
 
 Thin over :mod:`datasoil.audit`: parse, call, print.
 """
@@ -23,11 +24,21 @@ def _contracts():
     return c.require("proofs"), c.registry, c.token
 
 
-def _data(data_dir: Path, input_path: Path, key_file: Path | None):
-    from datasoil.audit import load_claim_data
+def _data(proofs, registry, claim_id: int, data_dir, input_path, key_file, input_key_file):
+    """The claim's data with each side's own row-hash key (datasoil.audit.claim_data_for)."""
+    from datasoil import audit, chain
+    from datasoil.registry import Registry
 
-    key = bytes.fromhex(key_file.read_text().strip().removeprefix("0x")) if key_file else None
-    return load_claim_data(data_dir, input_path, key=key)
+    start = chain.contracts(project).deployment.block
+    return audit.claim_data_for(
+        proofs,
+        Registry(registry, start),
+        claim_id,
+        data_dir,
+        input_path,
+        key_file=key_file,
+        input_key_file=input_key_file,
+    )
 
 
 _data_options = [
@@ -49,7 +60,14 @@ _data_options = [
         "--key-file",
         type=click.Path(exists=True, dir_okay=False, path_type=Path),
         default=None,
-        help="Hex row-hash key of a private parent and child.",
+        help="Hex content key of a private child (`ape run audit key CHILD` prints it); "
+        "default: the local key store.",
+    ),
+    click.option(
+        "--input-key-file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help="Hex content key of a private parent; default: the local key store.",
     ),
 ]
 
@@ -71,12 +89,34 @@ def cli():
 @click.argument("claim_id", type=int)
 @friendly
 def open_(cli_ctx, account, claim_id):
-    """Open an audit of CLAIM_ID (takes the audit deposit)."""
+    """Open an audit of CLAIM_ID (takes the audit deposit), wait a block and reveal."""
     from datasoil import audit
 
     proofs, _, token = _contracts()
-    number = audit.open_audit(proofs, token, claim_id, account)
-    cli_ctx.logger.success(f"opened audit {number} of claim {claim_id}")
+    number = audit.open_audit(proofs, token, claim_id, account, log=cli_ctx.logger.info)
+    cli_ctx.logger.success(f"opened and revealed audit {number} of claim {claim_id}")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@ape_cli_context()
+@account_option()
+@click.argument("claim_id", type=int)
+@click.argument("number", metavar="AUDIT", type=int)
+@click.option("--secret", required=True, help="The 0x-hex secret `open` logged.")
+@friendly
+def reveal(cli_ctx, account, claim_id, number, secret):
+    """Reveal audit AUDIT of CLAIM_ID (after an interrupted `open`)."""
+    from datasoil import audit
+
+    try:
+        raw = bytes.fromhex(secret.removeprefix("0x"))
+    except ValueError:
+        raise click.BadParameter(f"expected 32 hex bytes, found {secret[:20]!r}") from None
+    if len(raw) != 32:
+        raise click.BadParameter(f"expected 32 bytes, found {len(raw)}")
+    proofs, _, _ = _contracts()
+    seed = audit.reveal(proofs, claim_id, number, raw, account)
+    cli_ctx.logger.success(f"revealed audit {number} of claim {claim_id}: seed 0x{seed.hex()}")
 
 
 @cli.command(cls=ConnectedProviderCommand)
@@ -86,19 +126,19 @@ def open_(cli_ctx, account, claim_id):
 @click.option("--audit", "number", type=int, default=None, help="One audit (default: all open).")
 @data_options
 @friendly
-def respond(cli_ctx, account, claim_id, number, data_dir, input_path, key_file):
+def respond(cli_ctx, account, claim_id, number, data_dir, input_path, key_file, input_key_file):
     """Answer the open audits of CLAIM_ID with openings built from the claim's data."""
     from datasoil import audit
 
     proofs, registry, _ = _contracts()
-    data = _data(data_dir, input_path, key_file)
+    data = _data(proofs, registry, claim_id, data_dir, input_path, key_file, input_key_file)
     if number is not None:
         audit.respond(proofs, registry, claim_id, number, data, account)
         cli_ctx.logger.success(f"answered audit {number} of claim {claim_id}")
         return
     done = audit.answer_open_audits(proofs, registry, claim_id, data, account, cli_ctx.logger.info)
     if not done:
-        cli_ctx.logger.info(f"claim {claim_id}: no open audit with a mined seed block")
+        cli_ctx.logger.info(f"claim {claim_id}: no open audit with a revealed seed")
 
 
 @cli.command(cls=ConnectedProviderCommand)
@@ -111,12 +151,14 @@ def respond(cli_ctx, account, claim_id, number, data_dir, input_path, key_file):
 )
 @click.option("--once", is_flag=True, help="Poll once and exit.")
 @friendly
-def watch(cli_ctx, account, claim_id, data_dir, input_path, key_file, interval, once):
-    """Answer CLAIM_ID's audits as they open, until the claim is settled."""
+def watch(
+    cli_ctx, account, claim_id, data_dir, input_path, key_file, input_key_file, interval, once
+):
+    """Answer CLAIM_ID's audits as they are revealed, until the claim is settled."""
     from datasoil import audit
 
     proofs, registry, _ = _contracts()
-    data = _data(data_dir, input_path, key_file)
+    data = _data(proofs, registry, claim_id, data_dir, input_path, key_file, input_key_file)
     while True:
         audit.answer_open_audits(proofs, registry, claim_id, data, account, cli_ctx.logger.info)
         status = audit.read_claim(proofs, claim_id).status
@@ -150,3 +192,20 @@ def status(cli_ctx, claim_id):
 
     proofs, _, _ = _contracts()
     click.echo(json.dumps(audit.read_claim(proofs, claim_id).to_json(), indent=2))
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@ape_cli_context()
+@click.argument("dataset_id", type=int)
+@friendly
+def key(cli_ctx, dataset_id):
+    """Print the hex content key of private DATASET_ID from the local key store (what
+    --key-file / --input-key-file take)."""
+    from datasoil import access, chain
+    from datasoil.registry import Registry
+
+    c = chain.contracts(project)
+    dataset = Registry(c.registry, c.deployment.block).get(dataset_id)
+    if not dataset.private:
+        raise click.UsageError(f"dataset {dataset_id} is public: its rows need no key")
+    click.echo("0x" + access.load_content_key(dataset.content_cid).key.hex())

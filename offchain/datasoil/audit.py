@@ -59,6 +59,7 @@ __all__ = [
     "answer_open_audits",
     "build_response",
     "check_response",
+    "claim_data_for",
     "commitment",
     "compute_seed",
     "fate_rules",
@@ -891,6 +892,38 @@ def row_keys(
                 ) from None
         keys.append(crypto.row_hmac_key(content_key))
     return keys[0], keys[1]
+
+
+def claim_data_for(
+    proofs: Any,
+    registry: Any,
+    claim_id: int,
+    data_dir: Path,
+    input_path: Path,
+    *,
+    key_file: Path | None = None,
+    input_key_file: Path | None = None,
+    root: Path | None = None,
+) -> ClaimData:
+    """A claim's :class:`ClaimData` as its claimant answers audits with it (what
+    ``ape run audit respond|watch`` and the demo use): the clean output ``data_dir`` and
+    the parent's data at ``input_path``, each private side keyed with its own row-hash key
+    (:func:`row_keys`: ``key_file`` holds the child's content key, ``input_key_file`` the
+    parent's, else the local key store under ``root``).
+
+    ``registry`` is a :class:`datasoil.registry.Registry`. Raises what :func:`read_claim`,
+    :func:`row_keys` and :func:`load_claim_data` raise.
+    """
+    claim = read_claim(proofs, claim_id)
+    input_key, output_key = row_keys(
+        registry,
+        claim.parent_id,
+        claim.child_id,
+        input_key_file=input_key_file,
+        output_key_file=key_file,
+        root=root,
+    )
+    return load_claim_data(data_dir, input_path, input_key=input_key, output_key=output_key)
 
 
 def _describe_facts(f: ClaimFacts) -> str:

@@ -193,7 +193,7 @@ def stage_claim(
     log: Log,
 ) -> None:
     """Clean the raw data into a private child, claim it, verify, audit and finalise."""
-    from datasoil import audit, claims, crypto
+    from datasoil import audit, claims
     from datasoil.attest import Attestations
 
     log("5. clean the raw data into a PRIVATE child and claim it (bond posted)")
@@ -238,17 +238,12 @@ def stage_claim(
 
     log("7. an auditor opens a structural audit; the cleaner answers with Merkle openings")
     number = audit.open_audit(proofs, token, claim_id, auditor)
-    assert child.content_key is not None and child.input_path is not None
-    data = audit.load_claim_data(
-        child.result.out_dir, child.input_path, output_key=crypto.row_hmac_key(child.content_key)
-    )
+    assert child.input_path is not None
+    # The path `ape run audit respond` takes: each side's row key from the key store.
+    data = audit.claim_data_for(proofs, registry, claim_id, child.result.out_dir, child.input_path)
     audit.answer_open_audits(proofs, registry.contract, claim_id, data, cleaner, log=log)
     status = audit.read_claim(proofs, claim_id)
-    log(
-        f"  audit {number}: {status.audits[number - 1].state.name.lower()}"
-        if status.audits
-        else "  no audit recorded"
-    )
+    log(f"  audit {number}: {status.audits[number].state.name.lower()}")
 
     log("8. the challenge window passes; the claim is finalised and the bond released")
     from ape import chain

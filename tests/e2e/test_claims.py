@@ -145,3 +145,66 @@ def test_claim__report_is_pinned_json(world, token, cleaner, attester):
 
     report = json.loads(b"".join(world["store"].cat(cid_to_tuple(cid).to_cid())))
     assert report["claim_id"] == claim_id and report["reproduced"] is True
+
+
+@pytest.mark.parametrize("via", ["key store", "key file"])
+def test_audit__public_parent_private_child_answered_by_the_script_path(
+    world, token, cleaner, auditor, tmp_path, via
+):
+    """Issue 18 item 1: `ape run audit respond` keyed parent and child rows with the
+    child's key, so the roots never matched and the honest cleaner would be slashed. The
+    script's library path (audit.claim_data_for) keys each side with its own key: none
+    for the public parent, the child's row key from the key store or --key-file."""
+    from datasoil import access, audit
+
+    child = clean_child(world, cleaner, private=True)
+    proofs = world["proofs"]
+    claim_id = claims.submit_claim(proofs, token, child, sender=cleaner)
+    number = audit.open_audit(proofs, token, claim_id, auditor)
+    key_file = None
+    if via == "key file":
+        # What `ape run audit key CHILD` prints, written to a file.
+        dataset = world["reg"].get(child.child_id)
+        key_file = tmp_path / "child.key"
+        key_file.write_text("0x" + access.load_content_key(dataset.content_cid).key.hex())
+        assert bytes.fromhex(key_file.read_text()[2:]) == child.content_key
+    data = audit.claim_data_for(
+        proofs, world["reg"], claim_id, child.result.out_dir, child.input_path, key_file=key_file
+    )
+    assert data.facts().parent_private is False and data.facts().child_private is True
+    done = audit.answer_open_audits(
+        proofs, world["reg"].contract, claim_id, data, cleaner, log=lambda _: None
+    )
+    assert done == [number]
+    status = audit.read_claim(proofs, claim_id)
+    assert status.audits[number].state is audit.AuditState.PASSED
+    # The old behaviour -- the child's key on both sides -- does not match the roots.
+    from datasoil.errors import ProofError
+
+    with pytest.raises(ProofError, match=r"input_root: proof\.json names"):
+        audit.load_claim_data(
+            child.result.out_dir, child.input_path, key=crypto_row_key(child.content_key)
+        )
+
+
+def test_audit__private_side_without_a_key_says_so(world, token, cleaner, tmp_path):
+    from datasoil import audit
+    from datasoil.errors import NotFound
+
+    child = clean_child(world, cleaner, private=True)
+    claim_id = claims.submit_claim(world["proofs"], token, child, sender=cleaner)
+    with pytest.raises(NotFound, match="expected the content key of the private child"):
+        audit.claim_data_for(
+            world["proofs"],
+            world["reg"],
+            claim_id,
+            child.result.out_dir,
+            child.input_path,
+            root=tmp_path / "empty",
+        )
+
+
+def crypto_row_key(content_key):
+    from datasoil import crypto
+
+    return crypto.row_hmac_key(content_key)
