@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 from ape import project
@@ -59,3 +60,30 @@ def list_(cli_ctx):
         flags = " private" if d.private else ""
         parents = ",".join(map(str, d.parents)) or "-"
         click.echo(f"#{d.id} {d.content_cid} rows={d.row_count} parents={parents}{flags}")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@ape_cli_context()
+@click.argument("old_id", type=int)
+@click.argument("new_id", type=int)
+@click.argument("proof_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@friendly
+def consistency(cli_ctx, old_id, new_id, proof_file):
+    """Check that dataset NEW_ID extends OLD_ID with a consistency proof (PROOF_FILE, as
+    `datasoil consistency OLD NEW` prints it), against the registered roots alone."""
+    from datasoil.errors import ProofError
+    from datasoil.merkle import ConsistencyProof
+    from datasoil.registry import check_consistency
+
+    registry = _registry()
+    try:
+        proof = ConsistencyProof.from_json(json.loads(proof_file.read_text()))
+    except ValueError as exc:
+        raise ProofError(f"expected a consistency proof as JSON in {proof_file}: {exc}") from None
+    check_consistency(registry.get(old_id), registry.get(new_id), proof)
+    versions = registry.versions(new_id)
+    linked = old_id in versions and versions.index(old_id) < versions.index(new_id)
+    note = "" if linked else f" (#{new_id} is not registered as a later version of #{old_id})"
+    cli_ctx.logger.success(
+        f"#{new_id}'s {proof.new_size} rows extend #{old_id}'s {proof.old_size}{note}"
+    )

@@ -25,6 +25,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "cid": ("cid", "cid", "Print the CID of PATH, as `ipfs add -Q --only-hash [-r]` would."),
     "root": ("rows", "root", "Print the RFC 9162 row root of the dataset at PATH as JSON."),
     "prove": ("rows", "prove", "Print an RFC 9162 inclusion proof for row INDEX of PATH."),
+    "consistency": (
+        "rows",
+        "consistency",
+        "Print an RFC 9162 consistency proof that NEW extends OLD.",
+    ),
     "car": ("car", "car", "Export and import CARv1 archives."),
     "store": ("store", "store", "Verify and garbage-collect the local block store."),
     "quality": ("quality", "quality", "Compute the quality report of the dataset file PATH."),

@@ -53,6 +53,7 @@ __all__ = [
     "RootBuilder",
     "combine_shards",
     "consistency_proof",
+    "consistency_proof_from_iter",
     "inclusion_proof",
     "inclusion_proof_from_iter",
     "keyed_leaf_hash",
@@ -668,6 +669,39 @@ def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int) -> tuple[byte
     if old_size in (0, size):
         return ()
     return tuple(root(leaf_hashes[a:b]) for a, b in _consistency_ranges(old_size, size))
+
+
+def consistency_proof_from_iter(
+    leaf_hashes: Iterable[bytes], old_size: int, new_size: int
+) -> ConsistencyProof:
+    """The RFC 9162 consistency proof between the first ``old_size`` of ``new_size`` leaf
+    hashes read once from an iterable, with both roots computed in the same pass.
+
+    Memory is logarithmic in ``new_size``. Raises :class:`~datasoil.errors.ProofError`
+    when ``old_size`` exceeds ``new_size`` or the iterable holds fewer hashes.
+    """
+    if not 0 <= old_size <= new_size:
+        raise ProofError(
+            f"consistency proof: expected an old size in 0..{new_size}, found {old_size}"
+        )
+    old, full = RootBuilder(), RootBuilder()
+
+    def tee() -> Iterator[bytes]:
+        for chunk in _chunks(leaf_hashes):
+            if full.size < old_size:
+                old.extend(chunk[: old_size - full.size])
+            full.extend(chunk)
+            yield from chunk
+
+    hashes = tee()
+    path: tuple[bytes, ...] = ()
+    if old_size not in (0, new_size):
+        path = tuple(_range_roots(hashes, _consistency_ranges(old_size, new_size), new_size))
+    for _ in hashes:  # what the ranges did not need, for the roots
+        pass
+    if full.size != new_size:
+        raise ProofError(f"leaf hashes: expected {new_size}, found {full.size}")
+    return ConsistencyProof(old_size, new_size, old.root(), full.root(), path)
 
 
 def verify_consistency(

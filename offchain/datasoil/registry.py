@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from datasoil.cid import CidTuple, cid_to_tuple
-from datasoil.errors import ChainError, NotFound
+from datasoil.errors import ChainError, NotFound, ProofError
+from datasoil.merkle import ConsistencyProof
 
-__all__ = ["MAX_PARENTS", "Dataset", "LineageNode", "Registry"]
+__all__ = ["MAX_PARENTS", "Dataset", "LineageNode", "Registry", "check_consistency"]
 
 MAX_PARENTS = 8
 
@@ -226,3 +227,23 @@ class Registry:
             current = successors[current]
             chain.append(current)
         return chain
+
+
+def check_consistency(old: Dataset, new: Dataset, proof: ConsistencyProof) -> None:
+    """Check that registered dataset ``new`` extends ``old``: ``proof`` (an RFC 9162
+    consistency proof, e.g. from ``datasoil consistency``) must name both registered
+    roots and row counts and verify. No data is needed.
+
+    Raises ProofError saying which of the roots, counts or path does not match.
+    """
+    for what, dataset, root, size in (
+        ("old", old, proof.old_root, proof.old_size),
+        ("new", new, proof.new_root, proof.new_size),
+    ):
+        if root != dataset.row_root or size != dataset.row_count:
+            raise ProofError(
+                f"expected the proof's {what} tree to be dataset #{dataset.id}'s "
+                f"(root 0x{dataset.row_root.hex()}, {dataset.row_count} rows), found root "
+                f"0x{root.hex()} over {size} rows"
+            )
+    proof.verify()

@@ -37,7 +37,7 @@ import pyarrow.csv as _pcsv
 import pyarrow.parquet as _pq
 
 from datasoil import merkle
-from datasoil.errors import EncodingError, SchemaError
+from datasoil.errors import EncodingError, ProofError, SchemaError
 
 # pyarrow's bundled type hints are partial (compute functions are generated at import):
 # use these modules untyped rather than scatter ignores.
@@ -54,6 +54,7 @@ __all__ = [
     "batch_leaf_digests",
     "batch_leaf_hashes",
     "canonical_decimal",
+    "dataset_consistency",
     "dataset_files",
     "dataset_leaf_hashes",
     "dataset_root",
@@ -62,6 +63,7 @@ __all__ = [
     "encode_row",
     "encode_rows",
     "infer_schema",
+    "load_schema",
     "read_batches",
 ]
 
@@ -1253,6 +1255,52 @@ def dataset_leaf_hashes(
     """
     for batch in read_batches(path, schema, batch_rows):
         yield batch_leaf_hashes(batch, schema, key)
+
+
+def load_schema(path: Path) -> Schema:
+    """Read a schema file: the JSON of :meth:`Schema.to_json`, or the output of
+    ``datasoil root`` (whose ``schema`` field is used).
+
+    Raises SchemaError when the file is not such JSON.
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SchemaError(f"{path}: expected a JSON schema, found: {exc}") from None
+    if isinstance(data, dict) and "schema" in data:  # `datasoil root` output as is
+        data = data["schema"]
+    return Schema.from_json(data)
+
+
+def dataset_consistency(
+    old: Path, new: Path, schema: Schema, key: bytes | None = None
+) -> merkle.ConsistencyProof:
+    """The RFC 9162 consistency proof that dataset ``new`` extends dataset ``old``: its
+    first rows are ``old``'s rows, in order, under ``schema`` (keyed with ``key``).
+
+    One pass over ``old``, two over ``new`` (its size, then the proof); memory
+    logarithmic in the row counts. The proof verifies
+    against the two registered roots and row counts alone (no data needed).
+
+    Raises:
+        ProofError: ``new`` has fewer rows than ``old``, or its first rows are not
+            ``old``'s (the message says where the roots part).
+        and what :func:`read_batches` raises.
+    """
+    old_root, old_size = dataset_root(Path(old), schema, key)
+    new_size = sum(len(h) for h in dataset_leaf_hashes(Path(new), schema, key))
+    if new_size < old_size:
+        raise ProofError(
+            f"expected {new} to extend {old}, found {new_size} rows where {old} has {old_size}"
+        )
+    leaves = (h for hashes in dataset_leaf_hashes(Path(new), schema, key) for h in hashes)
+    proof = merkle.consistency_proof_from_iter(leaves, old_size, new_size)
+    if proof.old_root != old_root:
+        raise ProofError(
+            f"expected {new} to extend {old}, found its first {old_size} rows hash to "
+            f"0x{proof.old_root.hex()}, not {old}'s root 0x{old_root.hex()}"
+        )
+    return proof
 
 
 def dataset_root(

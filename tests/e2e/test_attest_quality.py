@@ -32,9 +32,7 @@ def world(project, deployer, registry, owner, tmp_path, monkeypatch):
     private = publish.prepare(RAW, store=store, private=True, content_key=key, name="private")
     private_id = publish.register(private, reg, sender=owner)
     client = Attestations(attestations, registry)
-    return dict(
-        store=store, reg=reg, public=public_id, private=private_id, key=key, client=client
-    )
+    return dict(store=store, reg=reg, public=public_id, private=private_id, key=key, client=client)
 
 
 def test_score_quality__public_from_the_store_matches_the_file(world, tmp_path):
@@ -106,9 +104,7 @@ def test_attest_quality__relayed_and_recorded(world, tmp_path, attester, other):
 
 
 def test_attest_quality__relay_only_sends_nothing(world, tmp_path, attester):
-    report = score_quality(
-        world["reg"].get(world["public"]), store=world["store"], work=tmp_path
-    )
+    report = score_quality(world["reg"].get(world["public"]), store=world["store"], work=tmp_path)
     done = attest_quality(
         world["client"],
         world["public"],

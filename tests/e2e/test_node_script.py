@@ -3,24 +3,12 @@ command line (issue 18 item 7), and refused where blocks and time are not ours."
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 from click.testing import CliRunner
 
 from datasoil import chain
 from datasoil.errors import ChainError
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(f"script_{name}", ROOT / "scripts" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests import script
 
 
 def test_mine__adds_exactly_n_blocks(networks):
@@ -43,18 +31,17 @@ def test_mine__nothing_to_mine_is_refused(networks, n):
         chain.mine(n)
 
 
-def test_mine_script__prints_the_new_head(networks, caplog):
+def test_mine_script__prints_the_new_head(networks):
     w3 = chain.web3()
     before = w3.eth.block_number
-    with caplog.at_level("INFO", logger="ape"):
-        result = CliRunner().invoke(_script("node").cli, ["mine", "3"])
+    result = CliRunner().invoke(script.load("node").cli, ["mine", "-v", "INFO", "3"])
     assert result.exit_code == 0, result.output
     assert w3.eth.block_number == before + 3
-    assert f"mined 3 blocks: the head is now block {before + 3}" in caplog.text
+    assert f"mined 3 blocks: the head is now block {before + 3}" in result.output
 
 
 def test_mine_script__zero_blocks_is_a_usage_error():
-    result = CliRunner().invoke(_script("node").cli, ["mine", "0"])
+    result = CliRunner().invoke(script.load("node").cli, ["mine", "0"])
     assert result.exit_code == 2
     assert "0 is not in the range 1<=x<=1000000" in result.output
 

@@ -5,18 +5,14 @@ set, and the report says how many rows were compared."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 from click.testing import CliRunner
 
 from datasoil import claims, crypto
 from datasoil.attest import Attestations, reproduction_metric_set
 from datasoil.errors import CryptoError
+from tests import script
 from tests.e2e.test_claims import clean_child, world  # noqa: F401 (the fixture)
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _verify(world, claim_id, **kw):  # noqa: F811
@@ -102,17 +98,9 @@ def test_verify__sample_below_one_is_refused(world, token, cleaner, k):  # noqa:
         _verify(world, claim_id, sample=k)
 
 
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(f"script_{name}", ROOT / "scripts" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("k", ["0", "-3"])
 def test_verify_script__sample_below_one_exits_2_with_one_sentence(k):
-    result = CliRunner().invoke(_script("verify").cli, ["1", "--sample", k, "--attest"])
+    result = CliRunner().invoke(script.load("verify").cli, ["1", "--sample", k, "--attest"])
     assert result.exit_code == 2
     assert f"Invalid value for '--sample': {k} is not in the range x>=1." in result.output
     assert "Traceback" not in result.output

@@ -262,3 +262,33 @@ def test_keyed_leaf_hash__is_hmac_of_prefixed_row() -> None:
     assert merkle.keyed_leaf_hash(key, b"row") != merkle.leaf_hash(b"row")
     with pytest.raises(ProofError, match="expected 32 bytes"):
         merkle.keyed_leaf_hash(b"short", b"row")
+
+
+@given(st.integers(min_value=0, max_value=300), st.data())
+@settings(max_examples=60, deadline=None)
+def test_consistency_proof_from_iter__same_as_the_in_memory_proof(n: int, data) -> None:
+    m = data.draw(st.integers(min_value=0, max_value=n))
+    hashes = [merkle.leaf_hash(i.to_bytes(4, "big")) for i in range(n)]
+    proof = merkle.consistency_proof_from_iter(iter(hashes), m, n)
+    assert proof.path == merkle.consistency_proof(hashes, m)
+    assert proof.old_root == merkle.root(hashes[:m]) and proof.new_root == merkle.root(hashes)
+    assert (proof.old_size, proof.new_size) == (m, n)
+    proof.verify()
+
+
+def test_consistency_proof_from_iter__rfc6962_vectors() -> None:
+    for vec in VECTORS["consistency"]:
+        m, n = vec["size1"], vec["size2"]
+        path = tuple(bytes.fromhex(h) for h in vec["proof"])
+        hashes = [merkle.leaf_hash(d) for d in VEC_LEAVES[:n]]
+        proof = merkle.consistency_proof_from_iter(hashes, m, n)
+        assert proof.path == path
+        assert proof.old_root == VEC_ROOTS[m - 1] and proof.new_root == VEC_ROOTS[n - 1]
+
+
+def test_consistency_proof_from_iter__short_input_and_bad_sizes() -> None:
+    hashes = [merkle.leaf_hash(b"%d" % i) for i in range(5)]
+    with pytest.raises(ProofError, match=r"expected 9, found fewer \(5\)"):
+        merkle.consistency_proof_from_iter(hashes, 2, 9)
+    with pytest.raises(ProofError, match=r"old size in 0\.\.5, found 6"):
+        merkle.consistency_proof_from_iter(hashes, 6, 5)

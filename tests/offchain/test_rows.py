@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from datasoil import merkle, rows
 from datasoil.cli import cli
-from datasoil.errors import EncodingError, SchemaError
+from datasoil.errors import EncodingError, ProofError, SchemaError
 from datasoil.rows import Column, Schema
 
 DATA = Path(__file__).parent / "data"
@@ -544,3 +544,37 @@ def test_encode_row__bytes_that_look_like_a_cid_stay_bytes():
     assert one == rows.encode_rows(batch, schema)[0] == dag_cbor.encode([cid_like, 7])
     assert b"\xd8\x2a" not in one
     assert rows.decode_row(one, schema) == (cid_like, 7)
+
+
+def test_dataset_consistency__an_appended_version_extends_and_verifies(tmp_path: Path) -> None:
+    old, new, changed = tmp_path / "v1.csv", tmp_path / "v2.csv", tmp_path / "v3.csv"
+    body = [f"{i},name {i}\n" for i in range(40)]
+    old.write_text("a,b\n" + "".join(body[:25]))
+    new.write_text("a,b\n" + "".join(body))
+    changed.write_text("a,b\n" + "".join([*body[:3], "3,renamed\n", *body[4:]]))
+    schema = Schema((Column("a", "int64"), Column("b", "string")))
+    proof = rows.dataset_consistency(old, new, schema)
+    assert (proof.old_size, proof.new_size) == (25, 40)
+    assert proof.old_root == rows.dataset_root(old, schema)[0]
+    assert proof.new_root == rows.dataset_root(new, schema)[0]
+    proof.verify()
+    with pytest.raises(ProofError, match="first 25 rows hash to"):
+        rows.dataset_consistency(old, changed, schema)
+    with pytest.raises(ProofError, match="found 25 rows where"):
+        rows.dataset_consistency(new, old, schema)
+
+
+def test_consistency_command__prints_a_proof_and_refuses_a_rewrite(tmp_path: Path) -> None:
+    old, new = tmp_path / "v1.csv", tmp_path / "v2.csv"
+    old.write_text("a\n1\n2\n3\n")
+    new.write_text("a\n1\n2\n3\n4\n5\n")
+    result = CliRunner().invoke(cli, ["consistency", str(old), str(new)])
+    assert result.exit_code == 0, result.output
+    proof = merkle.ConsistencyProof.from_json(json.loads(result.output))
+    assert (proof.old_size, proof.new_size) == (3, 5)
+    proof.verify()
+    result = CliRunner().invoke(cli, ["consistency", str(new), str(old)])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"error: expected {old} to extend {new}, found 3 rows where {new} has 5"
+    ]

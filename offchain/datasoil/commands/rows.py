@@ -15,7 +15,7 @@ import click
 from datasoil import merkle, rows
 from datasoil.errors import SchemaError
 
-__all__ = ["prove", "root"]
+__all__ = ["consistency", "prove", "root"]
 
 _path_arg = click.argument("path", type=click.Path(exists=True, path_type=Path))
 _schema_opt = click.option(
@@ -32,15 +32,7 @@ _key_opt = click.option(
 
 
 def _schema(path: Path, schema_file: Path | None) -> rows.Schema:
-    if schema_file is None:
-        return rows.infer_schema(path)
-    try:
-        data = json.loads(schema_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise SchemaError(f"{schema_file}: expected a JSON schema, found: {exc}") from None
-    if isinstance(data, dict) and "schema" in data:  # accept `datasoil root` output as is
-        data = data["schema"]
-    return rows.Schema.from_json(data)
+    return rows.infer_schema(path) if schema_file is None else rows.load_schema(schema_file)
 
 
 def _key(key_hex: str | None) -> bytes | None:
@@ -90,4 +82,22 @@ def prove(path: Path, index: int, schema_file: Path | None, key_hex: str | None)
     leaves = (h for hashes in rows.dataset_leaf_hashes(path, schema, key) for h in hashes)
     proof = merkle.inclusion_proof_from_iter(leaves, index, size)
     merkle.verify_inclusion(proof)
+    click.echo(json.dumps(proof.to_json(), indent=2))
+
+
+@click.command("consistency")
+@click.argument("old", type=click.Path(exists=True, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, path_type=Path))
+@_schema_opt
+@_key_opt
+def consistency(old: Path, new: Path, schema_file: Path | None, key_hex: str | None) -> None:
+    """Print an RFC 9162 consistency proof that dataset NEW extends dataset OLD.
+
+    The proof names both roots and row counts; `ape run datasets consistency` checks it
+    against two registered versions without their data. The schema is OLD's (inferred
+    unless --schema gives the recorded one).
+    """
+    schema = _schema(old, schema_file)
+    proof = rows.dataset_consistency(old, new, schema, _key(key_hex))
+    proof.verify()
     click.echo(json.dumps(proof.to_json(), indent=2))
