@@ -25,6 +25,13 @@ from datasoil.scripting import friendly
 @click.option("--name", default=None, help="Dataset name (default: the file name).")
 @click.option("--description", default="")
 @click.option("--profile", default=None, help="CID profile (default unixfs-v1-2025).")
+@click.option(
+    "--schema",
+    "schema_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The schema to commit the rows under (JSON, as `datasoil root` prints it, edited); "
+    "default: inferred by datasoil's rules.",
+)
 @click.option("--allow-empty", is_flag=True, help="Publish a dataset with no rows.")
 @click.option("--allow-duplicate", is_flag=True, help="Register data that is already registered.")
 @friendly
@@ -39,6 +46,7 @@ def cli(
     name,
     description,
     profile,
+    schema_file,
     allow_empty,
     allow_duplicate,
 ):
@@ -48,10 +56,11 @@ def cli(
     registered (and what stays pinned for a rerun), or, if the registration transaction
     had already been sent, the id it was registered as.
     """
-    from datasoil import chain, publish
+    from datasoil import chain, publish, rows
     from datasoil.registry import Registry
     from datasoil.store import open_store
 
+    schema = rows.load_schema(schema_file) if schema_file else None
     contracts = chain.contracts(project)
     registry = Registry(contracts.registry, contracts.deployment.block)
     # A live status line for large inputs: rows committed so far, then the CIDs.
@@ -73,6 +82,7 @@ def cli(
                 creator=str(account.address),
                 private=private,
                 allow_empty=allow_empty,
+                schema=schema,
             )
     except publish.PublishInterrupted as exc:
         click.echo(str(exc), err=True)
