@@ -267,21 +267,27 @@ def stage_quality(
     log: Log,
 ) -> None:
     """Compute the raw data's quality report, pin it and attest it (EIP-712, relayed)."""
-    from datasoil.attest import Attestations
-    from datasoil.quality import compute_report, metric_set_id
+    import tempfile
+
+    from datasoil.attest import Attestations, attest_quality, score_quality
 
     log("9. an attester scores the raw data's quality and signs an EIP-712 attestation")
-    report = compute_report(state.paths["raw"], label="label", key=["email"])
-    cid = str(store.add_bytes(report.to_json_bytes(), pin=True))
+    with tempfile.TemporaryDirectory(prefix="datasoil-demo-quality-") as tmp:
+        report = score_quality(
+            registry.get(state.ids["raw"]),
+            store=store,
+            work=Path(tmp),
+            data_path=state.paths["raw"],  # checked against the registered root
+            label="label",
+            key=["email"],
+        )
     client = Attestations(
         contracts.require("attestations"), contracts.registry, contracts.deployment.block
     )
-    attestation = client.build(
-        str(attester.address), state.ids["raw"], metric_set_id(), report.score, cid
+    done = attest_quality(
+        client, state.ids["raw"], report, store=store, account=attester, relayer=relayer
     )
-    payload = client.sign(attestation, attester)
-    client.submit(payload, sender=relayer)
-    log(f"  score {report.score}/10000, report {cid}, relayed by another account")
+    log(f"  score {report.score}/10000, report {done.report_cid}, relayed by another account")
     summary = client.summaries(state.ids["raw"], trusted=[str(attester.address)])
     for item in summary:
         log(f"  trusted aggregate: {item.to_json()}")
