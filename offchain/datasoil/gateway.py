@@ -12,10 +12,20 @@
 * ``POST /rpc``: read-only JSON-RPC calls forwarded to ``--node`` (:data:`READ_METHODS`),
   so the page can browse before a wallet is connected and always reads the chain the
   deployment lives on; transactions and signatures go through the wallet only;
-* ``/ipfs/<cid>[/<path>]``: UnixFS files from the embedded store
-  (:func:`datasoil.store.open_store`), every block verified against its CID before a
-  byte is sent; a directory path is resolved name by name. The embedded store has no
-  gateway of its own; this is it, read-only and for files only.
+* ``GET``/``HEAD /ipfs/<cid>[/<path>]``: the IPFS Trustless Gateway specification
+  (https://specs.ipfs.tech/http-gateways/trustless-gateway/) over the embedded store
+  (:func:`datasoil.store.open_store`): ``?format=raw`` / ``Accept:
+  application/vnd.ipld.raw`` is one block; ``?format=car`` / ``application/vnd.ipld.car``
+  is a CARv1 of the blocks of the path and of ``dag-scope`` ``block|entity|all``
+  (``entity-bytes=from:to`` for part of a file); without either, a UnixFS file's bytes
+  with ``Content-Length`` and ``Range`` (206, 416). Which blocks is
+  :mod:`datasoil.store.trustless`; every block is verified before a byte derived from it
+  is sent, the status waits for the first block (404 absent, 502 damaged), and a block
+  that fails later aborts the connection, so a client sees an error, never a short
+  body. Private datasets are stored, and so served, as ciphertext only.
+
+The server is aiohttp, on its own event loop (:class:`Server`); blocks are read and
+hashed in worker threads.
 
 Errors are answered with a status and one sentence (``text/plain``), never a traceback.
 """
@@ -23,32 +33,40 @@ Errors are answered with a status and one sentence (``text/plain``), never a tra
 from __future__ import annotations
 
 import argparse
+import asyncio
+import concurrent.futures
+import contextlib
+import hashlib
 import json
 import mimetypes
 import sys
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
+
+from aiohttp import web
+from multiformats import CID
 
 from datasoil import deployments, unixfs
 from datasoil.errors import CidMismatch, DatasoilError, DeploymentError, InvalidCid, NotFound
-from datasoil.store.base import Store, as_cid, open_store
+from datasoil.store import car, trustless
+from datasoil.store.base import Store, open_store
 
 __all__ = [
     "DEFAULT_BUILD",
     "DEFAULT_DIST",
+    "IMMUTABLE",
     "READ_METHODS",
     "Gateway",
     "GatewayError",
+    "Server",
     "deployment_document",
     "main",
-    "resolve_ipfs_path",
+    "make_app",
     "serve",
 ]
 
@@ -131,46 +149,6 @@ def deployment_document(
     }
 
 
-@dataclass(frozen=True)
-class _Resolved:
-    cid: Any
-    name: str
-
-
-def resolve_ipfs_path(store: Store, path: str) -> _Resolved:
-    """Resolve ``<cid>[/<name>...]`` to the CID of a UnixFS file, verifying every block.
-
-    Raises:
-        GatewayError: 400 for a malformed CID, 404 when a block or name is absent or the
-            path names a directory, 502 when a stored block does not match its CID.
-    """
-    parts = [unquote(p) for p in path.split("/") if p]
-    if not parts:
-        raise GatewayError(400, "expected /ipfs/<cid>[/<path>], found no CID")
-    try:
-        cid = as_cid(parts[0])
-    except InvalidCid as exc:
-        raise GatewayError(400, f"expected a CID after /ipfs/, found {parts[0]!r}") from exc
-    rest = "/".join(parts[1:])
-    if not rest:
-        return _Resolved(cid, parts[0])
-    try:
-        for rel, child, is_dir in unixfs.walk(store.get_block, cid):
-            if rel == rest:
-                if is_dir:
-                    raise GatewayError(
-                        404, f"/ipfs/{path} is a directory; this gateway serves files only"
-                    )
-                return _Resolved(child, parts[-1])
-    except NotFound as exc:
-        raise GatewayError(404, f"the store does not hold {path}: {exc}") from exc
-    except CidMismatch as exc:
-        raise GatewayError(502, f"a stored block failed verification: {exc}") from exc
-    except unixfs.InvalidBlock as exc:
-        raise GatewayError(404, f"{parts[0]} is not a directory holding {rest}: {exc}") from exc
-    raise GatewayError(404, f"the directory {parts[0]} has no entry {rest!r}")
-
-
 class Gateway:
     """What the request handler needs: a node connection, a store, and file locations."""
 
@@ -240,94 +218,394 @@ class Gateway:
             raise GatewayError(404, f"there is no file {path} here")
         return target
 
-    def ipfs(self, path: str) -> tuple[str, Iterator[bytes]]:
-        """(content type, verified chunks) of ``/ipfs/<path>``; the first chunk is read
-        before returning so that absence is reported as a status, not a cut stream."""
-        resolved = resolve_ipfs_path(self.store, path)
-        chunks = iter(self.store.cat(resolved.cid))
+
+# --------------------------------------------------------------------------- /ipfs/
+
+#: ``Cache-Control`` of every ``/ipfs/`` answer: content-addressed bytes never change.
+IMMUTABLE = "public, max-age=29030400, immutable"
+RAW_TYPE = "application/vnd.ipld.raw"
+CAR_TYPE = "application/vnd.ipld.car; version=1; order=dfs; dups=n"
+_BATCH = 1 << 20  # bytes handed from the block-reading thread to the event loop at a time
+_EXPOSE = "Content-Length, Content-Range, Etag, X-Ipfs-Path, X-Ipfs-Roots"
+
+
+def _answer_format(request: web.Request) -> str | None:
+    """``raw``, ``car`` or None (the file itself), from ``?format=`` else ``Accept``."""
+    fmt = request.query.get("format")
+    if fmt is not None:
+        if fmt not in ("raw", "car"):
+            raise GatewayError(400, f"expected format=raw or format=car, found format={fmt!r}")
+        return fmt
+    for part in request.headers.get("Accept", "").split(","):
+        media = part.split(";")[0].strip().lower()
+        if media == RAW_TYPE:
+            return "raw"
+        if media == "application/vnd.ipld.car":
+            return "car"
+    return None
+
+
+def _car_options(request: web.Request) -> tuple[trustless.DagScope, trustless.EntityBytes | None]:
+    version = request.query.get("car-version")
+    for part in request.headers.get("Accept", "").split(","):
+        media, *params = (p.strip().lower() for p in part.split(";"))
+        if media == "application/vnd.ipld.car":
+            for param in params:
+                if param.startswith("version=") and version is None:
+                    version = param[len("version=") :]
+    if version not in (None, "1"):
+        raise GatewayError(
+            400, f"expected CAR version 1 (the one this gateway writes), found {version}"
+        )
+    scope = request.query.get("dag-scope", "all")
+    if scope not in ("block", "entity", "all"):
+        raise GatewayError(400, f"expected dag-scope=block, entity or all, found {scope!r}")
+    raw_range = request.query.get("entity-bytes")
+    if raw_range is None:
+        return scope, None  # type: ignore[return-value]
+    try:
+        return "entity", trustless.parse_entity_bytes(raw_range)
+    except ValueError as exc:
+        raise GatewayError(400, str(exc)) from None
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """``[first, end)`` of a single ``Range: bytes=`` request, None to send everything.
+
+    A header that is not one ``bytes`` range is ignored (RFC 9110 14.2); a range that
+    starts past the end is GatewayError 416.
+    """
+    if header is None:
+        return None
+    unit, _, spec = header.strip().partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    head, sep, tail = spec.strip().partition("-")
+    try:
+        if not sep:
+            return None
+        if not head:
+            suffix = int(tail)
+            if suffix <= 0:
+                raise GatewayError(416, f"expected a non-empty byte range, found {header!r}")
+            return max(size - suffix, 0), size
+        first = int(head)
+        last = int(tail) if tail else size - 1
+    except ValueError:
+        return None
+    if first >= size:
+        raise GatewayError(416, f"expected a range starting below {size} bytes, found {header!r}")
+    if first < 0 or last < first:
+        return None
+    return first, min(last + 1, size)
+
+
+def _take(chunks: Iterator[bytes]) -> list[bytes]:
+    """Pull about :data:`_BATCH` bytes from ``chunks`` (run in a worker thread)."""
+    out: list[bytes] = []
+    n = 0
+    for chunk in chunks:
+        out.append(chunk)
+        n += len(chunk)
+        if n >= _BATCH:
+            break
+    return out
+
+
+def _car_frames(blocks: Iterator[tuple[CID, bytes]]) -> Iterator[bytes]:
+    for cid, data in blocks:
+        yield car._frame(cid, data)
+        yield data
+
+
+async def _guarded(path: str, call: Callable[[], Any]) -> Any:
+    """Run ``call`` in a worker thread, turning store errors into statuses."""
+    try:
+        return await asyncio.to_thread(call)
+    except NotFound as exc:
+        raise GatewayError(404, f"the store does not hold /ipfs/{path}: {exc}") from exc
+    except trustless.PathError as exc:
+        raise GatewayError(404, str(exc)) from exc
+    except CidMismatch as exc:
+        raise GatewayError(502, f"a stored block failed verification: {exc}") from exc
+    except unixfs.InvalidBlock as exc:
+        raise GatewayError(502, f"a stored block is not well-formed UnixFS: {exc}") from exc
+    except InvalidCid as exc:
+        raise GatewayError(400, f"cannot serve /ipfs/{path} as a file: {exc}") from exc
+
+
+class _Ipfs:
+    """``GET``/``HEAD /ipfs/{cid}[/{path}]``: the Trustless Gateway answers and the file."""
+
+    def __init__(self, gateway: Gateway, log: Callable[[str], None]) -> None:
+        self.gateway = gateway
+        self.log = log
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        path = request.match_info["path"]
+        fmt = _answer_format(request)
+        first_name = next((p for p in path.split("/") if p), "")
         try:
-            first = next(chunks, b"")
-        except NotFound as exc:
-            raise GatewayError(404, f"the store does not hold {path}: {exc}") from exc
-        except CidMismatch as exc:
-            raise GatewayError(502, f"a stored block failed verification: {exc}") from exc
-        except unixfs.InvalidBlock as exc:
-            raise GatewayError(404, f"{path} is not a UnixFS file: {exc}") from exc
-        kind = mimetypes.guess_type(resolved.name)[0]
-        if kind is None:
-            kind = (
-                "application/json"
-                if first.lstrip()[:1] in (b"{", b"[")
-                else "application/octet-stream"
+            root, names = trustless.split_path(path)
+        except InvalidCid:
+            raise GatewayError(400, f"expected a CID after /ipfs/, found {first_name!r}") from None
+        get = self.gateway.store.get_block
+        if fmt == "raw":
+            if names:
+                raise GatewayError(
+                    400, "expected /ipfs/{cid} for format=raw, found a path: ask for format=car"
+                )
+            block: bytes = await _guarded(path, lambda: trustless._verified(get)(root))
+            headers = self._headers(request, RAW_TYPE, f'"{root}.raw"', (root,))
+            headers["Content-Disposition"] = f'attachment; filename="{root}.bin"'
+            return self._whole(request, headers, block)
+        resolved: trustless.Resolved = await _guarded(
+            path, lambda: trustless.resolve(get, root, names)
+        )
+        if fmt == "car":
+            return await self._car(request, path, root, resolved)
+        return await self._file(request, path, resolved)
+
+    def _headers(
+        self, request: web.Request, kind: str, etag: str, roots: tuple[CID, ...]
+    ) -> dict[str, str]:
+        return {
+            "Content-Type": kind,
+            "Etag": etag,
+            "Cache-Control": IMMUTABLE,
+            "X-Ipfs-Path": request.path,
+            "X-Ipfs-Roots": ",".join(str(r) for r in roots),
+            "X-Content-Type-Options": "nosniff",
+            "Vary": "Accept",
+            "Access-Control-Expose-Headers": _EXPOSE,
+        }
+
+    def _not_modified(self, request: web.Request, etag: str) -> bool:
+        wanted = request.headers.get("If-None-Match", "")
+        return any(t.strip() in (etag, "*") for t in wanted.split(",") if t.strip())
+
+    def _whole(self, request: web.Request, headers: dict[str, str], body: bytes) -> web.Response:
+        """An answer held in memory (a raw block), with ``Range`` honoured."""
+        if self._not_modified(request, headers["Etag"]):
+            return web.Response(status=304, headers=headers)
+        headers["Accept-Ranges"] = "bytes"
+        try:
+            span = _byte_range(request.headers.get("Range"), len(body))
+        except GatewayError:
+            headers["Content-Range"] = f"bytes */{len(body)}"
+            message = f"expected a range inside the {len(body)}-byte block"
+            raise _WithHeaders(416, message, headers) from None
+        if span is None:
+            return web.Response(body=body, headers=headers)
+        headers["Content-Range"] = f"bytes {span[0]}-{span[1] - 1}/{len(body)}"
+        return web.Response(status=206, body=body[span[0] : span[1]], headers=headers)
+
+    async def _car(
+        self, request: web.Request, path: str, root: CID, resolved: trustless.Resolved
+    ) -> web.StreamResponse:
+        scope, entity = _car_options(request)
+        params = f"{scope}|{entity.start}:{entity.stop}" if entity else scope
+        tag = hashlib.sha256(f"{request.path}|{params}".encode()).hexdigest()[:16]
+        etag = f'W/"{resolved.cid}.car.{tag}"'
+        headers = self._headers(request, CAR_TYPE, etag, resolved.roots)
+        headers["Content-Disposition"] = f'attachment; filename="{resolved.cid}.car"'
+        if self._not_modified(request, etag):
+            return web.Response(status=304, headers=headers)
+        get = self.gateway.store.get_block
+        blocks = trustless.car_blocks(get, resolved, scope, entity)
+        frames = _car_frames(blocks)
+        # The terminal block is read before the status goes out: a missing or damaged
+        # root is a 404/502, anything later cuts the stream.
+        first: list[bytes] = await _guarded(path, lambda: _take(frames))
+        response = web.StreamResponse(headers=headers)
+        if request.method == "HEAD":
+            await response.prepare(request)
+            return response
+        return await self._stream(request, response, [car.encode_header([root]), *first], frames)
+
+    async def _file(
+        self, request: web.Request, path: str, resolved: trustless.Resolved
+    ) -> web.StreamResponse:
+        get = self.gateway.store.get_block
+        what: str = await _guarded(path, lambda: trustless.kind(get, resolved.cid))
+        if what != "file":
+            raise GatewayError(
+                404,
+                f"/ipfs/{path} is a {what}, not a file: ask for it with ?format=car "
+                "(or ?format=raw for the block)",
             )
+        size: int = await _guarded(path, lambda: trustless.file_size(get, resolved.cid))
+        etag = f'"{resolved.cid}"'
+        kind = mimetypes.guess_type(resolved.name)[0]
+        headers = self._headers(request, kind or "application/octet-stream", etag, resolved.roots)
+        headers["Accept-Ranges"] = "bytes"
+        if self._not_modified(request, etag):
+            return web.Response(status=304, headers=headers)
+        try:
+            span = _byte_range(request.headers.get("Range"), size)
+        except GatewayError:
+            headers["Content-Range"] = f"bytes */{size}"
+            message = f"expected a range inside the {size}-byte file"
+            raise _WithHeaders(416, message, headers) from None
+        first_byte, end = span or (0, size)
+        chunks = trustless.file_range(get, resolved.cid, first_byte, end)
+        first: list[bytes] = await _guarded(path, lambda: _take(chunks))
+        if kind is None and first and first[0].lstrip()[:1] in (b"{", b"["):
+            headers["Content-Type"] = "application/json"
+        response = web.StreamResponse(status=206 if span else 200, headers=headers)
+        response.content_length = end - first_byte
+        if span:
+            response.headers["Content-Range"] = f"bytes {first_byte}-{end - 1}/{size}"
+        if request.method == "HEAD":
+            await response.prepare(request)
+            return response
+        return await self._stream(request, response, first, chunks)
 
-        def stream() -> Iterator[bytes]:
-            yield first
-            yield from chunks
-
-        return kind, stream()
-
-
-def _handler(gateway: Gateway, log: Callable[[str], None]) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "datasoil-gateway"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            log(f"{self.address_string()} {format % args}")
-
-        def _send(self, status: int, kind: str, body: Iterator[bytes] | bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Access-Control-Allow-Origin", "*")
-            self.send_header("Cache-Control", "no-store")
-            if isinstance(body, bytes):
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-                return
-            self.send_header("Connection", "close")
-            self.end_headers()
-            for chunk in body:
-                self.wfile.write(chunk)
-
-        def do_OPTIONS(self) -> None:
-            self.send_response(204)
-            self.send_header("Access-Control-Allow-Origin", "*")
-            self.send_header("Access-Control-Allow-Methods", "GET, POST")
-            self.send_header("Access-Control-Allow-Headers", "Content-Type")
-            self.end_headers()
-
-        def do_POST(self) -> None:
+    async def _stream(
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        first: list[bytes],
+        rest: Iterator[bytes],
+    ) -> web.StreamResponse:
+        """Send ``first`` then ``rest`` (each chunk verified as it is produced); a chunk
+        that fails aborts the connection, so the client sees an error, never an end."""
+        await response.prepare(request)
+        batch = first
+        while batch:
+            for chunk in batch:
+                await response.write(chunk)
             try:
-                if urlsplit(self.path).path != "/rpc":
-                    raise GatewayError(404, f"there is nothing to POST to at {self.path}")
-                length = int(self.headers.get("Content-Length") or 0)
-                if not 0 < length <= _MAX_RPC_BODY:
-                    raise GatewayError(400, f"expected a body of 1..{_MAX_RPC_BODY} bytes")
-                self._send(200, "application/json", gateway.rpc(self.rfile.read(length)))
-            except GatewayError as exc:
-                self._send(exc.status, "text/plain; charset=utf-8", f"{exc}\n".encode())
-
-        def do_GET(self) -> None:
-            path = urlsplit(self.path).path
-            try:
-                if path == "/deployment.json":
-                    self._send(200, "application/json", gateway.deployment())
-                elif path.startswith("/ipfs/"):
-                    kind, chunks = gateway.ipfs(path[len("/ipfs/") :])
-                    self._send(200, kind, chunks)
-                else:
-                    file = gateway.static(path)
-                    kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-                    self._send(200, kind, file.read_bytes())
-            except GatewayError as exc:
-                self._send(exc.status, "text/plain; charset=utf-8", f"{exc}\n".encode())
-            except DeploymentError as exc:
-                self._send(503, "text/plain; charset=utf-8", f"{exc}\n".encode())
+                batch = await asyncio.to_thread(_take, rest)
             except DatasoilError as exc:
-                self._send(500, "text/plain; charset=utf-8", f"{exc}\n".encode())
+                self.log(f"aborted {request.path} mid-stream: {exc}")
+                if request.transport is not None:
+                    request.transport.abort()
+                return response
+        await response.write_eof()
+        return response
 
-    return Handler
+
+class _WithHeaders(GatewayError):
+    def __init__(self, status: int, message: str, headers: dict[str, str]) -> None:
+        super().__init__(status, message)
+        self.headers = headers
+
+
+# --------------------------------------------------------------------------- the app
+
+
+def _text(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    out = dict(headers or {})
+    out.pop("Content-Type", None)
+    out["Cache-Control"] = "no-store"
+    return web.Response(
+        status=status, text=f"{message}\n", content_type="text/plain", charset="utf-8", headers=out
+    )
+
+
+def make_app(gateway: Gateway, log: Callable[[str], None] = lambda _m: None) -> web.Application:
+    """The aiohttp application: ``/ipfs/``, ``/deployment.json``, ``/rpc`` and the page."""
+
+    @web.middleware
+    async def sentences(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except _WithHeaders as exc:
+            response = _text(exc.status, str(exc), exc.headers)
+        except GatewayError as exc:
+            response = _text(exc.status, str(exc))
+        except DeploymentError as exc:
+            response = _text(503, str(exc))
+        except DatasoilError as exc:
+            response = _text(500, str(exc))
+        except web.HTTPException as exc:
+            response = _text(exc.status, f"{exc.reason}: {request.method} {request.path}")
+        if not response.prepared:
+            response.headers["Access-Control-Allow-Origin"] = "*"
+        log(f"{request.remote} {request.method} {request.path_qs} {response.status}")
+        return response
+
+    async def options(_request: web.Request) -> web.Response:
+        return web.Response(
+            status=204,
+            headers={
+                "Access-Control-Allow-Origin": "*",
+                "Access-Control-Allow-Methods": "GET, HEAD, POST",
+                "Access-Control-Allow-Headers": "Content-Type, Accept, Range, If-None-Match",
+            },
+        )
+
+    async def deployment(_request: web.Request) -> web.Response:
+        body = await asyncio.to_thread(gateway.deployment)
+        return web.Response(
+            body=body, content_type="application/json", headers={"Cache-Control": "no-store"}
+        )
+
+    async def rpc(request: web.Request) -> web.Response:
+        length = request.content_length or 0
+        if not 0 < length <= _MAX_RPC_BODY:
+            raise GatewayError(400, f"expected a body of 1..{_MAX_RPC_BODY} bytes")
+        body = await request.read()
+        answer = await asyncio.to_thread(gateway.rpc, body)
+        return web.Response(
+            body=answer, content_type="application/json", headers={"Cache-Control": "no-store"}
+        )
+
+    async def static(request: web.Request) -> web.StreamResponse:
+        file = gateway.static(request.match_info["tail"])
+        return web.FileResponse(file, headers={"Cache-Control": "no-store"})
+
+    app = web.Application(middlewares=[sentences], client_max_size=_MAX_RPC_BODY)
+    app.router.add_get("/ipfs/{path:.*}", _Ipfs(gateway, log))
+    app.router.add_get("/deployment.json", deployment)
+    app.router.add_post("/rpc", rpc)
+    app.router.add_route("OPTIONS", "/{tail:.*}", options)
+    app.router.add_get("/{tail:.*}", static)
+    return app
+
+
+class Server:
+    """The gateway running on its own event loop in a daemon thread."""
+
+    def __init__(self, app: web.Application, host: str, port: int) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1)
+        started: concurrent.futures.Future[tuple[str, int]] = concurrent.futures.Future()
+
+        async def start() -> None:
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, host, port)
+            await site.start()
+            address = self._runner.addresses[0]
+            started.set_result((address[0], address[1]))
+
+        def run() -> None:
+            asyncio.set_event_loop(self._loop)
+            try:
+                self._loop.run_until_complete(start())
+            except BaseException as exc:
+                started.set_exception(exc)
+                return
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="datasoil-gateway", daemon=True)
+        self._thread.start()
+        #: ``(host, port)`` actually bound (``port`` 0 picks a free one).
+        self.server_address = started.result(timeout=30)
+        self.url = f"http://{self.server_address[0]}:{self.server_address[1]}"
+
+    def shutdown(self) -> None:
+        """Stop serving and close every connection."""
+        if not self._loop.is_running():
+            return
+        done = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
+        with contextlib.suppress(Exception):
+            done.result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
 
 
 def serve(
@@ -336,15 +614,11 @@ def serve(
     *,
     host: str = "127.0.0.1",
     log: Callable[[str], None] = lambda _m: None,
-) -> ThreadingHTTPServer:
-    """Start serving in a daemon thread and return the server (``shutdown()`` stops it).
-
-    ``port`` 0 picks a free port (``server.server_address[1]``).
+) -> Server:
+    """Start serving in a daemon thread and return the :class:`Server`
+    (``shutdown()`` stops it). ``port`` 0 picks a free port (``server.server_address[1]``).
     """
-    server = ThreadingHTTPServer((host, port), _handler(gateway, log))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="datasoil-gateway", daemon=True).start()
-    return server
+    return Server(make_app(gateway, log), host, port)
 
 
 def main(argv: list[str] | None = None) -> int:
