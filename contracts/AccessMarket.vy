@@ -41,8 +41,12 @@
                  A reveal publishes the content key to everyone.
 """
 
+from interfaces import IAccessMarket
+from interfaces import IDatasetRegistry
 from ethereum.ercs import IERC20
 from snekmate.auth import ownable
+
+implements: IAccessMarket
 
 initializes: ownable
 
@@ -51,12 +55,6 @@ exports: (
     ownable.transfer_ownership,
     ownable.renounce_ownership,
 )
-
-
-interface IRegistry:
-    def ownership(dataset_id: uint256) -> (address, uint256): view
-    def is_private(dataset_id: uint256) -> bool: view
-    def parents(dataset_id: uint256) -> DynArray[uint256, 8]: view
 
 
 # @dev The most parents a dataset has in the registry.
@@ -94,50 +92,8 @@ _STATUS_SHIFT: constant(uint256) = 32
 _HASH_MASK: constant(uint256) = ~((1 << 40) - 1)
 
 
-# @dev A listing as `listing` returns it; `active` is false when delisted, lapsed
-# (the dataset changed hands since) or priced in a token no longer allowed.
-struct Listing:
-    lister: address
-    token: address
-    price: uint256
-    duration: uint256
-    upstream_bps: uint256
-    key_commitment: bytes32
-    active: bool
-
-
-# @dev One credit of a release: the dataset it is for, the account, the amount.
-struct Credit:
-    dataset_id: uint256
-    account: address
-    amount: uint256
-
-
-# @dev Everything a purchase pinned; the `Purchased` event carries it and every later
-# step takes it back as calldata, checked against the stored hash.
-struct Terms:
-    buyer: address
-    dataset_id: uint256
-    seller: address
-    period: uint256
-    token: address
-    price: uint256
-    duration: uint256
-    created: uint256
-    key_commitment: bytes32
-    credits: DynArray[Credit, MAX_ANCESTORS + 1]
-
-
-# @dev A purchase as `purchase` returns it: its status, when it entered it (purchase,
-# delivery or objection time) and the stored 216 bits of its terms hash.
-struct PurchaseState:
-    status: uint8
-    since: uint256
-    terms_hash: uint256
-
-
 # @dev The DatasetRegistry whose owners and parents the market reads.
-registry: public(immutable(IRegistry))
+registry: public(immutable(IDatasetRegistry))
 
 # @dev Seconds after a purchase from which the buyer may take a refund; delivery ends then.
 refund_timeout: public(immutable(uint256))
@@ -215,7 +171,7 @@ event Purchased:
     dataset_id: indexed(uint256)
     buyer: indexed(address)
     encryption_key: bytes32
-    terms: Terms
+    terms: IAccessMarket.Terms
 
 
 # @dev Emitted when the sealed content key is delivered and access starts or extends.
@@ -287,7 +243,7 @@ def __init__(
     assert objection_window_ != 0, "market: zero objection window"
     assert reveal_window_ != 0, "market: zero reveal window"
     ownable.__init__()
-    registry = IRegistry(registry_)
+    registry = IDatasetRegistry(registry_)
     refund_timeout = refund_timeout_
     objection_window = objection_window_
     reveal_window = reveal_window_
@@ -413,7 +369,7 @@ def buy(
     @param encryption_key The buyer's X25519 public key for the sealed content key.
     @return uint256 The purchase id.
     """
-    terms: Terms = self._check_buy(dataset_id, token, max_price, min_duration, encryption_key)
+    terms: IAccessMarket.Terms = self._check_buy(dataset_id, token, max_price, min_duration, encryption_key)
     assert staticcall IERC20(token).allowance(msg.sender, self) >= terms.price, (
         "market: insufficient allowance"
     )
@@ -447,7 +403,7 @@ def buy_with_permit(
     @param s The permit signature's s.
     @return uint256 The purchase id.
     """
-    terms: Terms = self._check_buy(dataset_id, token, max_price, min_duration, encryption_key)
+    terms: IAccessMarket.Terms = self._check_buy(dataset_id, token, max_price, min_duration, encryption_key)
     # The result is not needed: a failed permit (already used, expired, wrong
     # signer) shows as a short allowance below.
     permitted: bool = raw_call(
@@ -471,7 +427,7 @@ def buy_with_permit(
 
 
 @external
-def deliver_key(purchase_id: uint256, terms: Terms, envelope: Bytes[1024]):
+def deliver_key(purchase_id: uint256, terms: IAccessMarket.Terms, envelope: Bytes[1024]):
     """
     @dev Delivers the content key sealed to the buyer's encryption key, before the
          refund timeout, and starts or extends the buyer's access by the purchased
@@ -508,7 +464,7 @@ def deliver_key(purchase_id: uint256, terms: Terms, envelope: Bytes[1024]):
 
 
 @external
-def object_key(purchase_id: uint256, terms: Terms):
+def object_key(purchase_id: uint256, terms: IAccessMarket.Terms):
     """
     @dev The buyer's objection to a delivery (the envelope did not open, or its key
          did not match the pinned commitment), within `objection_window` seconds of
@@ -534,7 +490,7 @@ def object_key(purchase_id: uint256, terms: Terms):
 
 
 @external
-def reveal_key(purchase_id: uint256, terms: Terms, content_key: bytes32):
+def reveal_key(purchase_id: uint256, terms: IAccessMarket.Terms, content_key: bytes32):
     """
     @dev Answers an objection by publishing the content key the purchase's terms
          commit to, within `reveal_window` seconds of the objection; the pinned
@@ -560,7 +516,7 @@ def reveal_key(purchase_id: uint256, terms: Terms, content_key: bytes32):
 
 
 @external
-def settle(purchase_id: uint256, terms: Terms):
+def settle(purchase_id: uint256, terms: IAccessMarket.Terms):
     """
     @dev Makes the pinned credits of a delivery nobody objected to, once its
          objection window is over; anyone may call it (the seller's keeper does).
@@ -578,7 +534,7 @@ def settle(purchase_id: uint256, terms: Terms):
 
 
 @external
-def refund(purchase_id: uint256, terms: Terms):
+def refund(purchase_id: uint256, terms: IAccessMarket.Terms):
     """
     @dev Returns the escrowed payment to the buyer: of an undelivered purchase once
          `refund_timeout` seconds have passed since it, or of an objected one whose
@@ -626,7 +582,7 @@ def withdraw(token: address) -> uint256:
 
 @external
 @view
-def listing(dataset_id: uint256) -> Listing:
+def listing(dataset_id: uint256) -> IAccessMarket.Listing:
     """
     @dev The stored listing of a dataset and whether it can be bought now (listed in
          the current ownership period, in an allowed token). Reverts for an unknown
@@ -637,7 +593,7 @@ def listing(dataset_id: uint256) -> Listing:
     terms: uint256 = self._listing_terms[dataset_id]
     meta: uint256 = self._listing_meta[dataset_id]
     token: address = convert(terms & _ADDRESS_MASK, address)
-    return Listing(
+    return IAccessMarket.Listing(
         lister=convert(meta & _ADDRESS_MASK, address),
         token=token,
         price=terms >> _PRICE_SHIFT,
@@ -650,7 +606,7 @@ def listing(dataset_id: uint256) -> Listing:
 
 @external
 @view
-def purchase(purchase_id: uint256) -> PurchaseState:
+def purchase(purchase_id: uint256) -> IAccessMarket.PurchaseState:
     """
     @dev A purchase's status (0 unknown, 1 pending, 2 delivered, 3 objected,
          4 released, 5 refunded), when it entered it, and its stored terms hash.
@@ -658,7 +614,7 @@ def purchase(purchase_id: uint256) -> PurchaseState:
     @return PurchaseState Status, since (unix seconds), 216-bit terms hash.
     """
     word: uint256 = self._purchase[purchase_id]
-    return PurchaseState(
+    return IAccessMarket.PurchaseState(
         status=convert((word >> _STATUS_SHIFT) & 255, uint8),
         since=word & _U32_MASK,
         terms_hash=word >> 40,
@@ -696,7 +652,7 @@ def keeper(dataset_id: uint256) -> address:
 
 @external
 @view
-def quote_release(dataset_id: uint256, price: uint256) -> DynArray[Credit, MAX_ANCESTORS + 1]:
+def quote_release(dataset_id: uint256, price: uint256) -> DynArray[IAccessMarket.Credit, MAX_ANCESTORS + 1]:
     """
     @dev The credits a purchase at `price` would pin now: one per ancestor credited
          (non-zero amounts), then the owner's.
@@ -715,7 +671,7 @@ def _check_buy(
     max_price: uint256,
     min_duration: uint256,
     encryption_key: bytes32,
-) -> Terms:
+) -> IAccessMarket.Terms:
     assert encryption_key != empty(bytes32), "market: zero encryption key"
     terms: uint256 = self._listing_terms[dataset_id]
     assert terms != 0, "market: not listed"
@@ -733,7 +689,7 @@ def _check_buy(
     assert price <= max_price, "market: price above max"
     duration: uint256 = (meta >> _LISTING_DURATION_SHIFT) & _U32_MASK
     assert duration >= min_duration, "market: duration below min"
-    return Terms(
+    return IAccessMarket.Terms(
         buyer=msg.sender,
         dataset_id=dataset_id,
         seller=owner,
@@ -748,7 +704,7 @@ def _check_buy(
 
 
 @internal
-def _buy(terms: Terms, encryption_key: bytes32) -> uint256:
+def _buy(terms: IAccessMarket.Terms, encryption_key: bytes32) -> uint256:
     # Ids are bounded by the number of transactions: far below 2**256.
     purchase_id: uint256 = unsafe_add(self.purchase_count, 1)
     self.purchase_count = purchase_id
@@ -772,9 +728,9 @@ def _buy(terms: Terms, encryption_key: bytes32) -> uint256:
 
 
 @internal
-def _release(purchase_id: uint256, word: uint256, terms: Terms):
+def _release(purchase_id: uint256, word: uint256, terms: IAccessMarket.Terms):
     self._purchase[purchase_id] = self._word(word, RELEASED)
-    for c: Credit in terms.credits:
+    for c: IAccessMarket.Credit in terms.credits:
         self.credit[terms.token][c.account] += c.amount
         log Credited(
             token=terms.token,
@@ -787,7 +743,7 @@ def _release(purchase_id: uint256, word: uint256, terms: Terms):
 
 @internal
 @view
-def _load(purchase_id: uint256, terms: Terms) -> uint256:
+def _load(purchase_id: uint256, terms: IAccessMarket.Terms) -> uint256:
     word: uint256 = self._purchase[purchase_id]
     assert word != 0, "market: unknown purchase"
     assert word & _HASH_MASK == self._hash(purchase_id, terms) & _HASH_MASK, (
@@ -798,7 +754,7 @@ def _load(purchase_id: uint256, terms: Terms) -> uint256:
 
 @internal
 @pure
-def _hash(purchase_id: uint256, terms: Terms) -> uint256:
+def _hash(purchase_id: uint256, terms: IAccessMarket.Terms) -> uint256:
     return convert(keccak256(abi_encode(purchase_id, terms)), uint256)
 
 
@@ -842,12 +798,12 @@ def _share(dataset_id: uint256) -> uint256:
 @internal
 @view
 def _split(dataset_id: uint256, seller: address, price: uint256) -> DynArray[
-    Credit, MAX_ANCESTORS + 1
+    IAccessMarket.Credit, MAX_ANCESTORS + 1
 ]:
-    credits: DynArray[Credit, MAX_ANCESTORS + 1] = []
+    credits: DynArray[IAccessMarket.Credit, MAX_ANCESTORS + 1] = []
     parents: DynArray[uint256, MAX_PARENTS] = staticcall registry.parents(dataset_id)
     if len(parents) == 0:
-        credits.append(Credit(dataset_id=dataset_id, account=seller, amount=price))
+        credits.append(IAccessMarket.Credit(dataset_id=dataset_id, account=seller, amount=price))
         return credits
 
     # Breadth-first discovery of at most MAX_ANCESTORS distinct ancestors; `found`
@@ -907,9 +863,9 @@ def _split(dataset_id: uint256, seller: address, price: uint256) -> DynArray[
                 else:
                     keep += part
         if keep != 0:
-            credits.append(Credit(dataset_id=best_id, account=owner, amount=keep))
+            credits.append(IAccessMarket.Credit(dataset_id=best_id, account=owner, amount=keep))
             credited += keep
-    credits.append(Credit(dataset_id=dataset_id, account=seller, amount=price - credited))
+    credits.append(IAccessMarket.Credit(dataset_id=dataset_id, account=seller, amount=price - credited))
     return credits
 
 

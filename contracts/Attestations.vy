@@ -28,17 +28,16 @@
                  as the least honest one. Consumers pick trusted attesters off chain.
 """
 
+from interfaces import IAttestations
+from interfaces import IDatasetRegistry
 from snekmate.utils import ecdsa
 from snekmate.utils import eip712_domain_separator as eip712
+
+implements: IAttestations
 
 initializes: eip712
 
 exports: eip712.eip712Domain
-
-
-# @dev The registry's one view this contract needs.
-interface IDatasetRegistry:
-    def row_root(dataset_id: uint256) -> bytes32: view
 
 
 # @dev The highest score: 10,000 basis points.
@@ -61,7 +60,7 @@ ATTESTATION_TYPEHASH: constant(bytes32) = keccak256(
     "Cid(uint8 version,uint64 codec,bytes32 digest)"
 )
 
-# @dev Record layout: score (bits 0-15) | expiry (16-79) | nonce (80-143) |
+# @dev IAttestations.Record layout: score (bits 0-15) | expiry (16-79) | nonce (80-143) |
 # active (bit 144: counted in the aggregate) | revoked (bit 145: the latest was revoked).
 _EXPIRY_SHIFT: constant(uint256) = 16
 _NONCE_SHIFT: constant(uint256) = 80
@@ -71,52 +70,8 @@ _SCORE_MASK: constant(uint256) = (1 << 16) - 1
 _U64_MASK: constant(uint256) = (1 << 64) - 1
 _MAX_NONCE: constant(uint64) = max_value(uint64)
 
-# @dev Aggregate layout: count (bits 0-63) | sum (bits 64-255).
+# @dev IAttestations.Aggregate layout: count (bits 0-63) | sum (bits 64-255).
 _SUM_SHIFT: constant(uint256) = 64
-
-
-# @dev A content identifier as the registry stores it: CID version (0 or 1), content
-# codec (multicodec) and SHA-256 digest.
-struct Cid:
-    version: uint8
-    codec: uint64
-    digest: bytes32
-
-
-# @dev The signed statement (the EIP-712 primary type `Attestation`).
-struct Attestation:
-    attester: address
-    dataset_id: uint256
-    row_root: bytes32
-    metric_set: bytes32
-    score: uint16
-    report: Cid
-    expiry: uint64
-    deadline: uint64
-    nonce: uint64
-
-
-# @dev An ECDSA signature as (v, r, s), the form ERC-2612 permits and EAS take; the
-# 65-byte r ++ s ++ v of eth_signTypedData_v4 splits into it.
-struct Signature:
-    v: uint8
-    r: bytes32
-    s: bytes32
-
-
-# @dev An attester's latest record for a (dataset, metric set), unpacked.
-struct Record:
-    score: uint16
-    expiry: uint64
-    nonce: uint64
-    active: bool
-    revoked: bool
-
-
-# @dev The count and sum of the latest unrevoked scores of a (dataset, metric set).
-struct Aggregate:
-    count: uint64
-    sum: uint256
 
 
 # @dev The registry whose row roots attestations must carry.
@@ -137,7 +92,7 @@ event Attested:
     dataset_id: indexed(uint256)
     metric_set: indexed(bytes32)
     score: uint16
-    report: Cid
+    report: IAttestations.SignedCid
     expiry: uint64
     nonce: uint64
 
@@ -172,7 +127,7 @@ def __init__(registry_: address):
 
 
 @external
-def attest(attestation: Attestation):
+def attest(attestation: IAttestations.Attestation):
     """
     @dev Records an attestation made by the caller, who must be its attester. The
          nonce and deadline rules are those of a signed attestation.
@@ -183,7 +138,7 @@ def attest(attestation: Attestation):
 
 
 @external
-def attest_by_sig(attestation: Attestation, signature: Signature):
+def attest_by_sig(attestation: IAttestations.Attestation, signature: IAttestations.Signature):
     """
     @dev Records an attestation signed by its attester; anyone may submit it.
          The EIP-712 signer must be `attestation.attester`; `nonce` must equal the
@@ -201,7 +156,8 @@ def attest_by_sig(attestation: Attestation, signature: Signature):
 
 @external
 def attest_batch(
-    attestations: DynArray[Attestation, MAX_BATCH], signatures: DynArray[Signature, MAX_BATCH]
+    attestations: DynArray[IAttestations.Attestation, MAX_BATCH],
+    signatures: DynArray[IAttestations.Signature, MAX_BATCH],
 ):
     """
     @dev Records several attestations; a signature with v = 0 means the caller is the
@@ -213,8 +169,8 @@ def attest_batch(
     for i: uint256 in range(MAX_BATCH):
         if i == len(attestations):
             break
-        attestation: Attestation = attestations[i]
-        signature: Signature = signatures[i]
+        attestation: IAttestations.Attestation = attestations[i]
+        signature: IAttestations.Signature = signatures[i]
         if signature.v != 0:
             self._check_signature(attestation, signature)
         else:
@@ -281,16 +237,16 @@ def bump_nonce(dataset_id: uint256, metric_set: bytes32, new_nonce: uint64):
 
 @external
 @view
-def record(attester: address, dataset_id: uint256, metric_set: bytes32) -> Record:
+def record(attester: address, dataset_id: uint256, metric_set: bytes32) -> IAttestations.Record:
     """
     @dev The attester's latest record for (dataset, metric set); all zero if none.
     @param attester The attester.
     @param dataset_id The dataset.
     @param metric_set The metric-set id.
-    @return Record Score, expiry, nonce, whether counted, whether revoked.
+    @return IAttestations.Record Score, expiry, nonce, whether counted, whether revoked.
     """
     packed: uint256 = self._records[keccak256(abi_encode(attester, dataset_id, metric_set))]
-    return Record(
+    return IAttestations.Record(
         score=convert(packed & _SCORE_MASK, uint16),
         expiry=convert((packed >> _EXPIRY_SHIFT) & _U64_MASK, uint64),
         nonce=convert((packed >> _NONCE_SHIFT) & _U64_MASK, uint64),
@@ -315,21 +271,21 @@ def current_nonce(attester: address, dataset_id: uint256, metric_set: bytes32) -
 
 @external
 @view
-def aggregate(dataset_id: uint256, metric_set: bytes32) -> Aggregate:
+def aggregate(dataset_id: uint256, metric_set: bytes32) -> IAttestations.Aggregate:
     """
     @dev Count and sum of every attester's latest unrevoked score, expired ones
          included (filter by expiry and attester off chain, from the events).
     @param dataset_id The dataset.
     @param metric_set The metric-set id.
-    @return Aggregate The count and the sum.
+    @return IAttestations.Aggregate The count and the sum.
     """
     packed: uint256 = self._aggregates[keccak256(abi_encode(dataset_id, metric_set))]
-    return Aggregate(count=convert(packed & _U64_MASK, uint64), sum=packed >> _SUM_SHIFT)
+    return IAttestations.Aggregate(count=convert(packed & _U64_MASK, uint64), sum=packed >> _SUM_SHIFT)
 
 
 @external
 @view
-def attestation_digest(attestation: Attestation) -> bytes32:
+def attestation_digest(attestation: IAttestations.Attestation) -> bytes32:
     """
     @dev The EIP-712 digest an attester signs for `attestation` on this contract.
     @param attestation The attestation.
@@ -362,7 +318,7 @@ def reproduction_metric_set(claim_id: uint256) -> bytes32:
 
 @internal
 @view
-def _digest(a: Attestation) -> bytes32:
+def _digest(a: IAttestations.Attestation) -> bytes32:
     report_hash: bytes32 = keccak256(
         abi_encode(CID_TYPEHASH, a.report.version, a.report.codec, a.report.digest)
     )
@@ -385,7 +341,7 @@ def _digest(a: Attestation) -> bytes32:
 
 @internal
 @view
-def _check_signature(a: Attestation, sig: Signature):
+def _check_signature(a: IAttestations.Attestation, sig: IAttestations.Signature):
     signer: address = ecdsa._recover_vrs(
         self._digest(a), convert(sig.v, uint256), convert(sig.r, uint256), convert(sig.s, uint256)
     )
@@ -393,7 +349,7 @@ def _check_signature(a: Attestation, sig: Signature):
 
 
 @internal
-def _attest(a: Attestation):
+def _attest(a: IAttestations.Attestation):
     assert a.score <= MAX_SCORE, "attestations: score above 10000"
     assert convert(a.deadline, uint256) >= block.timestamp, "attestations: deadline passed"
     assert a.expiry == 0 or convert(a.expiry, uint256) > block.timestamp, (

@@ -53,99 +53,13 @@
                  change, so fee-on-transfer bond tokens are refused.
 """
 
+from interfaces import ICleaningProofs
 from ethereum.ercs import IERC20
+from interfaces import IDatasetRegistry
 from snekmate.utils import block_hash
 from .modules import rfc9162
 
-
-# @dev A content identifier as the registry holds it: a prefix word (CID version in
-# bits 64-71, multicodec in bits 0-63) and the SHA-256 digest (datasoil.cid.CidTuple).
-struct Cid:
-    prefix: uint256
-    digest: bytes32
-
-
-# @dev The registry's view of a dataset (DatasetRegistry.info).
-struct DatasetInfo:
-    owner: address
-    row_root: bytes32
-    row_count: uint64
-    private: bool
-    parents: DynArray[uint256, 8]
-
-
-interface DatasetRegistry:
-    def info(dataset_id: uint256) -> DatasetInfo: view
-
-
-# @dev Openings for one sampled input row.
-struct InputOpening:
-    # @dev The sampled input index (must equal the seed's).
-    index: uint256
-    # @dev The row's DAG-CBOR bytes (public parents); empty when the row was opened
-    # with `open_row` (rows over MAX_ROW_BYTES); ignored for private parents.
-    row: Bytes[rfc9162.MAX_ROW_BYTES]
-    # @dev The row's keyed leaf hash (private parents); ignored for public parents.
-    leaf: bytes32
-    # @dev Audit path of the row under the parent's row root.
-    row_path: DynArray[bytes32, rfc9162.MAX_DEPTH]
-    # @dev The row's 34-byte fate record.
-    fate: Bytes[FATE_SIZE]
-    # @dev Audit path of the fate record under the claim's fate root.
-    fate_path: DynArray[bytes32, rfc9162.MAX_DEPTH]
-    # @dev The output row's bytes when kept (public children; empty when opened with
-    # `open_row`); else ignored.
-    output_row: Bytes[rfc9162.MAX_ROW_BYTES]
-    # @dev The output row's keyed leaf hash when kept (private children); else ignored.
-    output_leaf: bytes32
-    # @dev Audit path of the output row under the child's row root when kept.
-    output_path: DynArray[bytes32, rfc9162.MAX_DEPTH]
-
-
-# @dev Openings for one sampled output row: the fate record of its source row.
-struct OutputOpening:
-    # @dev The sampled output index (must equal the seed's).
-    index: uint256
-    # @dev The input index whose fate record produced this output row.
-    source: uint256
-    # @dev That input row's 34-byte fate record.
-    fate: Bytes[FATE_SIZE]
-    # @dev Audit path of the fate record under the claim's fate root.
-    fate_path: DynArray[bytes32, rfc9162.MAX_DEPTH]
-
-
-# @dev One audit as `audit` and `claim` return it.
-struct AuditView:
-    auditor: address
-    opened: uint256
-    # @dev The last block the auditor may reveal in.
-    reveal_deadline: uint256
-    # @dev The block the seed was revealed in (0 before).
-    revealed: uint256
-    # @dev The last block the claimant may answer in (0 before the reveal).
-    deadline: uint256
-    state: uint8
-    reason: uint8
-    # @dev The seed (zero before the reveal).
-    seed: bytes32
-
-
-# @dev A claim, its counters and its latest audits, in one call.
-struct ClaimView:
-    claimant: address
-    parent_id: uint256
-    child_id: uint256
-    fate_root: bytes32
-    submitted: uint256
-    window_end: uint256
-    status: uint8
-    disputes: uint256
-    audit_count: uint256
-    open_audits: uint256
-    # @dev The number of the first audit in `audits`.
-    first_audit: uint256
-    # @dev The latest CLAIM_VIEW_AUDITS audits, in opening order (all: `audit`).
-    audits: DynArray[AuditView, CLAIM_VIEW_AUDITS]
+implements: ICleaningProofs
 
 
 # @dev Input and output rows each audit samples.
@@ -235,7 +149,7 @@ _U8: constant(uint256) = 255
 
 
 # @dev The dataset registry the roots, counts and owners come from.
-registry: public(immutable(DatasetRegistry))
+registry: public(immutable(IDatasetRegistry))
 # @dev The Attestations contract holding reproduction attestations (read by consumers).
 attestations: public(immutable(address))
 # @dev The ERC-20 of bonds and deposits.
@@ -283,8 +197,8 @@ event ClaimSubmitted:
     parent_id: indexed(uint256)
     child_id: indexed(uint256)
     claimant: address
-    recipe_cid: Cid
-    proof_cid: Cid
+    recipe_cid: IDatasetRegistry.PackedCid
+    proof_cid: IDatasetRegistry.PackedCid
     fate_root: bytes32
     parent_root: bytes32
     child_root: bytes32
@@ -428,7 +342,7 @@ def __init__(
     assert reveal_blocks_ <= MAX_REVEAL_BLOCKS, "proofs: reveal window beyond block hash reach"
     assert response_blocks_ >= MIN_RESPONSE_BLOCKS, "proofs: response window under 10 blocks"
     assert response_blocks_ <= _U64 // 2, "proofs: response window too long"
-    registry = DatasetRegistry(registry_)
+    registry = IDatasetRegistry(registry_)
     attestations = attestations_
     bond_token = IERC20(bond_token_)
     bond = bond_
@@ -440,7 +354,11 @@ def __init__(
 
 @external
 def submit_claim(
-    parent_id: uint256, child_id: uint256, recipe_cid: Cid, proof_cid: Cid, fate_root: bytes32
+    parent_id: uint256,
+    child_id: uint256,
+    recipe_cid: IDatasetRegistry.PackedCid,
+    proof_cid: IDatasetRegistry.PackedCid,
+    fate_root: bytes32,
 ) -> uint256:
     """
     @dev Claims that `child_id` is `parent_id` cleaned by the recipe `recipe_cid`, with
@@ -453,10 +371,10 @@ def submit_claim(
     @param fate_root The RFC 9162 root over the parent's rows' fate records.
     @return uint256 The claim id.
     """
-    child: DatasetInfo = staticcall registry.info(child_id)
+    child: IDatasetRegistry.DatasetInfo = staticcall registry.info(child_id)
     assert child.owner == msg.sender, "proofs: not the child's owner"
     assert parent_id in child.parents, "proofs: child does not list the parent"
-    parent: DatasetInfo = staticcall registry.info(parent_id)
+    parent: IDatasetRegistry.DatasetInfo = staticcall registry.info(parent_id)
     assert child.row_count <= parent.row_count, "proofs: child has more rows than parent"
     assert fate_root != empty(bytes32), "proofs: zero fate root"
     assert parent.row_count != 0 or fate_root == EMPTY_ROOT, "proofs: empty parent needs the empty fate root"
@@ -596,8 +514,8 @@ def open_row(claim_id: uint256, audit: uint256, slot: uint256, row: Bytes[MAX_LO
 def respond(
     claim_id: uint256,
     audit: uint256,
-    inputs: DynArray[InputOpening, SAMPLES],
-    outputs: DynArray[OutputOpening, SAMPLES],
+    inputs: DynArray[ICleaningProofs.InputOpening, SAMPLES],
+    outputs: DynArray[ICleaningProofs.OutputOpening, SAMPLES],
 ):
     """
     @dev The claimant answers a revealed audit with the openings of the sampled rows (see
@@ -618,8 +536,8 @@ def respond(
     seed: bytes32 = self._seed[claim_id][audit]
 
     ids: uint256 = self._ids[claim_id]
-    parent: DatasetInfo = staticcall registry.info(ids & _U32)
-    child: DatasetInfo = staticcall registry.info((ids >> _CHILD_SHIFT) & _U32)
+    parent: IDatasetRegistry.DatasetInfo = staticcall registry.info(ids & _U32)
+    child: IDatasetRegistry.DatasetInfo = staticcall registry.info((ids >> _CHILD_SHIFT) & _U32)
     rows_in: uint256 = convert(parent.row_count, uint256)
     rows_out: uint256 = convert(child.row_count, uint256)
     fate_root: bytes32 = self._fate_root[claim_id]
@@ -861,7 +779,7 @@ def status(claim_id: uint256) -> uint8:
 
 @external
 @view
-def claim(claim_id: uint256) -> ClaimView:
+def claim(claim_id: uint256) -> ICleaningProofs.ClaimView:
     """
     @dev A claim with its status, counters and latest audits, in one call.
     @param claim_id The claim.
@@ -875,12 +793,12 @@ def claim(claim_id: uint256) -> ClaimView:
     first: uint256 = 0
     if count > CLAIM_VIEW_AUDITS:
         first = count - CLAIM_VIEW_AUDITS
-    audits: DynArray[AuditView, CLAIM_VIEW_AUDITS] = []
+    audits: DynArray[ICleaningProofs.AuditView, CLAIM_VIEW_AUDITS] = []
     for k: uint256 in range(CLAIM_VIEW_AUDITS):
         if first + k == count:
             break
         audits.append(self._audit_view(claim_id, first + k))
-    return ClaimView(
+    return ICleaningProofs.ClaimView(
         claimant=convert(head & _ADDRESS_MASK, address),
         parent_id=ids & _U32,
         child_id=(ids >> _CHILD_SHIFT) & _U32,
@@ -898,7 +816,7 @@ def claim(claim_id: uint256) -> ClaimView:
 
 @external
 @view
-def audit(claim_id: uint256, audit: uint256) -> AuditView:
+def audit(claim_id: uint256, audit: uint256) -> ICleaningProofs.AuditView:
     """
     @dev One audit of a claim.
     @param claim_id The claim.
@@ -1065,7 +983,7 @@ def _status(claim_id: uint256, head: uint256) -> uint8:
 
 @internal
 @view
-def _audit_view(claim_id: uint256, audit: uint256) -> AuditView:
+def _audit_view(claim_id: uint256, audit: uint256) -> ICleaningProofs.AuditView:
     record: uint256 = self._audit[claim_id][audit]
     opened: uint256 = (record >> _BLOCK_SHIFT) & _U64
     delta: uint256 = record >> _REVEAL_SHIFT
@@ -1074,7 +992,7 @@ def _audit_view(claim_id: uint256, audit: uint256) -> AuditView:
     if delta != 0:
         revealed = opened + delta
         deadline = revealed + response_blocks
-    return AuditView(
+    return ICleaningProofs.AuditView(
         auditor=convert(record & _ADDRESS_MASK, address),
         opened=opened,
         reveal_deadline=opened + reveal_blocks,

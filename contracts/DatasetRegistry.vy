@@ -19,6 +19,10 @@
                  first registrations.
 """
 
+from interfaces import IDatasetRegistry
+
+implements: IDatasetRegistry
+
 # @dev The most parents a dataset may name.
 MAX_PARENTS: public(constant(uint256)) = 8
 
@@ -44,22 +48,6 @@ _ADDRESS_MASK: constant(uint256) = (1 << 160) - 1
 _COUNT_MASK: constant(uint256) = (1 << 64) - 1
 
 
-# @dev A content identifier split into the parts the chain needs to give it back
-# exactly: CID version (0 or 1), content codec (multicodec) and SHA-256 digest.
-struct Cid:
-    prefix: uint256
-    digest: bytes32
-
-
-# @dev The stored facts of a dataset, as other contracts read them in one call.
-struct DatasetInfo:
-    owner: address
-    row_root: bytes32
-    row_count: uint64
-    private: bool
-    parents: DynArray[uint256, MAX_PARENTS]
-
-
 # @dev The number of datasets registered; ids run from 1 to `dataset_count`.
 dataset_count: public(uint256)
 
@@ -82,11 +70,11 @@ event DatasetRegistered:
     dataset_id: indexed(uint256)
     owner: indexed(address)
     version_of: uint256
-    content_cid: Cid
+    content_cid: IDatasetRegistry.PackedCid
     row_root: bytes32
     row_count: uint64
     private: bool
-    metadata_cid: Cid
+    metadata_cid: IDatasetRegistry.PackedCid
     license: String[64]
     parents: DynArray[uint256, MAX_PARENTS]
 
@@ -115,11 +103,11 @@ def __init__():
 
 @external
 def register(
-    content_cid: Cid,
+    content_cid: IDatasetRegistry.PackedCid,
     row_root: bytes32,
     row_count: uint64,
     private: bool,
-    metadata_cid: Cid,
+    metadata_cid: IDatasetRegistry.PackedCid,
     license: String[64],
     parents: DynArray[uint256, MAX_PARENTS],
     version_of: uint256,
@@ -303,7 +291,7 @@ def parents(dataset_id: uint256) -> DynArray[uint256, MAX_PARENTS]:
 
 @external
 @view
-def info(dataset_id: uint256) -> DatasetInfo:
+def info(dataset_id: uint256) -> IDatasetRegistry.DatasetInfo:
     """
     @dev Everything stored about a dataset in one call; reverts for an unknown id.
     @param dataset_id The dataset.
@@ -311,7 +299,7 @@ def info(dataset_id: uint256) -> DatasetInfo:
     """
     owner: address = self._existing_owner(dataset_id)
     record: uint256 = self._record[dataset_id]
-    return DatasetInfo(
+    return IDatasetRegistry.DatasetInfo(
         owner=owner,
         row_root=self._row_root[dataset_id],
         row_count=convert((record >> _COUNT_SHIFT) & _COUNT_MASK, uint64),
@@ -322,7 +310,7 @@ def info(dataset_id: uint256) -> DatasetInfo:
 
 @internal
 @pure
-def _check_cid(cid: Cid, what: String[8]):
+def _check_cid(cid: IDatasetRegistry.PackedCid, what: String[8]):
     assert cid.digest != empty(bytes32), concat("registry: zero ", what, " digest")
     version: uint256 = cid.prefix >> 64
     assert version <= 1, concat("registry: ", what, " CID version not 0 or 1")

@@ -10,8 +10,15 @@
 @custom:security Demo only: the deployer can mint without limit.
 """
 
+from ethereum.ercs import IERC20
+from ethereum.ercs import IERC20Detailed
 from snekmate.auth import ownable as ow
 from snekmate.tokens import erc20
+from snekmate.tokens.interfaces import IERC20Permit
+
+implements: IERC20
+implements: IERC20Detailed
+implements: IERC20Permit
 
 initializes: ow
 initializes: erc20[ownable := ow]

@@ -60,12 +60,13 @@ class CidTuple:
         return (self.version << 64) | self.codec
 
     def as_abi(self) -> tuple[int, bytes]:
-        """The registry's ``Cid`` struct (prefix, digest) as a contract call takes it."""
+        """``IDatasetRegistry.PackedCid`` (prefix, digest), as the registry and CleaningProofs
+        take and emit it."""
         return (self.prefix, self.digest)
 
     def as_struct(self) -> tuple[int, int, bytes]:
-        """(version, codec, digest): the readable ``Cid`` struct that signed EIP-712
-        messages and the Attestations and CleaningProofs contracts use."""
+        """(version, codec, digest): ``IAttestations.SignedCid``, the readable EIP-712
+        ``Cid`` type that signed attestations carry (only the Attestations contract)."""
         return (self.version, self.codec, self.digest)
 
     @classmethod
