@@ -25,10 +25,10 @@
 MAX_DEPTH: constant(uint256) = 64
 
 # @dev The most row bytes an opening carries inline, among the other openings of an
-# answer; longer rows are opened one per call with `_long_leaf_hash`.
+# answer; longer rows are opened one per transaction (CleaningProofs.open_row).
 MAX_ROW_BYTES: constant(uint256) = 4096
 
-# @dev The longest row `_long_leaf_hash` takes (384 KiB): a transaction carrying it in
+# @dev The longest row `open_row` takes (384 KiB): a transaction carrying it in
 # calldata (40 gas a byte under EIP-7623's floor) fits EIP-7825's 2**24 gas cap.
 MAX_LONG_ROW_BYTES: constant(uint256) = 393216
 
@@ -39,19 +39,6 @@ def _leaf_hash(data: Bytes[MAX_ROW_BYTES]) -> bytes32:
     """
     @dev The RFC 9162 leaf hash SHA-256(0x00 || data).
     @param data The leaf's bytes (an encoded row or a fate record).
-    @return bytes32 The leaf hash.
-    """
-    return sha256(concat(b"\x00", data))
-
-
-@internal
-@pure
-def _long_leaf_hash(data: Bytes[MAX_LONG_ROW_BYTES]) -> bytes32:
-    """
-    @dev The RFC 9162 leaf hash SHA-256(0x00 || data) of a row up to MAX_LONG_ROW_BYTES:
-         the same hash as `_leaf_hash`, with a larger (and costlier) memory bound. The
-         SHA-256 precompile hashes the whole row in one call; nothing is resumed.
-    @param data The row's bytes.
     @return bytes32 The leaf hash.
     """
     return sha256(concat(b"\x00", data))

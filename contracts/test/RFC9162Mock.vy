@@ -23,17 +23,6 @@ def leaf_hash(data: Bytes[rfc9162.MAX_ROW_BYTES]) -> bytes32:
 
 @external
 @pure
-def long_leaf_hash(data: Bytes[rfc9162.MAX_LONG_ROW_BYTES]) -> bytes32:
-    """
-    @dev `rfc9162._long_leaf_hash`.
-    @param data The row bytes.
-    @return bytes32 SHA-256(0x00 || data).
-    """
-    return rfc9162._long_leaf_hash(data)
-
-
-@external
-@pure
 def node_hash(left: bytes32, right: bytes32) -> bytes32:
     """
     @dev `rfc9162._node_hash`.

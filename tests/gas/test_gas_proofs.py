@@ -109,5 +109,5 @@ def test_gas__long_rows(proofs, registry, submit, opened, cleaner, gas_log, size
     gas_log(f"proofs: open_row, one {size:,}-byte row", receipts[0])
     ins, outs = response.as_args()
     tx = proofs.respond(claim.claim_id, n, ins, outs, sender=cleaner)
-    gas_log(f"proofs: respond after {len(long)} open_row ({size:,}-byte rows)", tx)
+    gas_log(f"proofs: respond after up to 8 open_row ({size:,}-byte rows)", tx)
     assert proofs.audit(claim.claim_id, n).state == 2
