@@ -18,6 +18,8 @@ BUDGETS = {
     "market: buy (new buyer, existing listing, 1 ancestor, exact allowance)": 130_000,
     "market: deliver_key (new buyer, 269-byte envelope)": 110_000,
     "market: withdraw (market keeps a balance, receiver holds the token)": 60_000,
+    "models: register_model (2 datasets, 1 receipt)": 150_000,
+    "models: buy_model (owner + 2 datasets + 2 ancestors holding credits, new buyer)": 220_000,
 }
 # Figures published by others, for comparison (not measured here).
 QUOTED = [
