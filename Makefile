@@ -62,10 +62,10 @@ install: $(VENV)/.installed $(BIN)/anvil $(VENV)/vvm/vyper-0.4.3
 # --- the local chain --------------------------------------------------------
 
 node: install
-	@$(PYTHON) -m datasoil.node start --port $(NODE_PORT) --state-dir $(STATE)
+	@$(PYTHON) -m datasoil.app.node start --port $(NODE_PORT) --state-dir $(STATE)
 
 stop:
-	@if [ -x $(PYTHON) ]; then $(PYTHON) -m datasoil.node stop --state-dir $(STATE); fi
+	@if [ -x $(PYTHON) ]; then $(PYTHON) -m datasoil.app.node stop --state-dir $(STATE); fi
 
 # --- the two README commands ------------------------------------------------
 
@@ -76,12 +76,12 @@ demo: node
 TESTS ?= tests offchain
 test: install
 	@$(BIN)/ape compile -q >/dev/null 2>&1 || $(BIN)/ape compile
-	APE_FOUNDRY_HOST=http://127.0.0.1:$$($(PYTHON) -m datasoil.node free-port) \
+	APE_FOUNDRY_HOST=http://127.0.0.1:$$($(PYTHON) -m datasoil.app.node free-port) \
 		HYPOTHESIS_PROFILE=ci $(BIN)/ape test $(TESTS) --doctest-modules -q -p no:cacheprovider \
 		$(PYTEST_ARGS)
 
 test-deep: install
-	APE_FOUNDRY_HOST=http://127.0.0.1:$$($(PYTHON) -m datasoil.node free-port) \
+	APE_FOUNDRY_HOST=http://127.0.0.1:$$($(PYTHON) -m datasoil.app.node free-port) \
 		HYPOTHESIS_PROFILE=deep $(BIN)/ape test tests/stateful -q $(PYTEST_ARGS)
 
 # --- the web page ------------------------------------------------------------
@@ -98,11 +98,11 @@ web-build: web/node_modules/.installed
 web: node web-build
 	@$(BIN)/ape compile -q >/dev/null 2>&1 || $(BIN)/ape compile
 	@mkdir -p $(STATE)/run $(STATE)/demo
-	@$(PYTHON) -m datasoil.node stop-service --state-dir $(STATE) --name keeper >/dev/null
+	@$(PYTHON) -m datasoil.app.node stop-service --state-dir $(STATE) --name keeper >/dev/null
 	@$(BIN)/ape run market keeper --account TEST::3 --interval 1 \
 		>> $(STATE)/demo/keeper.log 2>&1 & echo $$! > $(STATE)/run/keeper.pid
 	@echo "keeper running (log: $(STATE)/demo/keeper.log)"
-	$(PYTHON) -m datasoil.gateway --port 8600 --node $(NODE_URL)
+	$(PYTHON) -m datasoil.app.gateway --port 8600 --node $(NODE_URL)
 
 # --- measurement and checks -------------------------------------------------
 

@@ -56,7 +56,7 @@ print(json.dumps({"cid": cid, "add_seconds": elapsed}))
 DATASOIL_CHILD = r"""
 import json, sys, time
 t = time.perf_counter()
-from datasoil.unixfs import add_path, profile_for
+from datasoil.formats.unixfs import add_path, profile_for
 version = None if sys.argv[2] == "default" else int(sys.argv[2])
 cid = add_path(sys.argv[1], profile_for(cid_version=version)).cid
 print(json.dumps({"cid": str(cid), "add_seconds": time.perf_counter() - t}))
@@ -202,9 +202,9 @@ def main() -> None:
     lines += [
         "",
         "`hashing s inside the process` times the library call alone (Kubo: `AddFile`, after",
-        "repo creation; datasoil: import of `datasoil.unixfs` plus `add_path`). The console",
-        "command rows also pay for the interpreter and `datasoil.cli` start-up (sub-commands",
-        "are imported lazily, so `cid` loads only `datasoil.unixfs`).",
+        "repo creation; datasoil: import of `datasoil.formats.unixfs` plus `add_path`). The",
+        "console command rows also pay for the interpreter and `datasoil.app.cli` start-up",
+        "(sub-commands are imported lazily, so `cid` loads only `datasoil.formats.unixfs`).",
         "",
     ]
     out = "\n".join(lines)

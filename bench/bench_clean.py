@@ -4,7 +4,7 @@
 
 Generates bench/tmp/clean-N.parquet once (seeded NumPy: ids, names with stray spaces and
 mixed case, e-mails with ~5% duplicates and ~1% nulls, scores with outliers), then runs
-``datasoil.clean.clean`` in a child process (so its peak RSS is measured alone) and records
+``datasoil.engine.clean.clean`` in a child process (so its peak RSS is measured alone) and records
 wall time, the child's CPU seconds (user + system, all threads), peak RSS, the load average
 at the start and the end, rows in/out and the roots. Target: < 60 s and < 2 GiB on 2 cores.
 """
@@ -39,8 +39,8 @@ steps:
 CHILD = """
 import json, sys, time
 from pathlib import Path
-from datasoil.clean import clean
-from datasoil.recipe import load_recipe
+from datasoil.engine.clean import clean
+from datasoil.formats.recipe import load_recipe
 t = time.perf_counter()
 r = clean(Path(sys.argv[1]), load_recipe(Path(sys.argv[2])), Path(sys.argv[3]))
 print(json.dumps({"seconds": time.perf_counter() - t, "proof": r.proof}))

@@ -31,7 +31,7 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "offchain"))
 
-from datasoil import merkle, rows
+from datasoil.formats import merkle, rows
 
 SHARD = 1 << 16
 SCHEMA = rows.Schema(

@@ -8,7 +8,7 @@ PY=.venv/bin/python
 export DATASOIL_GAS_OUT="$PWD/bench/gas"
 rm -rf "$DATASOIL_GAS_OUT" && mkdir -p "$DATASOIL_GAS_OUT"
 echo "== gas: the operations of tests/gas, recorded by the gas_log fixture"
-APE_FOUNDRY_HOST="http://127.0.0.1:$($PY -m datasoil.node free-port)" \
+APE_FOUNDRY_HOST="http://127.0.0.1:$($PY -m datasoil.app.node free-port)" \
   .venv/bin/ape test tests/gas -q -p no:cacheprovider
 $PY bench/gas_table.py "$DATASOIL_GAS_OUT" > bench/gas.md
 echo "wrote bench/gas.md"

@@ -11,7 +11,7 @@ import click
 from ape import project
 from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
 
-from datasoil.scripting import friendly
+from datasoil.app.scripting import friendly
 
 
 def _bytes32(text: str) -> bytes:
@@ -26,7 +26,7 @@ def _bytes32(text: str) -> bytes:
 
 def _client():
     from datasoil import chain
-    from datasoil.attest import Attestations
+    from datasoil.flows.attest import Attestations
 
     contracts = chain.contracts(project)
     return Attestations(
@@ -66,9 +66,9 @@ def quality(cli_ctx, account, dataset_id, data_path, key_file, label, relay_only
     import tempfile
 
     from datasoil import chain
-    from datasoil.attest import attest_quality, score_quality
-    from datasoil.loader import content_key_for
-    from datasoil.registry import Registry
+    from datasoil.chain.registry import Registry
+    from datasoil.flows.attest import attest_quality, score_quality
+    from datasoil.flows.loader import content_key_for
     from datasoil.store import open_store
 
     client = _client()
@@ -112,7 +112,7 @@ def quality(cli_ctx, account, dataset_id, data_path, key_file, label, relay_only
 @friendly
 def submit(cli_ctx, account, files):
     """Relay signed attestation payloads (one transaction; a batch for several FILES)."""
-    from datasoil.attest import RelayPayload
+    from datasoil.flows.attest import RelayPayload
 
     payloads = [RelayPayload.read(f) for f in files]
     client = _client()
@@ -131,7 +131,7 @@ def submit(cli_ctx, account, files):
 @friendly
 def show(cli_ctx, dataset_id, trusted, as_json):
     """Aggregates of DATASET_ID per metric set, over (trusted) unrevoked unexpired scores."""
-    from datasoil.attest import load_trusted
+    from datasoil.flows.attest import load_trusted
 
     client = _client()
     trust = load_trusted(trusted) if trusted else None

@@ -1,7 +1,7 @@
 """`ape run audit open|reveal|respond|watch|finalize|status|key`: structural audits of
 cleaning claims.
 
-Thin over :mod:`datasoil.audit`: parse, call, print.
+Thin over :mod:`datasoil.flows.audit`: parse, call, print.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import click
 from ape import project
 from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
 
-from datasoil.scripting import friendly
+from datasoil.app.scripting import friendly
 
 
 def _contracts():
@@ -25,9 +25,10 @@ def _contracts():
 
 
 def _data(proofs, registry, claim_id: int, data_dir, input_path, key_file, input_key_file):
-    """The claim's data with each side's own row-hash key (datasoil.audit.claim_data_for)."""
-    from datasoil import audit, chain
-    from datasoil.registry import Registry
+    """The claim's data with each side's own row-hash key (datasoil.flows.audit.claim_data_for)."""
+    from datasoil import chain
+    from datasoil.chain.registry import Registry
+    from datasoil.flows import audit
 
     start = chain.contracts(project).deployment.block
     return audit.claim_data_for(
@@ -90,7 +91,7 @@ def cli():
 @friendly
 def open_(cli_ctx, account, claim_id):
     """Open an audit of CLAIM_ID (takes the audit deposit), wait a block and reveal."""
-    from datasoil import audit
+    from datasoil.flows import audit
 
     proofs, _, token = _contracts()
     number = audit.open_audit(proofs, token, claim_id, account, log=cli_ctx.logger.info)
@@ -106,7 +107,7 @@ def open_(cli_ctx, account, claim_id):
 @friendly
 def reveal(cli_ctx, account, claim_id, number, secret):
     """Reveal audit AUDIT of CLAIM_ID (after an interrupted `open`)."""
-    from datasoil import audit
+    from datasoil.flows import audit
 
     try:
         raw = bytes.fromhex(secret.removeprefix("0x"))
@@ -128,7 +129,7 @@ def reveal(cli_ctx, account, claim_id, number, secret):
 @friendly
 def respond(cli_ctx, account, claim_id, number, data_dir, input_path, key_file, input_key_file):
     """Answer the open audits of CLAIM_ID with openings built from the claim's data."""
-    from datasoil import audit
+    from datasoil.flows import audit
 
     proofs, registry, _ = _contracts()
     data = _data(proofs, registry, claim_id, data_dir, input_path, key_file, input_key_file)
@@ -155,7 +156,7 @@ def watch(
     cli_ctx, account, claim_id, data_dir, input_path, key_file, input_key_file, interval, once
 ):
     """Answer CLAIM_ID's audits as they are revealed, until the claim is settled."""
-    from datasoil import audit
+    from datasoil.flows import audit
 
     proofs, registry, _ = _contracts()
     data = _data(proofs, registry, claim_id, data_dir, input_path, key_file, input_key_file)
@@ -175,7 +176,7 @@ def watch(
 @friendly
 def finalize(cli_ctx, account, claim_id):
     """Finalise CLAIM_ID after its challenge window (credits the bond; `withdraw` sends it)."""
-    from datasoil import audit
+    from datasoil.flows import audit
 
     proofs, _, _ = _contracts()
     audit.finalize(proofs, claim_id, account)
@@ -188,7 +189,7 @@ def finalize(cli_ctx, account, claim_id):
 @friendly
 def status(cli_ctx, claim_id):
     """Print CLAIM_ID's status and audit history as JSON."""
-    from datasoil import audit
+    from datasoil.flows import audit
 
     proofs, _, _ = _contracts()
     click.echo(json.dumps(audit.read_claim(proofs, claim_id).to_json(), indent=2))
@@ -201,8 +202,9 @@ def status(cli_ctx, claim_id):
 def key(cli_ctx, dataset_id):
     """Print the hex content key of private DATASET_ID from the local key store (what
     --key-file / --input-key-file take)."""
-    from datasoil import access, chain
-    from datasoil.registry import Registry
+    from datasoil import chain
+    from datasoil.chain.registry import Registry
+    from datasoil.flows import access
 
     c = chain.contracts(project)
     dataset = Registry(c.registry, c.deployment.block).get(dataset_id)

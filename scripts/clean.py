@@ -10,7 +10,7 @@ import click
 from ape import project
 from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
 
-from datasoil.scripting import friendly
+from datasoil.app.scripting import friendly
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -25,8 +25,9 @@ from datasoil.scripting import friendly
 @friendly
 def cli(cli_ctx, account, dataset_id, recipe_path, private, name, work, no_claim):
     """Clean DATASET_ID with the recipe, publish the result as its child, and claim it."""
-    from datasoil import chain, claims
-    from datasoil.registry import Registry
+    from datasoil import chain
+    from datasoil.chain.registry import Registry
+    from datasoil.flows import claims
     from datasoil.store import open_store
 
     contracts = chain.contracts(project)

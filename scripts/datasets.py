@@ -9,12 +9,12 @@ import click
 from ape import project
 from ape.cli import ConnectedProviderCommand, ape_cli_context
 
-from datasoil.scripting import friendly
+from datasoil.app.scripting import friendly
 
 
 def _registry():
     from datasoil import chain
-    from datasoil.registry import Registry
+    from datasoil.chain.registry import Registry
 
     contracts = chain.contracts(project)
     return Registry(contracts.registry, contracts.deployment.block)
@@ -71,9 +71,9 @@ def list_(cli_ctx):
 def consistency(cli_ctx, old_id, new_id, proof_file):
     """Check that dataset NEW_ID extends OLD_ID with a consistency proof (PROOF_FILE, as
     `datasoil consistency OLD NEW` prints it), against the registered roots alone."""
+    from datasoil.chain.registry import check_consistency
     from datasoil.errors import ProofError
-    from datasoil.merkle import ConsistencyProof
-    from datasoil.registry import check_consistency
+    from datasoil.formats.merkle import ConsistencyProof
 
     registry = _registry()
     try:

@@ -9,7 +9,7 @@ import click
 from ape import accounts, project
 from ape.cli import ConnectedProviderCommand, ape_cli_context
 
-from datasoil.scripting import friendly
+from datasoil.app.scripting import friendly
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -23,8 +23,9 @@ from datasoil.scripting import friendly
 @friendly
 def cli(cli_ctx, data, recipe, work, no_keeper):
     """Publish, clean, version and trace an example dataset on the local chain."""
-    from datasoil import chain, demo
-    from datasoil.registry import Registry
+    from datasoil import chain
+    from datasoil.app import demo
+    from datasoil.chain.registry import Registry
     from datasoil.store import open_store
 
     log = cli_ctx.logger.info

@@ -6,7 +6,7 @@ import click
 from ape import accounts, project
 from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
 
-from datasoil.scripting import friendly
+from datasoil.app.scripting import friendly
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -21,7 +21,8 @@ from datasoil.scripting import friendly
 @friendly
 def cli(cli_ctx, account, force, bond_token):
     """Deploy the registry, attestations, cleaning proofs, market (and a demo token locally)."""
-    from datasoil import chain, deployments
+    from datasoil import chain
+    from datasoil.chain import deployments
     from datasoil.errors import DeploymentError
 
     if not force:

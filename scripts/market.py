@@ -1,6 +1,6 @@
 """`ape run market list|listing|buy|keeper|fetch|object|settle|refund|withdraw`: the AccessMarket.
 
-Thin over datasoil.access: parse, call, print. Errors are one line.
+Thin over datasoil.flows.access: parse, call, print. Errors are one line.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from ape import chain as ape_chain
 from ape import project
 from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
 
-from datasoil.scripting import friendly
+from datasoil.app.scripting import friendly
 
 
 def _contracts():
     from datasoil import chain
-    from datasoil.registry import Registry
+    from datasoil.chain.registry import Registry
 
     contracts = chain.contracts(project)
     market = contracts.require("market")
@@ -65,8 +65,8 @@ def list_(
     cli_ctx, account, dataset_id, price, duration, upstream_bps, token_address, keeper, key_root
 ):
     """List private DATASET_ID for sale (or change its listing), committing to its key."""
-    from datasoil import access
     from datasoil.errors import NotFound
+    from datasoil.flows import access
 
     contracts, market, registry = _contracts()
     token = _token(contracts, token_address)
@@ -129,7 +129,7 @@ def listing(cli_ctx, dataset_id):
 @friendly
 def buy(cli_ctx, account, dataset_id, max_price, min_duration):
     """Buy access to DATASET_ID; the key will be sealed to your wallet-derived key."""
-    from datasoil import access
+    from datasoil.flows import access
 
     contracts, market, _ = _contracts()
     token = _token(contracts, str(market.listing(dataset_id).token))
@@ -171,7 +171,7 @@ def buy(cli_ctx, account, dataset_id, max_price, min_duration):
 def keeper(cli_ctx, account, state_path, key_root, interval, once):
     """Deliver keys for purchases ACCOUNT sold or keeps, settle them after the objection
     window and reveal the committed key when a buyer objects (runs until stopped)."""
-    from datasoil import access
+    from datasoil.flows import access
 
     contracts, market, registry = _contracts()
     if state_path is None:
@@ -210,7 +210,7 @@ def keeper(cli_ctx, account, state_path, key_root, interval, once):
 def fetch(cli_ctx, account, dataset_id, out_dir, purchase_id, timeout, auto_object):
     """Wait for the key, check it against the purchase's commitment (objecting if it
     does not match), then download, decrypt and verify DATASET_ID into --out."""
-    from datasoil import access
+    from datasoil.flows import access
 
     contracts, market, registry = _contracts()
     start = contracts.deployment.block
@@ -247,7 +247,7 @@ def fetch(cli_ctx, account, dataset_id, out_dir, purchase_id, timeout, auto_obje
 @friendly
 def withdraw(cli_ctx, account, token_address):
     """Withdraw your credits (sales and royalties)."""
-    from datasoil.access import transact
+    from datasoil.flows.access import transact
 
     contracts, market, _ = _contracts()
     token = _token(contracts, token_address)
@@ -265,7 +265,7 @@ def withdraw(cli_ctx, account, token_address):
 @friendly
 def object_(cli_ctx, account, purchase_id):
     """Object to the key delivered for PURCHASE_ID (within the objection window)."""
-    from datasoil import access
+    from datasoil.flows import access
 
     _, market, _ = _contracts()
     deadline = access.object_delivery(market, purchase_id, sender=account)
@@ -282,7 +282,7 @@ def object_(cli_ctx, account, purchase_id):
 @friendly
 def settle(cli_ctx, account, purchase_id):
     """Pay out PURCHASE_ID's pinned credits once its objection window is over (anyone may)."""
-    from datasoil import access
+    from datasoil.flows import access
 
     _, market, _ = _contracts()
     credits = access.settle(market, purchase_id, sender=account)
@@ -297,7 +297,7 @@ def settle(cli_ctx, account, purchase_id):
 def refund(cli_ctx, account, purchase_id):
     """Take back the payment of PURCHASE_ID: no key came within the refund timeout, or
     you objected and the committed key was not revealed in time."""
-    from datasoil import access
+    from datasoil.flows import access
 
     _, market, _ = _contracts()
     amount = access.refund(market, purchase_id, sender=account)

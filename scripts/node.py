@@ -7,7 +7,7 @@ from __future__ import annotations
 import click
 from ape.cli import ConnectedProviderCommand, ape_cli_context
 
-from datasoil.scripting import friendly
+from datasoil.app.scripting import friendly
 
 
 @click.group()

@@ -11,7 +11,7 @@ from ape import project
 from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
 from rich.console import Console
 
-from datasoil.scripting import friendly
+from datasoil.app.scripting import friendly
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -56,8 +56,10 @@ def cli(
     registered (and what stays pinned for a rerun), or, if the registration transaction
     had already been sent, the id it was registered as.
     """
-    from datasoil import chain, publish, rows
-    from datasoil.registry import Registry
+    from datasoil import chain
+    from datasoil.chain.registry import Registry
+    from datasoil.flows import publish
+    from datasoil.formats import rows
     from datasoil.store import open_store
 
     schema = rows.load_schema(schema_file) if schema_file else None

@@ -11,7 +11,7 @@ import click
 from ape import project
 from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
 
-from datasoil.scripting import friendly
+from datasoil.app.scripting import friendly
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -40,9 +40,10 @@ def cli(cli_ctx, account, claim_id, sample, seed, key_file, do_attest):
     compares every root; a sample, or a private child without the key, is partial and
     is attested under the partial reproduction metric set.
     """
-    from datasoil import chain, claims
-    from datasoil.attest import Attestations
-    from datasoil.registry import Registry
+    from datasoil import chain
+    from datasoil.chain.registry import Registry
+    from datasoil.flows import claims
+    from datasoil.flows.attest import Attestations
     from datasoil.store import open_store
 
     contracts = chain.contracts(project)

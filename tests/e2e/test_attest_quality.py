@@ -1,4 +1,4 @@
-"""The quality-attestation flow (datasoil.attest.score_quality / attest_quality), as
+"""The quality-attestation flow (datasoil.flows.attest.score_quality / attest_quality), as
 `ape run attest quality` and the demo run it: only the registered data is scored —
 fetched and verified, or a local copy checked against the root (the keyed root, with
 the content key, for a private dataset a buyer decrypted)."""
@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from datasoil import crypto, publish
-from datasoil.attest import AttestationError, Attestations, attest_quality, score_quality
+from datasoil.chain.registry import Registry
+from datasoil.engine.quality import compute_report, metric_set_id
 from datasoil.errors import ProofError
-from datasoil.quality import compute_report, metric_set_id
-from datasoil.registry import Registry
+from datasoil.flows import publish
+from datasoil.flows.attest import AttestationError, Attestations, attest_quality, score_quality
+from datasoil.formats import crypto
 from datasoil.store.base import as_cid
 from datasoil.store.local import LocalStore
 

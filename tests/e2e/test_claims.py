@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from datasoil import claims, clean, publish
-from datasoil.attest import Attestations, reproduction_metric_set
+from datasoil.chain.registry import Registry
+from datasoil.engine import clean
 from datasoil.errors import ChainError
-from datasoil.registry import Registry
+from datasoil.flows import claims, publish
+from datasoil.flows.attest import Attestations, reproduction_metric_set
 from datasoil.store.local import LocalStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,7 +142,7 @@ def test_claim__report_is_pinned_json(world, token, cleaner, attester):
     cid = claims.attest_verdict(
         client, verdict, store=world["store"], sender=attester, child_id=child.child_id
     )
-    from datasoil.cid import cid_to_tuple
+    from datasoil.formats.cid import cid_to_tuple
 
     report = json.loads(b"".join(world["store"].cat(cid_to_tuple(cid).to_cid())))
     assert report["claim_id"] == claim_id and report["reproduced"] is True
@@ -155,7 +156,7 @@ def test_audit__public_parent_private_child_answered_by_the_script_path(
     child's key, so the roots never matched and the honest cleaner would be slashed. The
     script's library path (audit.claim_data_for) keys each side with its own key: none
     for the public parent, the child's row key from the key store or --key-file."""
-    from datasoil import access, audit
+    from datasoil.flows import access, audit
 
     child = clean_child(world, cleaner, private=True)
     proofs = world["proofs"]
@@ -188,8 +189,8 @@ def test_audit__public_parent_private_child_answered_by_the_script_path(
 
 
 def test_audit__private_side_without_a_key_says_so(world, token, cleaner, tmp_path):
-    from datasoil import audit
     from datasoil.errors import NotFound
+    from datasoil.flows import audit
 
     child = clean_child(world, cleaner, private=True)
     claim_id = claims.submit_claim(world["proofs"], token, child, sender=cleaner)
@@ -205,6 +206,6 @@ def test_audit__private_side_without_a_key_says_so(world, token, cleaner, tmp_pa
 
 
 def crypto_row_key(content_key):
-    from datasoil import crypto
+    from datasoil.formats import crypto
 
     return crypto.row_hmac_key(content_key)

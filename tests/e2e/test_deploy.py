@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from datasoil import chain, deployments
+from datasoil import chain
+from datasoil.chain import deployments
 from datasoil.errors import DeploymentError
 
 

@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-from datasoil import crypto, gateway
+from datasoil.app import gateway
+from datasoil.formats import crypto
 from datasoil.store.base import as_cid
 from datasoil.store.car import export_car, import_car, iter_dag
 from datasoil.store.local import LocalStore

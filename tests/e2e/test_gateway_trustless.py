@@ -1,4 +1,4 @@
-"""datasoil.gateway against the Trustless Gateway spec, over HTTP with httpx.
+"""datasoil.app.gateway against the Trustless Gateway spec, over HTTP with httpx.
 
 Raw blocks and CARs (read back block by block, each verified; @helia/verified-fetch is
 the independent client, tests/e2e/test_gateway_helia.py), dag-scope and
@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from datasoil import gateway
+from datasoil.app import gateway
 from datasoil.store.car import iter_dag, read_car
 from datasoil.store.local import LocalStore
 

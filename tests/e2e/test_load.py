@@ -8,10 +8,11 @@ import pyarrow as pa
 import pytest
 
 import datasoil
-from datasoil import access, publish, rows
-from datasoil.cid import cid_to_tuple
+from datasoil.chain.registry import Registry
 from datasoil.errors import CidMismatch, DatasoilError, ProofError
-from datasoil.registry import Registry
+from datasoil.flows import access, publish
+from datasoil.formats import rows
+from datasoil.formats.cid import cid_to_tuple
 from datasoil.store.local import LocalStore
 
 CSV = "id,name,score\n1,ada,0.5\n2,grace,0.75\n3,,1.0\n"
@@ -34,7 +35,7 @@ def test_load__public_rows_verified(setup, owner):
     assert table.num_rows == 3
     assert table.column("name").to_pylist() == ["ada", "grace", None]
     assert table.column("score").to_pylist() == [0.5, 0.75, 1.0]
-    frame = datasoil.loader.to_pandas(table)
+    frame = datasoil.flows.loader.to_pandas(table)
     assert list(frame.columns) == ["id", "name", "score"]
 
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from datasoil import access, croissant, merkle, publish, rows, unixfs
-from datasoil.cid import cid_to_tuple
+from datasoil.chain.registry import Registry
 from datasoil.errors import DatasoilError, InvalidCid, NotFound, SchemaError
-from datasoil.registry import Registry
+from datasoil.flows import access, publish
+from datasoil.formats import croissant, merkle, rows, unixfs
+from datasoil.formats.cid import cid_to_tuple
 from datasoil.store.local import LocalStore
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "messy" / "people.csv"
@@ -171,7 +172,7 @@ def test_private_publish__ciphertext_keyed_root_and_no_file_facts(
     stored = access.load_content_key(prepared.content_cid)
     key, manifest = stored.key, stored.manifest
     assert manifest["plaintext_cid"] == public.content_cid
-    from datasoil import crypto
+    from datasoil.formats import crypto
 
     keyed_root, _ = rows.dataset_root(small, rows.infer_schema(small), crypto.row_hmac_key(key))
     assert keyed_root == prepared.row_root

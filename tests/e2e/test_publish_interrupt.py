@@ -1,6 +1,6 @@
 """Ctrl-C during a publish (issue 18 item 11) and a refused registration (item 6).
 
-A forked child runs the library's publish path (:func:`datasoil.publish.publish`, what
+A forked child runs the library's publish path (:func:`datasoil.flows.publish.publish`, what
 ``ape run publish`` calls) and, at a point the test chooses, tells the parent and
 waits; the parent sends it a real SIGINT. The child ends as the script does: the
 interrupt's one line on stderr and exit status 130. Each test then checks the state
@@ -25,11 +25,11 @@ import pytest
 from click.testing import CliRunner
 from multiformats import CID
 
-from datasoil import publish
-from datasoil.cid import cid_to_tuple
-from datasoil.cli import cli
+from datasoil.app.cli import cli
+from datasoil.chain.registry import Registry
 from datasoil.errors import ChainError, DatasoilError
-from datasoil.registry import Registry
+from datasoil.flows import publish
+from datasoil.formats.cid import cid_to_tuple
 from datasoil.store.local import LocalStore
 
 INTERRUPTED = 130

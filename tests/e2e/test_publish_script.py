@@ -9,8 +9,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from datasoil import chain, rows
-from datasoil.registry import Registry
+from datasoil import chain
+from datasoil.chain.registry import Registry
+from datasoil.formats import rows
 from tests import script
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from datasoil import claims, crypto
-from datasoil.attest import Attestations, reproduction_metric_set
 from datasoil.errors import CryptoError
+from datasoil.flows import claims
+from datasoil.flows.attest import Attestations, reproduction_metric_set
+from datasoil.formats import crypto
 from tests import script
 from tests.e2e.test_claims import clean_child, world  # noqa: F401 (the fixture)
 

@@ -9,9 +9,11 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from datasoil import chain, publish, rows
+from datasoil import chain
+from datasoil.chain.registry import Registry, check_consistency
 from datasoil.errors import ProofError
-from datasoil.registry import Registry, check_consistency
+from datasoil.flows import publish
+from datasoil.formats import rows
 from datasoil.store.local import LocalStore
 from tests import script
 

@@ -5,14 +5,15 @@ DATASOIL_GAS_OUT so the figures land in bench/gas.md. No gas is asserted here.
 
 States: every account involved already holds the token; the market already holds
 escrow from an earlier purchase; `purchase_count` is non-zero. The envelope is a
-real `x25519-xsalsa20-poly1305` envelope from datasoil.crypto (canonical JSON).
+real `x25519-xsalsa20-poly1305` envelope from datasoil.formats.crypto (canonical JSON).
 """
 
 from __future__ import annotations
 
 import hashlib
 
-from datasoil import access, crypto
+from datasoil.flows import access
+from datasoil.formats import crypto
 
 PRICE = 10**18
 DURATION = 30 * 86400

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from datasoil import audit
+from datasoil.flows import audit
 from tests.contracts.proofs import conftest as fx
 from tests.contracts.proofs.conftest import (
     BOND,

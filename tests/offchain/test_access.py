@@ -1,4 +1,4 @@
-"""datasoil.access on a real anvil (run with `ape test`): keeper, buyer, fetch."""
+"""datasoil.flows.access on a real anvil (run with `ape test`): keeper, buyer, fetch."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import stat
 import ape
 import pytest
 
-from datasoil import access, crypto, publish
 from datasoil.chain import event_logs
+from datasoil.chain.registry import Registry
 from datasoil.errors import CidMismatch, CryptoError, NotFound
-from datasoil.registry import Registry
+from datasoil.flows import access, publish
+from datasoil.formats import crypto
 from datasoil.store.local import LocalStore
 
 PRICE = 10**18
@@ -23,7 +24,7 @@ CSV = "id,name,score\n1,ada,0.5\n2,bob,1.25\n3,cy,\n"
 
 @pytest.fixture
 def world(project, deployer, registry, token, owner, tmp_path):
-    """A private dataset published by `owner` (datasoil.publish), listed on a fresh market."""
+    """A private dataset published by `owner` (datasoil.flows.publish), listed on a fresh market."""
     market = deployer.deploy(project.AccessMarket, registry, 600, WINDOW, WINDOW)
     market.set_token_allowed(token, True, sender=deployer)
     plain = tmp_path / "data.csv"
@@ -114,7 +115,7 @@ def test_fetch__tampered_envelope_writes_nothing(world, token, owner, buyer, cha
 
 def test_fetch__plaintext_cid_mismatch_writes_nothing(world, token, owner, buyer, chain):
     """A ciphertext whose encrypted manifest names another plaintext CID is refused."""
-    from datasoil import rows
+    from datasoil.formats import rows
 
     market, reg, tmp = world["market"], world["reg"], world["tmp"]
     plain = tmp / "data.csv"

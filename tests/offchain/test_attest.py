@@ -1,4 +1,4 @@
-"""datasoil.attest off chain: typed data, signatures checked by independent EIP-712
+"""datasoil.flows.attest off chain: typed data, signatures checked by independent EIP-712
 implementations (ethers v6 and MetaMask's eth-sig-util, run with node from
 tests/npm-eip712/), relay payloads, reproduction ids, aggregates from events."""
 
@@ -14,7 +14,8 @@ import pytest
 from eth_account import Account
 from eth_utils import keccak
 
-from datasoil.attest import (
+from datasoil.errors import NotFound
+from datasoil.flows.attest import (
     ETHERS_TYPES,
     MAX_SCORE,
     TYPES,
@@ -33,8 +34,7 @@ from datasoil.attest import (
     summarize,
     typed_data,
 )
-from datasoil.cid import CidTuple
-from datasoil.errors import NotFound
+from datasoil.formats.cid import CidTuple
 
 NPM_DIR = Path(__file__).resolve().parents[1] / "npm-eip712"
 # Well-known throwaway keys (anvil's dev accounts 0 and 1); never hold value.

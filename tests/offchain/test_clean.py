@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from datasoil import merkle, rows
-from datasoil.clean import (
+from datasoil.app.cli import cli
+from datasoil.engine.clean import (
     FATE_RECORD_SIZE,
     CastFailed,
     FateRecord,
@@ -30,9 +30,9 @@ from datasoil.clean import (
     unicode_version,
     verify,
 )
-from datasoil.cli import cli
 from datasoil.errors import ProofError, RecipeError
-from datasoil.recipe import load_recipe
+from datasoil.formats import merkle, rows
+from datasoil.formats.recipe import load_recipe
 
 REPO = Path(__file__).parents[2]
 MESSY = REPO / "examples" / "messy" / "people.csv"
@@ -337,8 +337,8 @@ def test_determinism__same_bytes_twice(tmp_path: Path, demo) -> None:  # type: i
 _CHILD = """
 import sys
 from pathlib import Path
-from datasoil.clean import clean
-from datasoil.recipe import load_recipe
+from datasoil.engine.clean import clean
+from datasoil.formats.recipe import load_recipe
 r = clean(Path(sys.argv[1]), load_recipe(Path(sys.argv[2])), Path(sys.argv[3]))
 print(r.proof_path.read_text())
 """

@@ -10,14 +10,14 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from datasoil import cli as cli_module
+from datasoil.app import cli as cli_module
 
 
 def test_help__lists_every_command_without_importing_them():
     code = (
         "import sys\n"
         "from click.testing import CliRunner\n"
-        "from datasoil.cli import cli\n"
+        "from datasoil.app.cli import cli\n"
         "out = CliRunner().invoke(cli, ['--help']).output\n"
         "heavy = sorted(m for m in ('polars', 'pyarrow', 'ape', 'web3') if m in sys.modules)\n"
         "print(heavy)\n"

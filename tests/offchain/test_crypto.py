@@ -1,4 +1,4 @@
-"""Tests for datasoil.crypto: the datasoil-enc-v1 streaming AEAD, keyed-row keys,
+"""Tests for datasoil.formats.crypto: the datasoil-enc-v1 streaming AEAD, keyed-row keys,
 eth-sig-util envelopes and wallet-derived encryption keys.
 
 Independent references: the format is re-implemented here from docs/formats/encryption.md
@@ -29,8 +29,9 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from eth_account import Account
 from eth_account.messages import _hash_eip191_message, encode_defunct
 
-from datasoil import crypto
-from datasoil.crypto import (
+from datasoil.errors import CryptoError, DatasoilError
+from datasoil.formats import crypto
+from datasoil.formats.crypto import (
     DEFAULT_SEGMENT_SIZE,
     HEADER_SIZE,
     TAG_SIZE,
@@ -49,7 +50,6 @@ from datasoil.crypto import (
     row_hmac_key,
     seal_key,
 )
-from datasoil.errors import CryptoError, DatasoilError
 
 NPM_DIR = Path(__file__).resolve().parents[1] / "npm-crypto"
 SEG = 64  # a small segment size keeps the many-segment cases fast

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from datasoil import deployments
+from datasoil.chain import deployments
 from datasoil.errors import DeploymentError
 
 

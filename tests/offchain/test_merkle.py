@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datasoil import merkle
 from datasoil.errors import ProofError
+from datasoil.formats import merkle
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "rfc6962_vectors.json").read_text())
 VEC_LEAVES = [bytes.fromhex(h) for h in VECTORS["leaves_hex"]]

@@ -1,7 +1,7 @@
 """The vectorised hashing paths give exactly the bytes of the per-row reference path.
 
 Reference: :mod:`hashlib` / :mod:`hmac` one message at a time, an RFC 9162 Merkle Tree Hash
-written out recursively here (section 2.1.1, nothing shared with datasoil.merkle), and
+written out recursively here (section 2.1.1, nothing shared with datasoil.formats.merkle), and
 pymerkle for a few sizes. Sizes include 0, 1 and 2**k +- 1 around the thresholds where the
 native path takes over (256 messages, 512-leaf subtrees).
 """
@@ -21,10 +21,10 @@ import pyarrow.parquet as pq
 import pymerkle
 import pytest
 
-from datasoil import clean as clean_mod
-from datasoil import merkle, rows
+from datasoil.engine import clean as clean_mod
 from datasoil.errors import ProofError
-from datasoil.recipe import load_recipe
+from datasoil.formats import merkle, rows
+from datasoil.formats.recipe import load_recipe
 
 SIZES = [0, 1, 2, 3, 31, 255, 256, 257, 511, 512, 513, 1023, 1024, 1025, 4095, 4096, 4097]
 BIG = [65535, 65536, 65537]

@@ -1,4 +1,4 @@
-"""Tests for datasoil.quality: exact metrics on hand-made data, a plain-Python reference
+"""Tests for datasoil.engine.quality: exact metrics on hand-made data, a plain-Python reference
 on random data, score monotonicity, and the ``datasoil quality`` command."""
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ import pytest
 from click.testing import CliRunner
 from Crypto.Hash import keccak as pycryptodome_keccak
 
-from datasoil.cli import cli
-from datasoil.errors import NotFound, SchemaError
-from datasoil.quality import (
+from datasoil.app.cli import cli
+from datasoil.engine.quality import (
     EMAIL_PATTERN,
     METRIC_SET,
     PHONE_PATTERN,
@@ -28,6 +27,7 @@ from datasoil.quality import (
     metric_set_id,
     render,
 )
+from datasoil.errors import NotFound, SchemaError
 
 PEOPLE = """id,age,city,email,label
 1,30,Paris,a@example.com,cat

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from multiformats import CID, multihash
 
 from datasoil.errors import RecipeError
-from datasoil.recipe import (
+from datasoil.formats.recipe import (
     Cast,
     eval_expr,
     expr_to_polars,
@@ -259,7 +259,7 @@ def test_load_recipe__yaml_text_error_names_the_text_and_position() -> None:
 def test_datasoil_clean__bad_yaml_exits_1_with_one_line(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from datasoil.cli import cli
+    from datasoil.app.cli import cli
 
     data = tmp_path / "data.csv"
     data.write_text("a\n1\n")

@@ -20,10 +20,10 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datasoil import merkle, rows
-from datasoil.cli import cli
+from datasoil.app.cli import cli
 from datasoil.errors import EncodingError, ProofError, SchemaError
-from datasoil.rows import Column, Schema
+from datasoil.formats import merkle, rows
+from datasoil.formats.rows import Column, Schema
 
 DATA = Path(__file__).parent / "data"
 

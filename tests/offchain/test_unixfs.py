@@ -27,9 +27,9 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 from multiformats import CID
 
-from datasoil.cli import cli
+from datasoil.app.cli import cli
 from datasoil.errors import CidMismatch, DatasoilError, StoreError
-from datasoil.unixfs import (
+from datasoil.formats.unixfs import (
     DEFAULT_PROFILE,
     PROFILES,
     Profile,

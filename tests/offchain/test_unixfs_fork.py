@@ -6,7 +6,7 @@ import os
 import select
 from pathlib import Path
 
-from datasoil import unixfs
+from datasoil.formats import unixfs
 
 
 def test_add_path__works_in_a_child_forked_after_an_add(tmp_path: Path) -> None:

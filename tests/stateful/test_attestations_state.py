@@ -17,8 +17,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from datasoil.attest import Attestation, sign, split_signature, typed_data
-from datasoil.cid import CidTuple
+from datasoil.flows.attest import Attestation, sign, split_signature, typed_data
+from datasoil.formats.cid import CidTuple
 
 # Profiles "ci" and "deep" come from tests/stateful/conftest.py.
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")

@@ -30,7 +30,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from datasoil import access
+from datasoil.flows import access
 from tests.contracts.market import model
 
 # Profiles "ci" and "deep" come from tests/stateful/conftest.py.

@@ -4,7 +4,7 @@ bonds, disputes, burning, finalisation.
 A plain-Python model tracks every claim, audit, credit and burn; invariants compare it
 with the chain after every step. Anyone opens audits -- other accounts and the
 claimant itself -- and any number of them. Honest claimants answer each audit as soon
-as it is revealed, through datasoil.audit.respond (the library path the `ape run audit`
+as it is revealed, through datasoil.flows.audit.respond (the library path the `ape run audit`
 scripts use, long rows included); dishonest ones answer with tampered rows. The key
 invariant (issue 10): an honest claimant never loses its bond, whatever the row lengths
 and whoever opens audits, and every settled honest claim credits it back.
@@ -25,7 +25,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from datasoil import audit
+from datasoil.flows import audit
 from tests.contracts.proofs.conftest import BOND, CHALLENGE, DEPOSIT, cid, cleaning
 from tests.contracts.proofs.test_long_rows import long_cleaning
 

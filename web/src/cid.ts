@@ -1,5 +1,5 @@
 // The registry's Cid struct (prefix = version << 64 | codec, sha2-256 digest) as text:
-// base58btc for CIDv0, base32 for CIDv1, as Kubo prints them (datasoil.cid).
+// base58btc for CIDv0, base32 for CIDv1, as Kubo prints them (datasoil.formats.cid).
 import { CID } from "multiformats/cid";
 import { create as createDigest } from "multiformats/hashes/digest";
 import { hexToBytes, type Hex } from "viem";

@@ -1,5 +1,5 @@
 // The buyer's X25519 key, derived from a wallet signature exactly as
-// docs/formats/encryption.md §4 and datasoil.crypto.derive_encryption_key do.
+// docs/formats/encryption.md §4 and datasoil.formats.crypto.derive_encryption_key do.
 // The signature is the secret: it never leaves this page.
 import { getAddress, hexToBytes, type Address, type WalletClient } from "viem";
 import { hkdf } from "@noble/hashes/hkdf";

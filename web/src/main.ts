@@ -59,7 +59,7 @@ const when = (t: bigint) => (t === 0n ? "never" : new Date(Number(t) * 1000).toI
 // --- settings ------------------------------------------------------------------------
 
 function gatewayUrl(): string {
-  const url = localStorage.getItem("datasoil.gateway") || `${location.origin}/ipfs/`;
+  const url = localStorage.getItem("datasoil.app.gateway") || `${location.origin}/ipfs/`;
   return url.endsWith("/") ? url : `${url}/`;
 }
 
@@ -75,7 +75,7 @@ function initSettings(): void {
   $<HTMLInputElement>("gateway").value = gatewayUrl();
   $<HTMLTextAreaElement>("attesters").value = trustedAttesters().join("\n");
   $("save-settings").onclick = () => {
-    localStorage.setItem("datasoil.gateway", $<HTMLInputElement>("gateway").value.trim());
+    localStorage.setItem("datasoil.app.gateway", $<HTMLInputElement>("gateway").value.trim());
     const bad = $<HTMLTextAreaElement>("attesters")
       .value.split(/\s+/)
       .filter((a) => a && !/^0x[0-9a-fA-F]{40}$/.test(a));

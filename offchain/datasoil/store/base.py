@@ -1,7 +1,7 @@
 """The storage interface every backend implements, and the checks they share.
 
 A :class:`Store` holds IPFS blocks keyed by CID. datasoil computes every CID itself
-(:mod:`datasoil.unixfs`), so a backend only stores and returns bytes; every block that
+(:mod:`datasoil.formats.unixfs`), so a backend only stores and returns bytes; every block that
 comes back is hashed again and compared with its CID before anyone sees it
 (:func:`verify_block`), whichever backend it came from.
 
@@ -14,7 +14,6 @@ means a Kubo RPC node (:class:`~datasoil.store.kubo.KuboStore`), otherwise the e
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -24,11 +23,10 @@ from multiformats import CID, multihash
 from datasoil.errors import CidMismatch, InvalidCid
 
 if TYPE_CHECKING:
-    from datasoil.unixfs import Profile
+    from datasoil.formats.unixfs import Profile
 
 __all__ = [
     "DAG_PB",
-    "DEFAULT_LOCAL_PATH",
     "RAW",
     "GetBlock",
     "Store",
@@ -36,7 +34,6 @@ __all__ = [
     "block_links",
     "fetch_to",
     "normalize",
-    "open_store",
     "resolve_profile",
     "verify_block",
 ]
@@ -47,8 +44,6 @@ DAG_PB = 0x70
 _SHA2_256 = 0x12
 _IDENTITY = 0x00
 
-#: Where the embedded store lives when neither an argument nor the environment says.
-DEFAULT_LOCAL_PATH = Path(".datasoil/ipfs")
 
 GetBlock = Callable[[CID], bytes]
 
@@ -162,7 +157,7 @@ def block_links(cid: CID, data: bytes) -> list[CID]:
     if code == RAW:
         return []
     if code == DAG_PB:
-        from datasoil import unixfs
+        from datasoil.formats import unixfs
 
         return list(unixfs.links(data, cid))
     from datasoil.errors import StoreError
@@ -176,7 +171,7 @@ def block_links(cid: CID, data: bytes) -> list[CID]:
 def fetch_to(get_block: GetBlock, cid: CID, dest: Path) -> None:
     """Export the UnixFS DAG at ``cid`` to ``dest``, all or nothing.
 
-    :func:`datasoil.unixfs.export` writes under a temporary name beside ``dest`` from
+    :func:`datasoil.formats.unixfs.export` writes under a temporary name beside ``dest`` from
     blocks that ``get_block`` has verified, and renames into place only once complete;
     on any error nothing is left behind.
 
@@ -184,39 +179,19 @@ def fetch_to(get_block: GetBlock, cid: CID, dest: Path) -> None:
         CidMismatch: a block does not hash to its CID. NotFound: a block is missing.
         StoreError: ``dest`` already exists or cannot be written.
     """
-    from datasoil import unixfs
+    from datasoil.formats import unixfs
 
     unixfs.export(get_block, cid, Path(dest))
 
 
 def resolve_profile(profile: Profile | str | None) -> Profile:
-    """A :class:`~datasoil.unixfs.Profile` from a profile, its name, or ``None`` (default).
+    """A :class:`~datasoil.formats.unixfs.Profile` from a profile, its name, or ``None`` (default).
 
     Raises:
         ProfileError: an unknown profile name.
     """
-    from datasoil import unixfs
+    from datasoil.formats import unixfs
 
     if profile is None or isinstance(profile, str):
         return unixfs.profile_for(profile)
     return profile
-
-
-def open_store(root: Path | None = None) -> Store:
-    """The store the environment asks for.
-
-    ``DATASOIL_IPFS_API`` set: a :class:`~datasoil.store.kubo.KuboStore` at that URL.
-    Otherwise a :class:`~datasoil.store.local.LocalStore` at ``root``, else
-    ``DATASOIL_IPFS_PATH``, else ``.datasoil/ipfs``.
-    """
-    api = os.environ.get("DATASOIL_IPFS_API", "").strip()
-    if api:
-        from datasoil.store.kubo import KuboStore
-
-        return KuboStore(api)
-    from datasoil.store.local import LocalStore
-
-    if root is None:
-        env = os.environ.get("DATASOIL_IPFS_PATH", "").strip()
-        root = Path(env) if env else DEFAULT_LOCAL_PATH
-    return LocalStore(root)

@@ -17,11 +17,9 @@ order ``ipfs dag export`` writes.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import struct
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import BinaryIO
 import libipld
 from multiformats import CID, varint
 
+from datasoil._fs import atomic_writer, read_full
 from datasoil.errors import StoreError
 from datasoil.store.base import GetBlock, Store, block_links, verify_block
 
@@ -132,23 +131,12 @@ def export_car(store: Store, roots: Iterable[CID], dest: Path | BinaryIO) -> int
     blocks = iter_dag(store.get_block, root_list)
     if not isinstance(dest, str | os.PathLike):
         return write_car(root_list, blocks, dest)
-    path = Path(dest)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            n = write_car(root_list, blocks, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return n
+    with atomic_writer(Path(dest)) as fh:
+        return write_car(root_list, blocks, fh)
 
 
 def _read_exact(src: BinaryIO, n: int, what: str) -> bytes:
-    buf = src.read(n)
+    buf = read_full(src, n)
     if len(buf) != n:
         raise CarError(f"truncated CAR: expected {n} bytes of {what}, found {len(buf)}")
     return buf

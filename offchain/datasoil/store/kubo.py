@@ -2,7 +2,7 @@
 
 datasoil computes CIDs and blocks itself, so the import profile never depends on the
 node's configuration: :meth:`KuboStore.add_path` streams the blocks to
-``/api/v0/dag/import`` as a CAR while :mod:`datasoil.unixfs` produces them, then sends
+``/api/v0/dag/import`` as a CAR while :mod:`datasoil.formats.unixfs` produces them, then sends
 the root block in a last small CAR and checks that the node reports the same root.
 Every block read back (``block/get``) is hashed and compared with its CID before it is
 used, so ``cat`` and ``get`` go block by block rather than through ``/api/v0/cat``,
@@ -40,7 +40,7 @@ from datasoil.store.base import fetch_to, normalize, resolve_profile, verify_blo
 from datasoil.store.car import encode_header
 
 if TYPE_CHECKING:
-    from datasoil.unixfs import Profile
+    from datasoil.formats.unixfs import Profile
 
 __all__ = ["KuboStore"]
 
@@ -390,7 +390,7 @@ class KuboStore:
         Raises:
             BackendUnavailable: the node is down. CidMismatch: it reports another root.
         """
-        from datasoil import unixfs
+        from datasoil.formats import unixfs
 
         prof = resolve_profile(profile)
         p = Path(path)
@@ -404,7 +404,7 @@ class KuboStore:
         self, data: bytes, profile: Profile | str | None = None, *, pin: bool = True
     ) -> CID:
         """Encode ``data`` as one UnixFS file and push it; return the root."""
-        from datasoil import unixfs
+        from datasoil.formats import unixfs
 
         prof = resolve_profile(profile)
         return self._push(
@@ -413,7 +413,7 @@ class KuboStore:
 
     def cat(self, cid: CID) -> Iterator[bytes]:
         """Yield a UnixFS file's bytes, fetched and verified block by block."""
-        from datasoil import unixfs
+        from datasoil.formats import unixfs
 
         return unixfs.cat(self.get_block, cid)
 

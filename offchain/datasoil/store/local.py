@@ -28,7 +28,6 @@ import contextlib
 import fcntl
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,11 +35,12 @@ from typing import TYPE_CHECKING
 
 from multiformats import CID
 
+from datasoil._fs import fsync_dir, write_atomic
 from datasoil.errors import CidMismatch, NotFound, StoreError
 from datasoil.store.base import block_links, fetch_to, normalize, resolve_profile, verify_block
 
 if TYPE_CHECKING:
-    from datasoil.unixfs import Profile
+    from datasoil.formats.unixfs import Profile
 
 __all__ = ["BrokenPin", "GcResult", "LocalStore", "VerifyResult"]
 
@@ -139,20 +139,9 @@ class LocalStore:
             return False
 
     def _atomic_write(self, path: Path, data: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                if self.sync:
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        write_atomic(path, data, prefix=_TMP_PREFIX, sync=self.sync)
         if self.sync:
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
 
     def get_block(self, cid: CID) -> bytes:
         """Return the block for ``cid``, verified.
@@ -197,7 +186,7 @@ class LocalStore:
         pin: bool = True,
         name: str | None = None,
     ) -> CID:
-        """Import a file or directory (see :func:`datasoil.unixfs.add_path`).
+        """Import a file or directory (see :func:`datasoil.formats.unixfs.add_path`).
 
         Blocks are written as they are produced; a rerun after a crash rewrites the
         missing ones and ends in the same state.
@@ -205,7 +194,7 @@ class LocalStore:
         Raises:
             OSError: ``path`` cannot be read.
         """
-        from datasoil import unixfs
+        from datasoil.formats import unixfs
 
         with self._shared():
             added = unixfs.add_path(Path(path), resolve_profile(profile), sink=self._sink)
@@ -217,7 +206,7 @@ class LocalStore:
         self, data: bytes, profile: Profile | str | None = None, *, pin: bool = True
     ) -> CID:
         """Import ``data`` as one UnixFS file and return its root CID."""
-        from datasoil import unixfs
+        from datasoil.formats import unixfs
 
         with self._shared():
             added = unixfs.add_bytes(data, resolve_profile(profile), sink=self._sink)
@@ -236,7 +225,7 @@ class LocalStore:
         Raises:
             NotFound, CidMismatch: as :meth:`get_block`.
         """
-        from datasoil import unixfs
+        from datasoil.formats import unixfs
 
         return unixfs.cat(self.get_block, cid)
 

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 from multiformats import CID
 
+from datasoil import config
 from datasoil.errors import BackendUnavailable, NotFound, StoreError
 
 __all__ = [
@@ -34,8 +35,8 @@ __all__ = [
     "PinningService",
 ]
 
-ENDPOINT_ENV = "DATASOIL_PINNING_ENDPOINT"
-TOKEN_ENV = "DATASOIL_PINNING_TOKEN"
+ENDPOINT_ENV = config.PINNING_ENDPOINT_ENV
+TOKEN_ENV = config.PINNING_TOKEN_ENV
 _STATUSES = ("queued", "pinning", "pinned", "failed")
 
 

@@ -4,7 +4,7 @@ The IPFS Trustless Gateway specification
 (https://specs.ipfs.tech/http-gateways/trustless-gateway/) lets a client that trusts
 nobody fetch ``/ipfs/{cid}[/{path}]`` as one raw block or as a CAR of the blocks it
 needs to verify what it asked for. This module decides *which* blocks those are, over
-any :data:`~datasoil.store.base.GetBlock`; the HTTP server is :mod:`datasoil.gateway`.
+any :data:`~datasoil.store.base.GetBlock`; the HTTP server is :mod:`datasoil.app.gateway`.
 
 Every block is verified against its CID (:func:`~datasoil.store.base.verify_block`)
 before anything derived from it is returned, so a caller that streams what these
@@ -27,8 +27,8 @@ from typing import Literal
 
 from multiformats import CID
 
-from datasoil import unixfs
 from datasoil.errors import DatasoilError, InvalidCid
+from datasoil.formats import unixfs
 from datasoil.store.base import GetBlock, as_cid, verify_block
 from datasoil.store.car import iter_dag
 

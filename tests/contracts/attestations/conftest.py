@@ -1,5 +1,5 @@
 """Fixtures for the Attestations contract: a registered dataset, attestation builders
-and EIP-712 signing with the roles' keys (through datasoil.attest)."""
+and EIP-712 signing with the roles' keys (through datasoil.flows.attest)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import hashlib
 
 import pytest
 
-from datasoil.attest import Attestation, sign, split_signature, typed_data
-from datasoil.cid import CidTuple
+from datasoil.flows.attest import Attestation, sign, split_signature, typed_data
+from datasoil.formats.cid import CidTuple
 
 DAG_PB = 0x70
 RAW = 0x55

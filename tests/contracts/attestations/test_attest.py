@@ -3,7 +3,7 @@ from __future__ import annotations
 import ape
 import pytest
 
-from datasoil.attest import digest, typed_data
+from datasoil.flows.attest import digest, typed_data
 
 from .conftest import DAG_PB, FAR, METRIC, report, root, vrs
 
@@ -54,7 +54,7 @@ def test_attest__two_attesters_sum(attestations, attester, other, make):
 
 
 def test_attest__cidv0_report(attestations, attester, make):
-    from datasoil.cid import CidTuple
+    from datasoil.formats.cid import CidTuple
 
     att = make(attester, report=CidTuple(0, DAG_PB, report().digest))
     tx = attestations.attest(att.as_abi(), sender=attester)
@@ -276,7 +276,7 @@ def test_attest_by_sig__score_above_maximum_reverts(
     att = make(attester)
     typed = typed_data(att, chain.chain_id, attestations.address)
     typed["message"]["score"] = "10001"
-    from datasoil.attest import sign
+    from datasoil.flows.attest import sign
 
     sig = vrs(sign(typed, attester.private_key))
     fields = list(att.as_abi())

@@ -1,11 +1,11 @@
-"""datasoil.attest.Attestations (the library the `ape run attest` script calls) on chain."""
+"""datasoil.flows.attest.Attestations (the library the `ape run attest` script calls) on chain."""
 
 from __future__ import annotations
 
 import pytest
 
-from datasoil.attest import AttestationError, Attestations, RelayPayload, SignatureError
 from datasoil.errors import ChainError, NotFound
+from datasoil.flows.attest import AttestationError, Attestations, RelayPayload, SignatureError
 
 from .conftest import METRIC, report, root
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import ape
 from eth_utils import keccak
 
-from datasoil.attest import DOMAIN_NAME, DOMAIN_VERSION, reproduction_metric_set
+from datasoil.flows.attest import DOMAIN_NAME, DOMAIN_VERSION, reproduction_metric_set
 
 
 def test_init__registry_and_domain(attestations, registry, chain):

@@ -10,7 +10,7 @@ import ape
 import pytest
 from eth_utils.crypto import keccak
 
-from datasoil import access
+from datasoil.flows import access
 
 DAG_PB = 0x70
 PRICE = 10**18

@@ -2,7 +2,7 @@
 
 A synthetic cleaning of ``n`` rows drops every row whose index is 2 mod 5 (step 0) and
 marks every row whose index is 4 mod 7 a duplicate of the row before it (step 1); fate
-records are :class:`datasoil.clean.FateRecord` bytes, so the layout is the engine's own.
+records are :class:`datasoil.engine.clean.FateRecord` bytes, so the layout is the engine's own.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from datasoil import audit
-from datasoil.clean import FateRecord
+from datasoil.engine.clean import FateRecord
+from datasoil.flows import audit
 
 BOND = 100 * 10**18
 DEPOSIT = 5 * 10**18
@@ -166,7 +166,7 @@ def opened(proofs, token, auditor, chain):
 
 
 def answer(proofs, claim: Claim, number: int) -> audit.Response:
-    """The honest answer to an audit, built by datasoil.audit from the claim's data."""
+    """The honest answer to an audit, built by datasoil.flows.audit from the claim's data."""
     seed = audit.read_seed(proofs, claim.claim_id, number)
     assert seed is not None
     facts = claim.data.facts()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ape
 
-from datasoil import audit, merkle
+from datasoil.flows import audit
+from datasoil.formats import merkle
 
 from .conftest import CHALLENGE, DEPOSIT, REVEAL, answer, cid, cleaning, secret_for
 

@@ -12,7 +12,7 @@ import struct
 
 import pytest
 
-from datasoil import audit
+from datasoil.flows import audit
 
 from .conftest import answer
 
@@ -88,7 +88,7 @@ def test_respond__output_opening_with_wrong_source_fails_audit(
             for i in range(data.rows_in)
             if data.fate(i)[8] == 1 and int.from_bytes(data.fate(i)[9:17], "big") != first.index
         )
-    from datasoil import merkle
+    from datasoil.formats import merkle
 
     fate_leaves = [merkle.leaf_hash(data.fate(i)) for i in range(data.rows_in)]
     bad = audit.OutputOpening(

@@ -1,4 +1,4 @@
-"""datasoil.audit end to end: the messy example cleaned by the engine, claimed, audited
+"""datasoil.flows.audit end to end: the messy example cleaned by the engine, claimed, audited
 through the library (open_audit mines the seed block via evm_mine), answered, finalised."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from datasoil import audit
-from datasoil.clean import clean
+from datasoil.engine.clean import clean
 from datasoil.errors import ChainError, ProofError
-from datasoil.recipe import load_recipe
+from datasoil.flows import audit
+from datasoil.formats.recipe import load_recipe
 
 from .conftest import BOND, CHALLENGE, DEPOSIT, cid
 

@@ -2,7 +2,7 @@
 
 Before, openings were Bytes[4096] inline, so an audit sampling a longer row could not be
 answered by any transaction and an honest bond was lost. Rows near the inline bound,
-of 5,000 bytes and of 100,000 bytes are answered here through datasoil.audit.respond,
+of 5,000 bytes and of 100,000 bytes are answered here through datasoil.flows.audit.respond,
 the library path `ape run audit respond` uses.
 """
 
@@ -11,8 +11,9 @@ from __future__ import annotations
 import ape
 import pytest
 
-from datasoil import audit, merkle
 from datasoil.errors import ProofError
+from datasoil.flows import audit
+from datasoil.formats import merkle
 
 from .conftest import answer, fates_for
 

@@ -5,8 +5,8 @@ from dataclasses import replace
 import ape
 import pytest
 
-from datasoil import audit
-from datasoil.clean import FateRecord
+from datasoil.engine.clean import FateRecord
+from datasoil.flows import audit
 
 from .conftest import BOND, DEPOSIT, RESPONSE, Claim, answer, cid, cleaning
 

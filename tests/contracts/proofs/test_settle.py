@@ -5,7 +5,7 @@ from __future__ import annotations
 import ape
 import pytest
 
-from datasoil import audit
+from datasoil.flows import audit
 
 from .conftest import BOND, CHALLENGE, DEPOSIT, RESPONSE, REVEAL, answer
 

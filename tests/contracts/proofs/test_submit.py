@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ape
 
-from datasoil import merkle
+from datasoil.formats import merkle
 
 from .conftest import BOND, cid, cleaning
 

@@ -1,4 +1,4 @@
-"""The on-chain RFC 9162 verifier against datasoil.merkle and pymerkle (independent)."""
+"""The on-chain RFC 9162 verifier against datasoil.formats.merkle and pymerkle (independent)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import hashlib
 import pytest
 from pymerkle import InmemoryTree
 
-from datasoil import merkle
+from datasoil.formats import merkle
 
 # Every index of every size up to 17, then a few larger trees at chosen indices.
 SMALL = range(1, 18)

@@ -1,4 +1,4 @@
-"""datasoil.gateway over HTTP: the deployment document, verified /ipfs/ paths, /rpc."""
+"""datasoil.app.gateway over HTTP: the deployment document, verified /ipfs/ paths, /rpc."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import urllib.request
 
 import pytest
 
-from datasoil import chain, gateway
+from datasoil import chain
+from datasoil.app import gateway
 from datasoil.store.local import LocalStore
 
 

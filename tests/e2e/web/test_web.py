@@ -1,14 +1,14 @@
 """The web page end to end in headless Chromium, with a wallet backed by an anvil account.
 
 The test deploys datasoil, publishes a raw dataset and its cleaned child (private,
-listed for sale), serves the page with :mod:`datasoil.gateway`, and drives Debian's
+listed for sale), serves the page with :mod:`datasoil.app.gateway`, and drives Debian's
 ``chromium`` with ``playwright-core`` (``drive.mjs``): an injected EIP-1193 provider
 forwards every request to anvil, which signs for its unlocked dev accounts. The page
 connects, lists the datasets, shows the child's metadata and lineage with the royalty
 path, shows a stale-price revert as a sentence, buys access with a permit signature,
 and waits for the keeper (run here, between polls) to deliver the key. The chain must
 agree with what the page shows; the encryption key the page derived must be the one
-``datasoil.access.encryption_keypair`` derives in Python.
+``datasoil.flows.access.encryption_keypair`` derives in Python.
 
 Set ``DATASOIL_WEB_SCREENSHOTS=1`` to copy the screenshots into docs/.
 """
@@ -24,10 +24,14 @@ from pathlib import Path
 
 import pytest
 
-from datasoil import access, chain, clean, gateway, publish, rows
+from datasoil import chain
+from datasoil.app import gateway
+from datasoil.engine import clean
+from datasoil.flows import access, publish
+from datasoil.formats import rows
 from datasoil.chain import event_logs
-from datasoil.recipe import load_recipe
-from datasoil.registry import Registry
+from datasoil.formats.recipe import load_recipe
+from datasoil.chain.registry import Registry
 from datasoil.store import open_store
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -209,7 +213,7 @@ def test_page__browse_buy_with_permit_and_see_the_key_delivered(
     secret, public = access.encryption_keypair(buyer, 31337)
     assert bytes(bought.encryption_key) == public
     envelope = access.wait_for_key(market, pid, timeout=1, from_block=record.block)
-    from datasoil import crypto
+    from datasoil.formats import crypto
 
     content = access.load_content_key(world["registry"].get(child).content_cid)
     assert crypto.open_envelope(crypto.envelope_from_bytes(envelope), secret) == content.key

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 from multiformats import CID
 
-from datasoil.cli import cli
+from datasoil.app.cli import cli
 from datasoil.errors import CidMismatch
 from datasoil.store import LocalStore
 from datasoil.store.car import export_car

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from multiformats import CID
 
-from datasoil import unixfs
 from datasoil.errors import BackendUnavailable, CidMismatch, NotFound
+from datasoil.formats import unixfs
 from datasoil.store import KuboStore, LocalStore, Store
 from datasoil.store.car import export_car, import_car
 

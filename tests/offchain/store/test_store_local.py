@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 from multiformats import CID
 
-from datasoil import unixfs
-from datasoil.cli import cli
+from datasoil.app.cli import cli
 from datasoil.errors import CidMismatch, NotFound, StoreError
+from datasoil.formats import unixfs
 from datasoil.store import LocalStore, Store, open_store
 from datasoil.store.car import CarError, export_car, import_car, read_car, write_car
 

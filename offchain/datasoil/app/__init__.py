@@ -1,0 +1,3 @@
+"""What people run: the `datasoil` command, ape-script support, the gateway, the local
+node, the demo.
+"""

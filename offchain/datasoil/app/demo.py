@@ -1,0 +1,400 @@
+"""The end-to-end demo behind `make demo` (run as `ape run demo`).
+
+Each stage calls the same library functions a user would; the demo only chooses the
+example inputs and prints what happened. It is idempotent: data that is already
+registered on this chain is found and reused, so the demo can run again.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from datasoil.chain.registry import Registry
+from datasoil.engine import clean
+from datasoil.flows import publish
+from datasoil.formats import merkle, rows
+from datasoil.formats.recipe import load_recipe
+from datasoil.store.base import Store
+
+__all__ = ["DemoState", "make_version", "publish_or_reuse", "stage_publish"]
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class DemoState:
+    """What the stages produced, for the stages after them."""
+
+    work: Path
+    ids: dict[str, int] = field(default_factory=dict)
+    paths: dict[str, Path] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def publish_or_reuse(
+    path: Path,
+    *,
+    registry: Registry,
+    store: Store,
+    sender: Any,
+    log: Log,
+    parents: tuple[int, ...] = (),
+    version_of: int = 0,
+    schema: rows.Schema | None = None,
+    name: str | None = None,
+    private: bool = False,
+    license: str = "CC-BY-4.0",
+) -> int:
+    """Publish ``path`` unless the same content and root are registered; return the id."""
+    derived_from = [registry.get(p).content_cid for p in parents]
+    prepared = publish.prepare(
+        path,
+        store=store,
+        schema=schema,
+        name=name,
+        creator=str(sender.address),
+        derived_from=derived_from,
+        private=private,
+        license=license,
+    )
+    existing = None if private else publish.find_duplicate(registry, prepared)
+    if existing is not None:
+        log(f"  already registered as #{existing} ({prepared.content_cid})")
+        return existing
+    dataset_id = publish.register(
+        prepared, registry, sender=sender, parents=parents, version_of=version_of
+    )
+    log(
+        f"  registered #{dataset_id}: content {prepared.content_cid}, "
+        f"{prepared.row_count} rows, root 0x{prepared.row_root.hex()[:16]}…"
+    )
+    return dataset_id
+
+
+def make_version(raw: Path, out: Path, extra_rows: int = 25) -> Path:
+    """A second version of ``raw``: the same rows plus ``extra_rows`` appended ones."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with raw.open(newline="", encoding="utf-8") as src:
+        table = list(csv.reader(src))
+    header, body = table[0], table[1:]
+    id_col = header.index("id") if "id" in header else None
+    appended = []
+    for i, row in enumerate(body[:extra_rows]):
+        new = list(row)
+        if id_col is not None:
+            new[id_col] = str(len(body) + i + 1)
+        appended.append(new)
+    tmp = out.with_suffix(".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as dst:
+        writer = csv.writer(dst, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(body + appended)
+    tmp.replace(out)
+    return out
+
+
+def stage_publish(
+    state: DemoState,
+    *,
+    registry: Registry,
+    store: Store,
+    owner: Any,
+    raw: Path,
+    recipe_path: Path,
+    log: Log,
+) -> None:
+    """Publish the raw example, a cleaned child, and a new version of the raw data."""
+    log("1. publish the raw example dataset")
+    state.ids["raw"] = publish_or_reuse(raw, registry=registry, store=store, sender=owner, log=log)
+    state.paths["raw"] = raw
+
+    log("2. clean it deterministically and publish the result as its child")
+    recipe = load_recipe(recipe_path)
+    out = state.work / "clean"
+    if out.exists():
+        shutil.rmtree(out)
+    result = clean.clean(raw, recipe, out)
+    state.paths["clean"] = result.data_path
+    state.extra["clean"] = result
+    log(f"  {result.rows_in} rows in, {result.rows_out} rows out")
+    for index, step in enumerate(result.proof.get("steps", [])):
+        dropped = step.get("rows_dropped", 0)
+        if dropped:
+            log(f"    step {index} {step.get('kind')}: dropped {dropped}")
+    schema_out = rows.Schema.from_json(result.proof["schema_out"])
+    state.ids["clean"] = publish_or_reuse(
+        result.data_path,
+        registry=registry,
+        store=store,
+        sender=owner,
+        log=log,
+        parents=(state.ids["raw"],),
+        schema=schema_out,
+        name="people-clean",
+    )
+
+    log("3. publish a new version of the raw data (25 rows appended)")
+    v2 = make_version(raw, state.work / "people-v2.csv")
+    state.paths["raw_v2"] = v2
+    schema = rows.infer_schema(raw)
+    state.ids["raw_v2"] = publish_or_reuse(
+        v2,
+        registry=registry,
+        store=store,
+        sender=owner,
+        log=log,
+        version_of=state.ids["raw"],
+        schema=schema,
+        name="people-v2",
+    )
+    old = [h for batch in rows.dataset_leaf_hashes(raw, schema) for h in batch]
+    new = [h for batch in rows.dataset_leaf_hashes(v2, schema) for h in batch]
+    proof = merkle.consistency_proof(new, len(old))
+    merkle.verify_consistency(
+        len(old),
+        len(new),
+        registry.get(state.ids["raw"]).row_root,
+        registry.get(state.ids["raw_v2"]).row_root,
+        proof,
+    )
+    log(
+        f"  RFC 9162 consistency proof ({len(proof)} hashes): v2's {len(new)} rows extend "
+        f"v1's {len(old)}"
+    )
+
+    log("4. lineage")
+    for line in registry.lineage(state.ids["clean"]).render().splitlines():
+        log("  " + line)
+    versions = registry.versions(state.ids["raw"])
+    log("  versions of the raw data: " + " -> ".join(f"#{v}" for v in versions))
+
+
+def write_summary(state: DemoState) -> Path:
+    """Write the ids the demo used to ``work/demo.json`` (read by later commands)."""
+    path = state.work / "demo.json"
+    path.write_text(json.dumps({"datasets": state.ids}, indent=2) + "\n")
+    return path
+
+
+def stage_claim(
+    state: DemoState,
+    *,
+    registry: Registry,
+    store: Store,
+    contracts: Any,
+    cleaner: Any,
+    verifier: Any,
+    auditor: Any,
+    recipe_path: Path,
+    log: Log,
+) -> None:
+    """Clean the raw data into a private child, claim it, verify, audit and finalise."""
+    from datasoil.flows import audit, claims
+    from datasoil.flows.attest import Attestations
+
+    log("5. clean the raw data into a PRIVATE child and claim it (bond posted)")
+    child = claims.clean_and_publish(
+        state.ids["raw"],
+        recipe_path,
+        registry=registry,
+        store=store,
+        sender=cleaner,
+        work=state.work / "private-clean",
+        private=True,
+        name="people-clean-private",
+    )
+    state.ids["private"] = child.child_id
+    log(
+        f"  #{child.child_id}: {child.result.rows_out} of {child.result.rows_in} rows kept, "
+        f"ciphertext {registry.get(child.child_id).content_cid}"
+    )
+    proofs, token = contracts.require("proofs"), contracts.require("token")
+    claim_id = claims.submit_claim(proofs, token, child, sender=cleaner)
+    state.ids["claim"] = claim_id
+    log(f"  claim #{claim_id}: recipe {child.recipe_cid}, bundle {child.proof_cid}")
+
+    log("6. a verifier re-executes the claim and attests the reproduction")
+    verdict = claims.verify_claim(
+        claim_id,
+        proofs=proofs,
+        registry=registry,
+        store=store,
+        from_block=contracts.deployment.block,
+    )
+    log(f"  {'reproduced' if verdict.reproduced else 'NOT reproduced'}: {verdict.detail}")
+    scope = "full" if verdict.full else "partial (no key to the private child's rows)"
+    log(f"  checked {verdict.checked}: recorded as a {scope} reproduction")
+    client = Attestations(
+        contracts.require("attestations"), contracts.registry, contracts.deployment.block
+    )
+    cid = claims.attest_verdict(
+        client, verdict, store=store, sender=verifier, child_id=child.child_id
+    )
+    log(f"  reproduction attestation recorded (report {cid})")
+
+    log("7. an auditor opens a structural audit; the cleaner answers with Merkle openings")
+    number = audit.open_audit(proofs, token, claim_id, auditor)
+    assert child.input_path is not None
+    # The path `ape run audit respond` takes: each side's row key from the key store.
+    data = audit.claim_data_for(proofs, registry, claim_id, child.result.out_dir, child.input_path)
+    audit.answer_open_audits(proofs, registry.contract, claim_id, data, cleaner, log=log)
+    status = audit.read_claim(proofs, claim_id)
+    log(f"  audit {number}: {status.audits[number].state.name.lower()}")
+
+    log("8. the challenge window passes; the claim is finalised and the bond released")
+    from ape import chain
+
+    remaining = int(status.window_end) - int(chain.blocks.height)
+    if remaining >= 0:
+        chain.mine(remaining + 1)
+    audit.finalize(proofs, claim_id, cleaner)
+    final = audit.read_claim(proofs, claim_id)
+    log(f"  claim #{claim_id} is {final.status.name.lower()}")
+
+
+def stage_quality(
+    state: DemoState,
+    *,
+    registry: Registry,
+    store: Store,
+    contracts: Any,
+    attester: Any,
+    relayer: Any,
+    log: Log,
+) -> None:
+    """Compute the raw data's quality report, pin it and attest it (EIP-712, relayed)."""
+    import tempfile
+
+    from datasoil.flows.attest import Attestations, attest_quality, score_quality
+
+    log("9. an attester scores the raw data's quality and signs an EIP-712 attestation")
+    with tempfile.TemporaryDirectory(prefix="datasoil-demo-quality-") as tmp:
+        report = score_quality(
+            registry.get(state.ids["raw"]),
+            store=store,
+            work=Path(tmp),
+            data_path=state.paths["raw"],  # checked against the registered root
+            label="label",
+            key=["email"],
+        )
+    client = Attestations(
+        contracts.require("attestations"), contracts.registry, contracts.deployment.block
+    )
+    done = attest_quality(
+        client, state.ids["raw"], report, store=store, account=attester, relayer=relayer
+    )
+    log(f"  score {report.score}/10000, report {done.report_cid}, relayed by another account")
+    summary = client.summaries(state.ids["raw"], trusted=[str(attester.address)])
+    for item in summary:
+        log(f"  trusted aggregate: {item.to_json()}")
+
+
+def stage_market(
+    state: DemoState,
+    *,
+    registry: Registry,
+    store: Store,
+    contracts: Any,
+    seller: Any,
+    raw_owner: Any,
+    buyer: Any,
+    log: Log,
+    keeper_command: list[str] | None = None,
+) -> None:
+    """List the private child, sell it through the keeper, load the rows and train."""
+    import subprocess
+
+    from datasoil.app.node import register_service, stop_service
+    from datasoil.flows import access, loader
+
+    market, token = contracts.require("market"), contracts.require("token")
+    dataset_id = state.ids["private"]
+    price = 10 * 10**18
+    log("10. the cleaner lists the private dataset: 10 SOIL, 30 days, 10% to its ancestors")
+    content_key = access.load_content_key(registry.get(dataset_id).content_cid).key
+    commitment = access.key_commitment(content_key)
+    market.list_dataset(dataset_id, token, price, 30 * 86400, 1000, commitment, sender=seller)
+
+    if keeper_command:
+        log("11. the seller's keeper runs in the background (make stop stops it)")
+        stop_service(state.work.parent, "keeper")  # one keeper, even when the demo reruns
+        keeper_log = (state.work / "keeper.log").open("ab")
+        proc = subprocess.Popen(
+            keeper_command,
+            stdout=keeper_log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        register_service(state.work.parent, "keeper", proc.pid)
+    log("12. the buyer pays into escrow with a wallet-derived X25519 key")
+    chain_id = int(buyer.provider.chain_id)
+    _secret, public = access.encryption_keypair(buyer, chain_id)
+    purchase = access.buy(market, token, dataset_id, public, sender=buyer)
+    log(f"  purchase #{purchase} pending; waiting for the keeper to deliver the key")
+    if not keeper_command:
+        access.keeper_step(market, registry, seller, state.work / "keeper.json", log=log)
+    envelope = access.wait_for_key(market, purchase, timeout=120)
+    log(
+        f"  key delivered ({len(envelope)} bytes sealed); access: "
+        f"{market.has_access(dataset_id, buyer)} until {market.access_expiry(dataset_id, buyer)}"
+    )
+
+    log("13. the buyer loads the verified rows straight into training")
+    table = loader.load(dataset_id, registry=registry, store=store, account=buyer, market=market)
+    log(f"  {table.num_rows} verified rows, columns {table.column_names}")
+    _train(table, log)
+
+    _settle_after_window(market, purchase, buyer, log)
+    log("14. payments: seller and upstream owners withdraw their credits")
+    for who, account in (("seller", seller), ("raw data owner", raw_owner)):
+        credit = int(market.credit(token, account))
+        if credit:
+            market.withdraw(token, sender=account)
+        log(f"  {who} withdrew {credit / 10**18:.4f} SOIL")
+
+
+def _settle_after_window(market: Any, purchase: int, caller: Any, log: Log) -> None:
+    """Let the objection window pass on the local chain; the keeper (or we) settle."""
+    import time
+
+    from ape import chain
+
+    from datasoil.errors import ChainError
+    from datasoil.flows import access
+
+    window = int(market.objection_window())
+    log(f"  no objection within {window} s (the local chain skips ahead): the escrow is released")
+    chain.mine(timestamp=int(chain.blocks.head.timestamp) + window)
+    for _ in range(10):  # the background keeper settles within a round or two
+        if int(market.purchase(purchase).status) == access.RELEASED:
+            return
+        time.sleep(0.5)
+    try:
+        access.settle(market, purchase, sender=caller)
+    except ChainError:
+        if int(market.purchase(purchase).status) != access.RELEASED:
+            raise
+
+
+def _train(table: Any, log: Log) -> None:
+    """Fit a least-squares line income ~ age on the rows that have both (numpy only)."""
+    import numpy as np
+
+    if not {"age", "income"} <= set(table.column_names):
+        log("  (no age/income columns: training-ready table printed above)")
+        return
+    frame = table.select(["age", "income"]).to_pandas().dropna()
+    x = frame["age"].to_numpy(dtype=float)
+    y = frame["income"].to_numpy(dtype=float)
+    design = np.column_stack([np.ones_like(x), x])
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    fitted = design @ coef
+    r2 = 1 - float(((y - fitted) ** 2).sum()) / float(((y - y.mean()) ** 2).sum() or 1)
+    log(f"  trained income = {coef[0]:.1f} + {coef[1]:.2f}·age on {len(x)} rows (R² {r2:.3f})")

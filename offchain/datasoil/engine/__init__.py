@@ -1,0 +1,1 @@
+"""Deterministic engines over the formats: cleaning (Polars) and quality reports."""

@@ -1,0 +1,1280 @@
+"""Deterministic, verifiable cleaning: the engine, fate records, the proof, verification.
+
+:func:`clean` runs a :class:`~datasoil.formats.recipe.Recipe` over a dataset with Polars and
+writes, atomically, ``data.parquet`` (the cleaned rows), ``fate.bin`` (one fixed-width
+fate record per input row) and ``proof.json`` (the cleaning proof binding input root,
+recipe CID, output root, fate root and counts). :func:`verify` re-executes a proof and
+names the first difference; :func:`check_sample` judges sampled rows alone.
+
+Determinism: every row carries its input row number (``__ds_row``, uint64) through every
+step; rows are never removed from the working frame but marked with the index of the step
+that dropped them (``__ds_drop``) and, for duplicates, the earlier row they repeat
+(``__ds_dup``); every sink keeps row order. Deduplication keeps the lowest row number per
+key (``group_by(key).min(row)`` then a join back), and outlier fences come from exact order
+statistics of the sorted column with a documented interpolation, so the output does not
+depend on thread count, batch boundaries or machine. The format is in docs/cleaning.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as _pq
+
+from datasoil.errors import DatasoilError, ProofError, RecipeError
+from datasoil.formats import merkle, rows
+from datasoil.formats.recipe import (
+    EMAIL_PATTERN,
+    PHONE_PATTERN,
+    WHITESPACE,
+    Cast,
+    Dedupe,
+    DropNulls,
+    Fill,
+    Filter,
+    Normalise,
+    Outliers,
+    Recipe,
+    RedactPii,
+    Rename,
+    Select,
+    Step,
+    Trim,
+    expr_to_polars,
+    load_recipe,
+    recipe_from_json,
+)
+
+# pyarrow.parquet's hints are partial: use it untyped, as datasoil.formats.rows does.
+pq: Any = _pq
+
+__all__ = [
+    "BATCH_ROWS",
+    "ENGINE_NAME",
+    "FATE_NONE",
+    "FATE_RECORD_SIZE",
+    "FATE_STEP_NONE",
+    "FATE_VERSION",
+    "PROOF_VERSION",
+    "CastFailed",
+    "CleanError",
+    "CleanResult",
+    "FateRecord",
+    "ProofError",
+    "check_sample",
+    "clean",
+    "decode_fates",
+    "encode_fates",
+    "engine_info",
+    "fate_root",
+    "load_proof",
+    "proof_bytes",
+    "unicode_version",
+    "verify",
+]
+
+ENGINE_NAME = "polars"
+PROOF_VERSION = "datasoil-clean-v1"
+FATE_VERSION = "datasoil-fate-v1"
+FATE_RECORD_SIZE = 34
+"""Bytes per fate record: u64 input | u8 kept | u64 output | u64 kept_before | u8 step |
+u64 dup_of, all big-endian (docs/cleaning.md)."""
+FATE_NONE = 2**64 - 1
+"""The ``output_index`` / ``dup_of`` value meaning "none"."""
+FATE_STEP_NONE = 0xFF
+"""The ``step`` value meaning "not dropped"."""
+BATCH_ROWS = 1 << 16
+"""Rows per batch when streaming rows through encoding and hashing."""
+
+ROW = "__ds_row"
+DROP = "__ds_drop"
+DUP = "__ds_dup"
+ERR = "__ds_err"
+_FIRST = "__ds_first"
+_HASH = "__ds_hash"
+_INTERNAL = (ROW, DROP, DUP, ERR)
+
+_FATE_DTYPE = np.dtype(
+    [
+        ("input", ">u8"),
+        ("kept", "u1"),
+        ("output", ">u8"),
+        ("before", ">u8"),
+        ("step", "u1"),
+        ("dup", ">u8"),
+    ]
+)
+assert _FATE_DTYPE.itemsize == FATE_RECORD_SIZE
+
+_WS_RUST = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]+"
+
+# Probes for the Unicode version of Polars' NFKC: a character first given a compatibility
+# decomposition in that version, and its NFKC form (UnicodeData.txt).
+_UNICODE_PROBES: tuple[tuple[str, str, str], ...] = (
+    ("15.0.0", "\U0001e030", "\u0430"),  # MODIFIER LETTER CYRILLIC SMALL A -> a
+    ("16.0.0", "\U0001ccd6", "A"),  # OUTLINED LATIN CAPITAL LETTER A -> A
+    ("17.0.0", "\ua7f1", "S"),  # MODIFIER LETTER CAPITAL S -> S
+    ("18.0.0", "\u209d", "\u0062"),  # LATIN SUBSCRIPT SMALL LETTER B -> b
+)
+
+
+class CleanError(DatasoilError, ValueError):
+    """The data cannot be cleaned by this recipe (for instance a strict cast fails)."""
+
+
+class CastFailed(CleanError):
+    """A ``cast`` step with ``on_error: strict`` met a value it cannot convert."""
+
+
+# ---------------------------------------------------------------------------------------
+# Engine identity
+# ---------------------------------------------------------------------------------------
+
+
+def unicode_version() -> str:
+    """The Unicode version of Polars' NFKC (``str.normalize``), probed at run time.
+
+    Polars normalises with Rust's ``unicode-normalization`` crate (0.1.25 in Polars
+    2.1.0, Unicode 17.0.0); the probe finds the newest version whose new compatibility
+    decompositions Polars applies, so a different build is reported honestly.
+    """
+    found = "14.0.0"
+    probes = pl.Series([p[1] for p in _UNICODE_PROBES]).str.normalize("NFKC").to_list()
+    for (version, _, expected), got in zip(_UNICODE_PROBES, probes, strict=True):
+        if got != expected:
+            break
+        found = version
+    return found
+
+
+def engine_info() -> dict[str, str]:
+    """``{"name": "polars", "version": ...}`` for the proof."""
+    return {"name": ENGINE_NAME, "version": pl.__version__}
+
+
+# ---------------------------------------------------------------------------------------
+# Fate records
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FateRecord:
+    """What happened to one input row.
+
+    ``output_index`` is its position in the output when kept (then it equals
+    ``kept_before``, the number of input rows before it that were kept); ``step`` is the
+    index of the recipe step that dropped it; ``dup_of`` the earlier input row it
+    duplicates (dropped by a ``dedupe`` step only).
+    """
+
+    input_index: int
+    kept: bool
+    output_index: int | None
+    kept_before: int
+    step: int | None
+    dup_of: int | None
+
+    def encode(self) -> bytes:
+        """The 34-byte big-endian record (docs/cleaning.md)."""
+        return (
+            self.input_index.to_bytes(8, "big")
+            + bytes([1 if self.kept else 0])
+            + (FATE_NONE if self.output_index is None else self.output_index).to_bytes(8, "big")
+            + self.kept_before.to_bytes(8, "big")
+            + bytes([FATE_STEP_NONE if self.step is None else self.step])
+            + (FATE_NONE if self.dup_of is None else self.dup_of).to_bytes(8, "big")
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> FateRecord:
+        """Parse one record.
+
+        Raises:
+            ProofError: not 34 bytes, or ``kept`` is neither 0 nor 1.
+        """
+        if len(data) != FATE_RECORD_SIZE:
+            raise ProofError(f"fate record: expected {FATE_RECORD_SIZE} bytes, found {len(data)}")
+        if data[8] not in (0, 1):
+            raise ProofError(f"fate record: kept byte must be 0 or 1, found {data[8]}")
+        out = int.from_bytes(data[9:17], "big")
+        dup = int.from_bytes(data[26:34], "big")
+        return cls(
+            input_index=int.from_bytes(data[0:8], "big"),
+            kept=data[8] == 1,
+            output_index=None if out == FATE_NONE else out,
+            kept_before=int.from_bytes(data[17:25], "big"),
+            step=None if data[25] == FATE_STEP_NONE else data[25],
+            dup_of=None if dup == FATE_NONE else dup,
+        )
+
+    def structural_problems(self, index: int) -> list[str]:
+        """The fate rules a contract checks, as messages (empty when the record is sound)."""
+        problems = []
+        if self.input_index != index:
+            problems.append(f"fate {index}: names input row {self.input_index}")
+        if self.kept:
+            if self.output_index != self.kept_before:
+                problems.append(
+                    f"fate {index}: kept row's output index {self.output_index} differs from "
+                    f"rows kept before it {self.kept_before}"
+                )
+            if self.step is not None or self.dup_of is not None:
+                problems.append(f"fate {index}: kept row names a dropping step or duplicate")
+        else:
+            if self.output_index is not None:
+                problems.append(f"fate {index}: dropped row has output index {self.output_index}")
+            if self.step is None:
+                problems.append(f"fate {index}: dropped row names no step")
+        if self.dup_of is not None and self.dup_of >= self.input_index:
+            problems.append(f"fate {index}: duplicates row {self.dup_of}, which is not earlier")
+        return problems
+
+
+def encode_fates(
+    row: np.ndarray[Any, Any],
+    drop: np.ndarray[Any, Any],
+    dup: np.ndarray[Any, Any],
+    kept_offset: int,
+) -> tuple[bytes, int]:
+    """Encode a run of consecutive fate records (vectorised).
+
+    ``drop`` holds step indices with 255 for kept rows, ``dup`` duplicate row numbers with
+    2**64-1 for none; ``kept_offset`` is the number of rows kept before this run. Returns
+    the records' bytes and the new kept count.
+    """
+    n = len(row)
+    kept = drop == FATE_STEP_NONE
+    kept_cum = np.cumsum(kept, dtype=np.uint64)
+    before = kept_cum - kept.astype(np.uint64) + np.uint64(kept_offset)
+    rec = np.empty(n, dtype=_FATE_DTYPE)
+    rec["input"] = row
+    rec["kept"] = kept
+    rec["output"] = np.where(kept, before, np.uint64(FATE_NONE))
+    rec["before"] = before
+    rec["step"] = drop
+    rec["dup"] = dup
+    total = kept_offset + (int(kept_cum[-1]) if n else 0)
+    return rec.tobytes(), total
+
+
+def decode_fates(data: bytes) -> list[FateRecord]:
+    """Parse a fate file (concatenated records).
+
+    Raises:
+        ProofError: the length is not a multiple of the record size.
+    """
+    if len(data) % FATE_RECORD_SIZE:
+        raise ProofError(
+            f"fate file: length {len(data)} is not a multiple of {FATE_RECORD_SIZE} bytes"
+        )
+    return [
+        FateRecord.decode(data[i : i + FATE_RECORD_SIZE])
+        for i in range(0, len(data), FATE_RECORD_SIZE)
+    ]
+
+
+def _fate_digests(data: bytes) -> bytes:
+    """Packed RFC 9162 leaf hashes of concatenated fate records, hashed all at once."""
+    n = len(data) // FATE_RECORD_SIZE
+    matrix = np.empty((n, 1 + FATE_RECORD_SIZE), np.uint8)
+    matrix[:, 0] = 0  # the leaf prefix
+    matrix[:, 1:] = np.frombuffer(data, np.uint8).reshape(n, FATE_RECORD_SIZE)
+    offsets = np.arange(0, (n + 1) * (1 + FATE_RECORD_SIZE), 1 + FATE_RECORD_SIZE, np.int64)
+    messages = pa.Array.from_buffers(
+        pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(matrix.reshape(-1))]
+    )
+    return merkle.leaf_digests(messages, prefixed=True)
+
+
+def fate_root(path_or_bytes: Path | bytes) -> bytes:
+    """The RFC 9162 root of a fate file (leaf = SHA-256(0x00 || record)).
+
+    Raises:
+        ProofError: the length is not a multiple of the record size.
+    """
+    builder = merkle.RootBuilder()
+    if isinstance(path_or_bytes, bytes):
+        chunks: Iterator[bytes] = iter([path_or_bytes])
+    else:
+        chunks = _read_chunks(path_or_bytes, FATE_RECORD_SIZE * BATCH_ROWS)
+    for chunk in chunks:
+        if len(chunk) % FATE_RECORD_SIZE:
+            raise ProofError(f"fate file: length is not a multiple of {FATE_RECORD_SIZE} bytes")
+        builder.extend_digests(_fate_digests(chunk))
+    return builder.root()
+
+
+def _read_chunks(path: Path, size: int) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        while chunk := f.read(size):
+            yield chunk
+
+
+# ---------------------------------------------------------------------------------------
+# Schema helpers (datasoil.formats.rows types <-> recipe types)
+# ---------------------------------------------------------------------------------------
+
+
+_POLARS_TYPE: dict[str, pl.DataType] = {
+    "int64": pl.Int64(),
+    "float64": pl.Float64(),
+    "string": pl.String(),
+    "bool": pl.Boolean(),
+}
+
+
+def _columns_of(schema: rows.Schema) -> list[tuple[str, str]]:
+    """``(name, type)`` pairs; recipe types are datasoil.formats.rows type names."""
+    return [(c.name, c.type) for c in schema.columns]
+
+
+def _schema_out(schema_in: rows.Schema, recipe: Recipe) -> rows.Schema:
+    """The output schema: input columns followed through the steps (types, nullability)."""
+    cols: list[rows.Column] = list(schema_in.columns)
+    for step in recipe.steps:
+        by_name = {c.name: c for c in cols}
+        if isinstance(step, Select):
+            cols = [by_name[c] for c in step.columns]
+        elif isinstance(step, Rename):
+            mapping = dict(step.mapping)
+            cols = [_column(mapping.get(c.name, c.name), c.type, c.nullable) for c in cols]
+        elif isinstance(step, Cast):
+            mapping = dict(step.columns)
+            cols = [
+                _column(c.name, mapping[c.name], c.nullable or step.on_error == "null")
+                if c.name in mapping and c.type != mapping[c.name]
+                else c
+                for c in cols
+            ]
+        elif isinstance(step, DropNulls):
+            cols = [_column(c.name, c.type, False) if c.name in step.columns else c for c in cols]
+        elif isinstance(step, Fill):
+            filled = {name for name, _ in step.values}
+            cols = [_column(c.name, c.type, False) if c.name in filled else c for c in cols]
+    return rows.Schema(tuple(cols))
+
+
+def _column(name: str, type_: str, nullable: bool) -> rows.Column:
+    return rows.Column(name=name, type=type_, nullable=nullable)
+
+
+# ---------------------------------------------------------------------------------------
+# Steps as Polars expressions
+# ---------------------------------------------------------------------------------------
+
+
+_alive = pl.col(DROP).is_null()
+
+
+def _mark(cond: pl.Expr, index: int) -> pl.Expr:
+    """Mark rows that are alive and satisfy ``cond`` as dropped by step ``index``."""
+    return (
+        pl.when(_alive & cond.fill_null(False))
+        .then(pl.lit(index, pl.UInt8))
+        .otherwise(pl.col(DROP))
+        .alias(DROP)
+    )
+
+
+def _cast_expr(name: str, src: str, dst: str) -> pl.Expr:
+    col = pl.col(name)
+    if src == dst:
+        return col
+    if dst == "bool" and src == "string":
+        return (
+            pl.when(col == "true")
+            .then(pl.lit(True))
+            .when(col == "false")
+            .then(pl.lit(False))
+            .otherwise(pl.lit(None, pl.Boolean))
+        )
+    if dst == "int64" and src == "float64":
+        as_int = col.cast(pl.Int64, strict=False)
+        exact = (as_int.cast(pl.Float64) == col) & col.is_finite()
+        return pl.when(exact).then(as_int).otherwise(pl.lit(None, pl.Int64))
+    if dst == "float64":
+        as_float = col.cast(pl.Float64, strict=False)
+        # rows cannot hold NaN or infinities: a text "nan" or "inf" is a failed cast
+        return pl.when(as_float.is_finite()).then(as_float).otherwise(pl.lit(None, pl.Float64))
+    return col.cast(_POLARS_TYPE[dst], strict=False)
+
+
+def _replacement(token: str) -> str:
+    return token.replace("$", "$$")
+
+
+def _row_local(
+    index: int, step: Step, lf: pl.LazyFrame, types: dict[str, str]
+) -> tuple[pl.LazyFrame, list[str]]:
+    """Apply a row-local step; returns the frame and its user columns afterwards."""
+    users = list(types)
+    if isinstance(step, Select):
+        return lf.select([ROW, DROP, DUP, ERR, *step.columns]), list(step.columns)
+    if isinstance(step, Rename):
+        mapping = dict(step.mapping)
+        return lf.rename(mapping), [mapping.get(c, c) for c in users]
+    if isinstance(step, Cast):
+        exprs, failed = [], []
+        for name, dst in step.columns:
+            new = _cast_expr(name, types[name], dst)
+            exprs.append(new.alias(name))
+            failed.append(pl.col(name).is_not_null() & new.is_null())
+        fail = pl.any_horizontal(failed)
+        if step.on_error == "strict":
+            mark = (
+                pl.when(_alive & fail & pl.col(ERR).is_null())
+                .then(pl.lit(index, pl.UInt8))
+                .otherwise(pl.col(ERR))
+                .alias(ERR)
+            )
+        elif step.on_error == "drop":
+            mark = _mark(fail, index)
+        else:
+            mark = pl.col(DROP)
+        return lf.with_columns(mark, *exprs), users
+    if isinstance(step, Trim):
+        return lf.with_columns(pl.col(c).str.strip_chars(WHITESPACE) for c in step.columns), users
+    if isinstance(step, Normalise):
+        exprs = []
+        for c in step.columns:
+            e = pl.col(c)
+            if step.unicode == "NFKC":
+                e = e.str.normalize("NFKC")
+            if step.case == "lower":
+                e = e.str.to_lowercase()
+            elif step.case == "upper":
+                e = e.str.to_uppercase()
+            if step.whitespace == "collapse":
+                e = e.str.replace_all(_WS_RUST, " ").str.strip_chars(" ")
+            exprs.append(e.alias(c))
+        return lf.with_columns(exprs), users
+    if isinstance(step, DropNulls):
+        return lf.with_columns(
+            _mark(pl.any_horizontal(pl.col(c).is_null() for c in step.columns), index)
+        ), users
+    if isinstance(step, Filter):
+        return lf.with_columns(_mark(~expr_to_polars(step.expr).fill_null(False), index)), users
+    if isinstance(step, RedactPii):
+        exprs = []
+        for c in step.columns:
+            e = pl.col(c)
+            if "email" in step.patterns:
+                e = e.str.replace_all(EMAIL_PATTERN, _replacement(step.email_token))
+            if "phone" in step.patterns:
+                e = e.str.replace_all(PHONE_PATTERN, _replacement(step.phone_token))
+            exprs.append(e.alias(c))
+        return lf.with_columns(exprs), users
+    if isinstance(step, Fill):
+        return lf.with_columns(
+            pl.col(c).fill_null(pl.lit(v, _POLARS_TYPE[types[c]])) for c, v in step.values
+        ), users
+    raise AssertionError(f"not a row-local step: {step.kind}")
+
+
+def _key_hash(keys: Sequence[str], types: Mapping[str, str]) -> pl.Expr:
+    """A 64-bit hash of the dedupe key, equal for every pair of keys that group together.
+
+    Only used to find candidate duplicates (rows whose hash is shared): floats are
+    normalised (-0.0 as 0.0, NaN as null) so that the candidates are a superset of the
+    rows with an equal key, whatever the hash does with those values. Collisions only
+    add candidates; the exact grouping is done on the candidates' keys."""
+    parts = []
+    for k in keys:
+        col = pl.col(k)
+        if types.get(k) in ("float64", "float32"):
+            col = pl.when(col == 0.0).then(pl.lit(0.0)).otherwise(col)
+            col = pl.when(pl.col(k).is_nan()).then(None).otherwise(col)
+        parts.append(col.alias(k))
+    return pl.struct(parts).hash(seed=0x64617461736F696C).alias(_HASH)
+
+
+def _apply_dedupe(
+    index: int, step: Dedupe, lf: pl.LazyFrame, types: Mapping[str, str]
+) -> pl.LazyFrame:
+    """Mark duplicates: alive rows whose key equals the key of an alive row with a lower
+    row number; ``__ds_dup`` names the lowest such row.
+
+    ``lf`` must be a scan of a checkpoint. Memory is 16 bytes per alive row plus what the
+    rows with a shared key hash take, not the distinct keys themselves: (1) sort the 64-bit
+    key hashes of alive rows and keep those seen more than once; (2) group only the rows carrying
+    those hashes by their exact key (``nulls_equal``), taking the minimum row number;
+    (3) join the (row, first) pairs of the duplicates back by row number, in row order.
+    A row whose hash is unique has no equal key among the alive rows, so the result is
+    the plain ``group_by(key).min(row)`` over all alive rows."""
+    keys = list(step.columns)
+    alive = lf.filter(_alive)
+    hashes = alive.select(_key_hash(keys, types)).collect(engine="streaming").to_series()
+    ordered = np.sort(hashes.to_numpy())
+    del hashes
+    shared = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    del ordered
+    candidates = (
+        alive.select(ROW, *keys, _key_hash(keys, types))
+        .filter(pl.col(_HASH).is_in(pl.Series(_HASH, shared, pl.UInt64).implode()))
+        .drop(_HASH)
+        .collect(engine="streaming")
+    )
+    first = candidates.group_by(keys).agg(pl.col(ROW).min().alias(_FIRST))
+    dups = (
+        candidates.join(first, on=keys, how="inner", nulls_equal=True)
+        .filter(pl.col(ROW) != pl.col(_FIRST))
+        .select(ROW, _FIRST)
+        .sort(ROW)
+    )
+    joined = lf.join(dups.lazy(), on=ROW, how="left", maintain_order="left")
+    is_dup = _alive & pl.col(_FIRST).is_not_null()
+    return joined.with_columns(
+        pl.when(is_dup).then(pl.col(_FIRST)).otherwise(pl.col(DUP)).alias(DUP),
+        pl.when(is_dup).then(pl.lit(index, pl.UInt8)).otherwise(pl.col(DROP)).alias(DROP),
+    ).drop(_FIRST)
+
+
+def _quantile(sorted_values: Sequence[float], n: int, p: float) -> float:
+    """Hyndman-Fan type 7 (linear) quantile of sorted values: the one NumPy uses by default."""
+    h = (n - 1) * p
+    lo = math.floor(h)
+    frac = h - lo
+    a = float(sorted_values[0])
+    b = float(sorted_values[1]) if len(sorted_values) > 1 else a
+    return a if frac == 0 else a + frac * (b - a)
+
+
+def _fences(lf: pl.LazyFrame, column: str, k: float, is_int: bool) -> dict[str, Any]:
+    """Exact Tukey fences of a column over the alive, non-null, non-NaN rows."""
+    values = pl.col(column)
+    present = _alive & values.is_not_null()
+    if not is_int:
+        present = present & ~values.is_nan()
+    n = int(lf.filter(present).select(pl.len()).collect().item())
+    stats: dict[str, Any] = {"column": column, "n": n}
+    if n == 0:
+        stats.update(q1=None, q3=None, lower=None, upper=None)
+        return stats
+    ranks = []
+    for p in (0.25, 0.75):
+        lo = math.floor((n - 1) * p)
+        ranks += [lo, min(lo + 1, n - 1)]
+    picked = (
+        lf.filter(present)
+        .select(values.cast(pl.Float64).sort().gather(ranks))
+        .collect()
+        .to_series()
+        .to_list()
+    )
+    q1 = _quantile(picked[0:2], n, 0.25)
+    q3 = _quantile(picked[2:4], n, 0.75)
+    iqr = q3 - q1
+    lower, upper = q1 - k * iqr, q3 + k * iqr
+    stats.update(q1=q1, q3=q3, lower=lower, upper=upper)
+    if is_int:
+        stats.update(int_lower=math.ceil(lower), int_upper=math.floor(upper))
+    return stats
+
+
+def _apply_outliers(
+    index: int,
+    step: Outliers,
+    lf: pl.LazyFrame,
+    types: Mapping[str, str],
+    bounds: Sequence[Mapping[str, Any]],
+) -> pl.LazyFrame:
+    outside = []
+    clipped = []
+    for stats in bounds:
+        c = stats["column"]
+        if stats["lower"] is None:
+            continue
+        col = pl.col(c)
+        is_int = types[c] == "int64"
+        lo = stats["int_lower"] if is_int else stats["lower"]
+        hi = stats["int_upper"] if is_int else stats["upper"]
+        lo_lit, hi_lit = pl.lit(lo, _POLARS_TYPE[types[c]]), pl.lit(hi, _POLARS_TYPE[types[c]])
+        finite = col.is_not_null() if is_int else (col.is_not_null() & ~col.is_nan())
+        if step.action == "drop":
+            outside.append(finite & ((col < lo_lit) | (col > hi_lit)))
+        else:
+            clipped.append(
+                pl.when(_alive & finite & (col < lo_lit))
+                .then(lo_lit)
+                .when(_alive & finite & (col > hi_lit))
+                .then(hi_lit)
+                .otherwise(col)
+                .alias(c)
+            )
+    if step.action == "drop":
+        if outside:
+            lf = lf.with_columns(_mark(pl.any_horizontal(outside), index))
+        return lf
+    return lf.with_columns(clipped) if clipped else lf
+
+
+def _outlier_counts(
+    lf: pl.LazyFrame, step: Outliers, types: Mapping[str, str], bounds: list[dict[str, Any]]
+) -> None:
+    """Record how many alive values lie outside each column's fences."""
+    for stats in bounds:
+        if stats["lower"] is None:
+            stats["outside"] = 0
+            continue
+        c = stats["column"]
+        col = pl.col(c)
+        is_int = types[c] == "int64"
+        lo = stats["int_lower"] if is_int else stats["lower"]
+        hi = stats["int_upper"] if is_int else stats["upper"]
+        finite = col.is_not_null() if is_int else (col.is_not_null() & ~col.is_nan())
+        cond = _alive & finite & ((col < lo) | (col > hi))
+        stats["outside"] = int(lf.select(cond.sum()).collect().item())
+
+
+# ---------------------------------------------------------------------------------------
+# The pipeline
+# ---------------------------------------------------------------------------------------
+
+
+class _Scratch:
+    """Checkpoint files under a scratch directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.n = 0
+        self._last: pl.LazyFrame | None = None
+
+    def checkpoint(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        self.n += 1
+        path = self.root / f"stage-{self.n}.parquet"
+        lf.sink_parquet(path, maintain_order=True, compression="lz4")
+        self._last = pl.scan_parquet(path)
+        return self._last
+
+    def fresh(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        """``lf`` as a scan of a checkpoint: itself if it is the last checkpoint's scan
+        (nothing to write again), else a new checkpoint."""
+        return lf if lf is self._last else self.checkpoint(lf)
+
+
+def _check_strict(lf: pl.LazyFrame, recipe: Recipe) -> None:
+    failed = lf.filter(pl.col(ERR).is_not_null()).select(ROW, ERR).head(1).collect()
+    if failed.height:
+        row_nr, step_index = failed.row(0)
+        step = recipe.steps[step_index]
+        assert isinstance(step, Cast)
+        raise CastFailed(
+            f"step {step_index} (cast), on_error strict: input row {row_nr} has a value that "
+            f"does not convert to {dict(step.columns)} (use on_error: null or drop to allow it)"
+        )
+
+
+def _run(
+    lf: pl.LazyFrame,
+    recipe: Recipe,
+    columns: list[tuple[str, str]],
+    scratch: _Scratch | None,
+    claimed_steps: Sequence[Mapping[str, Any]] | None = None,
+) -> tuple[pl.LazyFrame, list[dict[str, Any]], list[str]]:
+    """Build the plan of every step. With ``scratch``, compute statistics of whole-dataset
+    steps (checkpointing to disk); without, take them from ``claimed_steps`` (sampling)."""
+    types = dict(columns)
+    step_stats: list[dict[str, Any]] = []
+    after = recipe.check_columns(columns)
+    for index, step in enumerate(recipe.steps):
+        stats: dict[str, Any] = {"kind": step.kind}
+        if isinstance(step, Dedupe):
+            if scratch is not None:
+                lf = _apply_dedupe(index, step, scratch.fresh(lf), types)
+            # in sampling mode the fate records supply DROP/DUP for dedupe (see check_sample)
+        elif isinstance(step, Outliers):
+            if scratch is not None:
+                lf = scratch.fresh(lf)
+                _check_strict(lf, recipe)
+                bounds = [_fences(lf, c, step.k, types[c] == "int64") for c in step.columns]
+                _outlier_counts(lf, step, types, bounds)
+            else:
+                assert claimed_steps is not None
+                bounds = list(claimed_steps[index].get("bounds", []))
+                if [b.get("column") for b in bounds] != list(step.columns):
+                    raise ProofError(
+                        f"proof step {index} (outliers): bounds name columns "
+                        f"{[b.get('column') for b in bounds]}, expected {list(step.columns)}"
+                    )
+            lf = _apply_outliers(index, step, lf, types, bounds)
+            stats["bounds"] = bounds
+        else:
+            lf, _ = _row_local(index, step, lf, types)
+        types = dict(after[index])
+        step_stats.append(stats)
+    return lf, step_stats, list(types)
+
+
+@dataclass(frozen=True)
+class CleanResult:
+    """What :func:`clean` wrote and committed to."""
+
+    out_dir: Path
+    proof: dict[str, Any]
+
+    @property
+    def data_path(self) -> Path:
+        return self.out_dir / "data.parquet"
+
+    @property
+    def fate_path(self) -> Path:
+        return self.out_dir / "fate.bin"
+
+    @property
+    def proof_path(self) -> Path:
+        return self.out_dir / "proof.json"
+
+    @property
+    def input_root(self) -> bytes:
+        return bytes.fromhex(self.proof["input_root"][2:])
+
+    @property
+    def output_root(self) -> bytes:
+        return bytes.fromhex(self.proof["output_root"][2:])
+
+    @property
+    def fate_root(self) -> bytes:
+        return bytes.fromhex(self.proof["fate_root"][2:])
+
+    @property
+    def rows_in(self) -> int:
+        return int(self.proof["rows_in"])
+
+    @property
+    def rows_out(self) -> int:
+        return int(self.proof["rows_out"])
+
+
+def proof_bytes(proof: Mapping[str, Any]) -> bytes:
+    """Canonical JSON bytes of a proof: sorted keys, no whitespace, UTF-8.
+
+    Raises:
+        ProofError: the proof holds a non-finite number (not representable in JSON).
+    """
+    try:
+        return json.dumps(
+            proof, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode("utf-8")
+    except ValueError as exc:
+        raise ProofError(f"proof: {exc}") from None
+
+
+def _hex(b: bytes) -> str:
+    return "0x" + b.hex()
+
+
+class _Committer:
+    """An RFC 9162 root over packed leaf hashes given batch by batch, in order.
+
+    Leaf hashes are handed to the tree in runs of :data:`BATCH_ROWS` (aligned perfect
+    subtrees, hashed level by level at once) whatever the batch sizes. (Hashing in
+    worker threads was measured and did not help: the polars-hash plugin calls do not
+    run in parallel in one process.)
+    """
+
+    def __init__(self) -> None:
+        self.builder = merkle.RootBuilder()
+        self._buffer = bytearray()
+
+    def add(self, digests: bytes) -> None:
+        self._buffer += digests
+        run = 32 * BATCH_ROWS
+        whole = len(self._buffer) // run * run
+        if whole:
+            self.builder.extend_digests(self._buffer[:whole])
+            del self._buffer[:whole]
+
+    def root(self) -> bytes:
+        self.builder.extend_digests(self._buffer)
+        self._buffer.clear()
+        return self.builder.root()
+
+
+def _stage_input(
+    path: Path, schema: rows.Schema, dest: Path, key: bytes | None
+) -> tuple[bytes, int]:
+    """Stream the input once: hash its rows into the input root and write it, with row
+    numbers, to a Parquet file the engine scans. Returns (input root, row count)."""
+    committer = _Committer()
+    arrow_schema = schema.to_arrow()
+    out_schema = pa.schema([pa.field(ROW, pa.uint64(), nullable=False), *arrow_schema])
+    n = 0
+    # a scratch file read once by the engine: no dictionaries or statistics to build
+    with pq.ParquetWriter(
+        dest, out_schema, compression="lz4", use_dictionary=False, write_statistics=False
+    ) as writer:
+        for batch in rows.read_batches(path, schema, BATCH_ROWS):
+            committer.add(rows.batch_leaf_digests(batch, schema, key))
+            numbers = pa.array(np.arange(n, n + batch.num_rows, dtype=np.uint64))
+            writer.write_batch(
+                pa.RecordBatch.from_arrays([numbers, *batch.columns], schema=out_schema)
+            )
+            n += batch.num_rows
+    return committer.root(), n
+
+
+def _initial_frame(path: Path) -> pl.LazyFrame:
+    return pl.scan_parquet(path).with_columns(
+        pl.lit(None, pl.UInt8).alias(DROP),
+        pl.lit(None, pl.UInt64).alias(DUP),
+        pl.lit(None, pl.UInt8).alias(ERR),
+    )
+
+
+def _write_outputs(
+    final: Path,
+    users: list[str],
+    schema_out: rows.Schema,
+    out: Path,
+    key: bytes | None,
+) -> tuple[bytes, int, bytes, int, list[int]]:
+    """Write data.parquet and fate.bin from the final frame in one pass, committing the
+    output rows and the fate records as they go; return
+    (output root, rows out, fate root, rows in, drops per step index).
+
+    The output rows are the final frame's alive rows cast to the declared output schema,
+    exactly what reading data.parquet back under ``schema_out`` gives (tests check it)."""
+    target = schema_out.to_arrow()
+    out_commit = _Committer()
+    fate_commit = _Committer()
+    rows_out = 0
+    kept = 0
+    rows_in = 0
+    drops = [0] * 256
+    source = pq.ParquetFile(final)
+    with (
+        open(out / "fate.bin", "wb") as fate_file,
+        pq.ParquetWriter(out / "data.parquet", target, compression="zstd") as writer,
+    ):
+        for batch in source.iter_batches(BATCH_ROWS, columns=[ROW, DROP, DUP, *users]):
+            row = batch.column(0).to_numpy(zero_copy_only=False).astype(np.uint64)
+            drop = batch.column(1).fill_null(FATE_STEP_NONE).to_numpy().astype(np.uint8)
+            dup = batch.column(2).fill_null(FATE_NONE).to_numpy().astype(np.uint64)
+            if not np.array_equal(row, np.arange(rows_in, rows_in + len(row), dtype=np.uint64)):
+                raise AssertionError("engine reordered rows")  # never: every sink keeps order
+            data, kept = encode_fates(row, drop, dup, kept)
+            fate_file.write(data)
+            fate_commit.add(_fate_digests(data))
+            counts = np.bincount(drop, minlength=256)
+            drops = [a + int(b) for a, b in zip(drops, counts, strict=True)]
+            rows_in += len(row)
+            alive = drop == FATE_STEP_NONE
+            if alive.any():
+                values = pa.RecordBatch.from_arrays(batch.columns[3:], names=users)
+                if not alive.all():
+                    values = values.filter(pa.array(alive))
+                values = pa.Table.from_batches([values]).cast(target).combine_chunks()
+                for part in values.to_batches():
+                    writer.write_batch(part)
+                    out_commit.add(rows.batch_leaf_digests(part, schema_out, key))
+                    rows_out += part.num_rows
+    if kept != rows_out:
+        raise AssertionError(f"kept {kept} rows but wrote {rows_out}")
+    return out_commit.root(), rows_out, fate_commit.root(), rows_in, drops
+
+
+def clean(
+    input: Path,
+    recipe: Recipe,
+    out_dir: Path,
+    *,
+    key: bytes | None = None,
+    output_key: bytes | None = None,
+) -> CleanResult:
+    """Clean ``input`` with ``recipe``; write data.parquet, fate.bin and proof.json.
+
+    The three files are written in a fresh directory next to ``out_dir`` and renamed into
+    place at the end, so ``out_dir`` holds either a complete result or what it held before.
+    ``key`` makes the input and output roots keyed (private datasets, HMAC leaves); the
+    fate root is never keyed. ``output_key`` keys the output root alone (defaults to
+    ``key``): a public parent cleaned into a private child.
+
+    Raises:
+        RecipeError: the recipe does not fit the input's columns.
+        CastFailed: a strict cast met a value it cannot convert.
+        SchemaError / EncodingError: the input cannot be read under its schema.
+    """
+    input, out_dir = Path(input), Path(out_dir)
+    schema_in = rows.infer_schema(input)
+    columns = _columns_of(schema_in)
+    for name, _ in columns:
+        if name.startswith("__ds_"):
+            raise RecipeError(f"input column {name!r} uses the reserved prefix '__ds_'")
+    recipe.check_columns(columns)
+    schema_out = _schema_out(schema_in, recipe)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        scratch_dir = work / "scratch"
+        result_dir = work / "result"
+        scratch_dir.mkdir()
+        result_dir.mkdir()
+        staged = scratch_dir / "input.parquet"
+        input_root, _ = _stage_input(input, schema_in, staged, key)
+        scratch = _Scratch(scratch_dir)
+        lf, step_stats, users = _run(_initial_frame(staged), recipe, columns, scratch)
+        final = scratch.fresh(lf)
+        _check_strict(final, recipe)
+        final_path = scratch_dir / f"stage-{scratch.n}.parquet"
+        output_root, rows_out, froot, rows_in, drops = _write_outputs(
+            final_path, users, schema_out, result_dir, output_key or key
+        )
+        for index, stats in enumerate(step_stats):
+            stats["rows_dropped"] = drops[index]
+        proof: dict[str, Any] = {
+            "version": PROOF_VERSION,
+            "input_root": _hex(input_root),
+            "output_root": _hex(output_root),
+            "fate_root": _hex(froot),
+            "fate_format": FATE_VERSION,
+            "keyed": key is not None,
+            "recipe_cid": recipe.cid,
+            "recipe": recipe.to_json(),
+            "rows_in": rows_in,
+            "rows_out": rows_out,
+            "engine": engine_info(),
+            "unicode_version": unicode_version(),
+            "encoding": rows.ENCODING_VERSION,
+            "steps": step_stats,
+            "schema_in": schema_in.to_json(),
+            "schema_out": schema_out.to_json(),
+        }
+        (result_dir / "proof.json").write_bytes(proof_bytes(proof))
+        shutil.rmtree(scratch_dir)
+        _replace_dir(result_dir, out_dir)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return CleanResult(out_dir, proof)
+
+
+def _replace_dir(src: Path, dst: Path) -> None:
+    """Move ``src`` to ``dst``, replacing an existing ``dst`` with two renames."""
+    if dst.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{dst.name}.old.", dir=dst.parent))
+        os.replace(dst, old / "d")
+        os.replace(src, dst)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(src, dst)
+
+
+# ---------------------------------------------------------------------------------------
+# Verification
+# ---------------------------------------------------------------------------------------
+
+
+def load_proof(source: Path | str | bytes | Mapping[str, Any]) -> dict[str, Any]:
+    """Read a proof from a path, JSON text/bytes or a mapping.
+
+    Raises:
+        ProofError: not JSON, not a ``datasoil-clean-v1`` proof, or a required field is missing.
+    """
+    if isinstance(source, Mapping):
+        proof = dict(source)
+    else:
+        if isinstance(source, Path) or (
+            isinstance(source, str) and not source.lstrip().startswith("{")
+        ):
+            try:
+                source = Path(source).read_bytes()
+            except OSError as exc:
+                raise ProofError(f"cannot read proof {source!s}: {exc}") from None
+        try:
+            proof = json.loads(source)
+        except ValueError as exc:
+            raise ProofError(f"proof is not JSON: {exc}") from None
+    if not isinstance(proof, dict) or proof.get("version") != PROOF_VERSION:
+        found = proof.get("version") if isinstance(proof, dict) else type(proof).__name__
+        raise ProofError(f"proof: expected version {PROOF_VERSION!r}, found {found!r}")
+    for field in ("input_root", "output_root", "fate_root", "recipe_cid", "rows_in", "rows_out"):
+        if field not in proof:
+            raise ProofError(f"proof: required field {field!r} is missing")
+    return proof
+
+
+def _recipe_of(proof: Mapping[str, Any], recipe: Recipe | Path | str | None) -> Recipe:
+    if recipe is None:
+        if "recipe" not in proof:
+            raise ProofError("proof carries no recipe; pass the recipe file")
+        try:
+            found = recipe_from_json(proof["recipe"])
+        except RecipeError as exc:
+            raise ProofError(f"proof's recipe is invalid: {exc}") from None
+        what = "the recipe embedded in the proof"
+    else:
+        found = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
+        what = "the given recipe"
+    if found.cid != proof["recipe_cid"]:
+        raise ProofError(
+            f"recipe_cid: the proof claims {proof['recipe_cid']}, {what} has CID {found.cid}"
+        )
+    return found
+
+
+_COMPARED = (
+    "recipe_cid",
+    "input_root",
+    "rows_in",
+    "schema_in",
+    "steps",
+    "rows_out",
+    "schema_out",
+    "output_root",
+    "fate_root",
+    "keyed",
+    "encoding",
+)
+
+
+def verify(
+    proof: Path | str | bytes | Mapping[str, Any],
+    input: Path,
+    output: Path,
+    *,
+    recipe: Recipe | Path | str | None = None,
+    fate: Path | None = None,
+    key: bytes | None = None,
+) -> CleanResult:
+    """Re-execute a cleaning proof and compare everything it claims.
+
+    Checks, in order: the recipe's CID (the recipe embedded in the proof, or ``recipe``),
+    then by re-running the recipe on ``input``: input root, counts, schemas, per-step
+    statistics, output root and fate root; then that ``output`` holds exactly the
+    re-executed rows and, with ``fate``, that the fate file holds exactly the re-executed
+    records. Engine and Unicode versions are not compared (a different build that
+    reproduces the roots is a reproduction).
+
+    Raises:
+        ProofError: naming the first difference.
+        RecipeError / CastFailed: the recipe cannot run on the input at all.
+    """
+    claimed = load_proof(proof)
+    the_recipe = _recipe_of(claimed, recipe)
+    input, output = Path(input), Path(output)
+    with tempfile.TemporaryDirectory(prefix=".datasoil-verify.") as tmp:
+        redo = clean(input, the_recipe, Path(tmp) / "redo", key=key)
+        for field in _COMPARED:
+            if field not in claimed:
+                continue
+            if claimed[field] != redo.proof[field]:
+                raise ProofError(_difference(field, claimed[field], redo.proof[field]))
+        schema_out = rows.Schema.from_json(redo.proof["schema_out"])
+        _compare_rows(output, redo.data_path, schema_out)
+        if fate is not None:
+            _compare_fates(Path(fate), redo.fate_path)
+        return CleanResult(Path(output).parent, redo.proof)
+
+
+def _difference(field: str, claimed: Any, found: Any) -> str:
+    if field == "steps" and isinstance(claimed, list):
+        for i, (a, b) in enumerate(zip(claimed, found, strict=False)):
+            if a != b:
+                return f"steps[{i}] ({b.get('kind')}): the proof claims {a}, re-execution gives {b}"
+        return f"steps: the proof lists {len(claimed)} steps, re-execution {len(found)}"
+    return f"{field}: the proof claims {claimed!r}, re-execution gives {found!r}"
+
+
+def _encoded_rows(path: Path, schema: rows.Schema) -> Iterator[bytes]:
+    for batch in rows.read_batches(path, schema, BATCH_ROWS):
+        yield from rows.encode_rows(batch, schema)
+
+
+def _compare_rows(given: Path, expected: Path, schema: rows.Schema) -> None:
+    sentinel = object()
+    a_iter, b_iter = _encoded_rows(given, schema), _encoded_rows(expected, schema)
+    index = 0
+    while True:
+        a = next(a_iter, sentinel)
+        b = next(b_iter, sentinel)
+        if a is sentinel and b is sentinel:
+            return
+        if a is sentinel:
+            raise ProofError(f"output: row {index} is missing (re-execution has more rows)")
+        if b is sentinel:
+            raise ProofError(f"output: row {index} is extra (re-execution has {index} rows)")
+        if a != b:
+            raise ProofError(
+                f"output: row {index} differs: file has {rows.decode_row(a, schema)!r}, "  # type: ignore[arg-type]
+                f"re-execution gives {rows.decode_row(b, schema)!r}"  # type: ignore[arg-type]
+            )
+        index += 1
+
+
+def _compare_fates(given: Path, expected: Path) -> None:
+    size = FATE_RECORD_SIZE * BATCH_ROWS
+    base = 0
+    with open(given, "rb") as fa, open(expected, "rb") as fb:
+        while True:
+            a, b = fa.read(size), fb.read(size)
+            if a == b:
+                if not a:
+                    return
+                base += len(a) // FATE_RECORD_SIZE
+                continue
+            for i in range(0, max(len(a), len(b)), FATE_RECORD_SIZE):
+                ra, rb = a[i : i + FATE_RECORD_SIZE], b[i : i + FATE_RECORD_SIZE]
+                if ra != rb:
+                    index = base + i // FATE_RECORD_SIZE
+                    if not rb:
+                        raise ProofError(f"fate: record {index} is extra")
+                    if len(ra) != FATE_RECORD_SIZE:
+                        raise ProofError(f"fate: record {index} is missing or truncated")
+                    raise ProofError(
+                        f"fate: record {index} differs: file has {_describe(FateRecord.decode(ra))}"
+                        f", re-execution gives {_describe(FateRecord.decode(rb))}"
+                    )
+
+
+def _describe(f: FateRecord) -> str:
+    if f.kept:
+        return f"kept as output row {f.output_index}"
+    text = f"dropped by step {f.step}"
+    return text + (f" as a duplicate of row {f.dup_of}" if f.dup_of is not None else "")
+
+
+# ---------------------------------------------------------------------------------------
+# Sampled verification
+# ---------------------------------------------------------------------------------------
+
+
+def _row_dict(row: Any, schema: rows.Schema) -> dict[str, Any]:
+    names = [c.name for c in schema.columns]
+    if isinstance(row, Mapping):
+        return {n: row[n] for n in names}
+    values = list(row)
+    if len(values) != len(names):
+        raise ProofError(f"row has {len(values)} values, schema has {len(names)} columns")
+    return dict(zip(names, values, strict=True))
+
+
+def _encode_dicts(dicts: Sequence[Mapping[str, Any]], schema: rows.Schema) -> list[bytes]:
+    arrow = schema.to_arrow()
+    batch = pa.RecordBatch.from_pylist([dict(d) for d in dicts], schema=arrow)
+    return rows.encode_rows(batch, schema)
+
+
+def check_sample(
+    proof: Mapping[str, Any],
+    recipe: Recipe,
+    input_rows: Mapping[int, Any],
+    fate_records: Mapping[int, FateRecord],
+    output_rows: Mapping[int, Any],
+) -> list[str]:
+    """Judge sampled rows alone against a proof; return the problems found (empty: none).
+
+    ``input_rows`` maps input indices to rows (mappings or sequences in ``schema_in``
+    order), ``fate_records`` input indices to their fate records, ``output_rows`` output
+    indices to rows in ``schema_out`` order. Every sampled input row is re-cleaned with the
+    row-local steps; ``outliers`` uses the bounds recorded in the proof; ``dedupe`` is
+    taken from the fate record (a claimed duplicate is checked against the earlier row
+    when that row is sampled too: same key, and it survived to that step). A kept row's
+    output must equal the re-cleaned row when that output row is given.
+
+    What a sample cannot judge: that a row kept by ``dedupe`` has no earlier duplicate,
+    and that the recorded outlier bounds are the true fences (both need the whole
+    dataset; a full :func:`verify` does).
+
+    Raises:
+        ProofError: the proof's recipe CID does not match ``recipe``.
+    """
+    if recipe.cid != proof.get("recipe_cid"):
+        raise ProofError(
+            f"recipe_cid: the proof claims {proof.get('recipe_cid')}, the recipe has {recipe.cid}"
+        )
+    problems: list[str] = []
+    schema_in = rows.Schema.from_json(proof["schema_in"])
+    schema_out = rows.Schema.from_json(proof["schema_out"])
+    for index, fate in sorted(fate_records.items()):
+        problems.extend(fate.structural_problems(index))
+    wanted = sorted(set(input_rows) & set(fate_records))
+    # rows claimed as earlier duplicates are run through the pipeline too when given
+    dedupe_steps = {i for i, s in enumerate(recipe.steps) if isinstance(s, Dedupe)}
+    if not wanted:
+        return problems
+    dicts = [_row_dict(input_rows[i], schema_in) for i in wanted]
+    table = pa.Table.from_pylist(dicts, schema=schema_in.to_arrow())
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    lf = frame.lazy().with_columns(
+        pl.Series(ROW, wanted, dtype=pl.UInt64),
+        pl.lit(None, pl.UInt8).alias(DROP),
+        pl.lit(None, pl.UInt64).alias(DUP),
+        pl.lit(None, pl.UInt8).alias(ERR),
+    )
+    columns = _columns_of(schema_in)
+    # Split the pipeline at each dedupe step, applying the fate's claim there.
+    types = dict(columns)
+    after = recipe.check_columns(columns)
+    keys_at: dict[int, dict[int, tuple[Any, ...]]] = {}
+    alive_at: dict[int, set[int]] = {}
+    for index, step in enumerate(recipe.steps):
+        if isinstance(step, Dedupe):
+            snap = lf.select(ROW, DROP, *step.columns).collect()
+            keys_at[index] = {r[0]: tuple(r[2:]) for r in snap.iter_rows() if r[1] is None}
+            alive_at[index] = {r[0] for r in snap.iter_rows() if r[1] is None}
+            claims = {
+                i: f.dup_of
+                for i, f in fate_records.items()
+                if f.step == index and i in alive_at[index]
+            }
+            if claims:
+                lf = lf.with_columns(
+                    pl.when(_alive & pl.col(ROW).is_in(list(claims)))
+                    .then(pl.lit(index, pl.UInt8))
+                    .otherwise(pl.col(DROP))
+                    .alias(DROP)
+                )
+        elif isinstance(step, Outliers):
+            bounds = proof["steps"][index].get("bounds", [])
+            lf = _apply_outliers(index, step, lf, types, bounds)
+        else:
+            lf, _ = _row_local(index, step, lf, types)
+        types = dict(after[index])
+    result = lf.collect()
+    users = list(types)
+    by_row = {r[ROW]: r for r in result.iter_rows(named=True)}
+    for i in wanted:
+        fate = fate_records[i]
+        got = by_row[i]
+        if got[ERR] is not None:
+            problems.append(f"input row {i}: strict cast at step {got[ERR]} fails on it")
+            continue
+        predicted = got[DROP]
+        if predicted != fate.step and not (fate.kept and predicted is None):
+            want = "kept" if predicted is None else f"dropped by step {predicted}"
+            problems.append(f"input row {i}: fate says {_describe(fate)}, recipe gives {want}")
+            continue
+        if fate.step in dedupe_steps and fate.dup_of is not None:
+            j = fate.dup_of
+            if j in keys_at[fate.step] and i in keys_at[fate.step]:
+                if keys_at[fate.step][j] != keys_at[fate.step][i]:
+                    problems.append(
+                        f"input row {i}: claimed duplicate of row {j}, but their keys differ"
+                    )
+            elif j in input_rows and j in fate_records:
+                problems.append(
+                    f"input row {i}: claimed duplicate of row {j}, which did not reach "
+                    f"step {fate.step}"
+                )
+        if fate.kept and fate.output_index is not None and fate.output_index in output_rows:
+            mine = _encode_dicts([{c: got[c] for c in users}], schema_out)[0]
+            theirs = _encode_dicts(
+                [_row_dict(output_rows[fate.output_index], schema_out)], schema_out
+            )[0]
+            if mine != theirs:
+                problems.append(
+                    f"input row {i}: output row {fate.output_index} is {theirs!r}, "
+                    f"re-cleaning gives {mine!r}"
+                )
+    return problems

@@ -1,0 +1,1 @@
+"""Where layers meet: publish, claims, access and delivery, load, attestations, audits."""

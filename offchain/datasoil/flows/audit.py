@@ -1,0 +1,934 @@
+"""Structural audits of cleaning claims (the CleaningProofs contract), off chain.
+
+The contract samples :data:`SAMPLES` input rows and :data:`SAMPLES` output rows per audit
+from a seed, and the claimant answers with RFC 9162 openings. This module mirrors the
+on-chain side exactly, so answers can be built and checked before any gas is spent:
+
+* :func:`commitment` and :func:`compute_seed` are the auditor's commitment and the seed
+  ``reveal`` fixes (``keccak256(secret, blockhash(opened + 1), claim, audit)``);
+  :func:`sample_indices` is the contract's ``_indices``;
+* :func:`fate_rules` is its ``_fate_rules`` (the 34-byte ``datasoil-fate-v1`` record of
+  :mod:`datasoil.engine.clean`), :func:`check_response` its whole ``respond`` verdict;
+* :class:`ClaimData` holds what a claimant keeps (leaf hashes and, for public datasets,
+  encoded rows, of parent and child; the fate file), :func:`load_claim_data` reads it from
+  a ``datasoil clean`` output directory and the parent's data (:func:`row_keys` finds the
+  row-hash keys of private parents and children), :func:`build_response` produces the
+  openings for an audit's indices; rows over :data:`MAX_ROW_BYTES` travel ahead of the
+  answer, one ``open_row`` transaction each (:meth:`Response.long_rows`).
+
+Chain access goes through ape contract objects (duck-typed): :func:`read_claim`,
+:func:`open_audit` (commit, wait for the next block, :func:`reveal`), :func:`respond`,
+:func:`finalize`, :func:`answer_open_audits`, :func:`settle_dispute`. The protocol is
+written down in docs/proofs.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+from eth_hash.auto import keccak
+
+from datasoil.errors import ChainError, ProofError
+from datasoil.formats import merkle
+from datasoil.protocol.metric_sets import reproduction_metric_set
+
+__all__ = [
+    "FATE_NONE",
+    "FATE_SIZE",
+    "FATE_STEP_NONE",
+    "MAX_LONG_ROW_BYTES",
+    "MAX_ROW_BYTES",
+    "ROW_SLOTS",
+    "SAMPLES",
+    "AuditState",
+    "AuditStatus",
+    "ClaimData",
+    "ClaimFacts",
+    "ClaimStatus",
+    "InputOpening",
+    "OutputOpening",
+    "Reason",
+    "Response",
+    "Status",
+    "answer_open_audits",
+    "build_response",
+    "check_response",
+    "claim_data_for",
+    "commitment",
+    "compute_seed",
+    "fate_rules",
+    "finalize",
+    "load_claim_data",
+    "open_audit",
+    "read_claim",
+    "read_facts",
+    "read_seed",
+    "reproduction_metric_set",
+    "respond",
+    "reveal",
+    "row_keys",
+    "sample_indices",
+    "settle_dispute",
+]
+
+SAMPLES = 4
+"""Input rows and output rows each audit samples (the contract's ``SAMPLES``)."""
+MAX_ROW_BYTES = 4096
+"""The longest row an answer carries inline (``rfc9162.MAX_ROW_BYTES``)."""
+MAX_LONG_ROW_BYTES = 393216
+"""The longest row ``open_row`` takes (``rfc9162.MAX_LONG_ROW_BYTES``, 384 KiB)."""
+ROW_SLOTS = 8
+"""``open_row`` slots per audit: input opening j's row is slot j, its output row 4 + j."""
+FATE_SIZE = 34
+"""Bytes per fate record (``datasoil-fate-v1``)."""
+FATE_NONE = 2**64 - 1
+FATE_STEP_NONE = 0xFF
+
+
+class Status(IntEnum):
+    """A claim's status, as ``CleaningProofs.status`` returns it."""
+
+    PENDING = 0
+    AUDITED = 1
+    DISPUTED = 2
+    FINALISED = 3
+    FAILED = 4
+
+
+class AuditState(IntEnum):
+    """An audit's state."""
+
+    OPEN = 1
+    PASSED = 2
+    FAILED = 3
+    VOID = 4
+
+
+class Reason(IntEnum):
+    """Why an audit failed."""
+
+    NONE = 0
+    INPUT_ROW = 1
+    FATE_OPENING = 2
+    FATE_RULE = 3
+    OUTPUT_ROW = 4
+    NO_RESPONSE = 5
+
+
+# ---------------------------------------------------------------------------------------
+# Seed and sampling (mirrors of the contract)
+# ---------------------------------------------------------------------------------------
+
+
+def _u256(value: int) -> bytes:
+    return value.to_bytes(32, "big")
+
+
+def _address_word(address: str) -> bytes:
+    raw = bytes.fromhex(str(address).removeprefix("0x"))
+    if len(raw) != 20:
+        raise ProofError(f"address: expected 20 bytes, found {len(raw)}")
+    return bytes(12) + raw
+
+
+def commitment(auditor: str, secret: bytes) -> bytes:
+    """``keccak256(abi.encode(auditor, secret))``: what ``open_audit`` takes.
+
+    Raises :class:`~datasoil.errors.ProofError` unless ``secret`` is 32 bytes.
+    """
+    if len(secret) != 32:
+        raise ProofError(f"secret: expected 32 bytes, found {len(secret)}")
+    return keccak(_address_word(auditor) + secret)
+
+
+def compute_seed(secret: bytes, block_hash: bytes, claim_id: int, audit: int) -> bytes:
+    """``keccak256(abi.encode(secret, block_hash, claim_id, audit))``: an audit's seed.
+
+    ``secret`` is the auditor's revealed secret, ``block_hash`` the hash of the block after
+    the one the audit was opened in. Raises :class:`~datasoil.errors.ProofError` unless both
+    are 32 bytes.
+    """
+    for name, value in (("secret", secret), ("block hash", block_hash)):
+        if len(value) != 32:
+            raise ProofError(f"{name}: expected 32 bytes, found {len(value)}")
+    return keccak(secret + block_hash + _u256(claim_id) + _u256(audit))
+
+
+def sample_indices(seed: bytes, size: int, offset: int = 0) -> list[int]:
+    """The contract's ``_indices``: ``keccak256(seed || uint256(offset + j)) mod size``.
+
+    Inputs use ``offset`` 0, outputs ``offset`` :data:`SAMPLES`; a 0-row tree has none.
+
+    >>> sample_indices(bytes(32), 0)
+    []
+    >>> len(sample_indices(bytes(32), 10, SAMPLES))
+    4
+    """
+    if size == 0:
+        return []
+    return [int.from_bytes(keccak(seed + _u256(offset + j)), "big") % size for j in range(SAMPLES)]
+
+
+def fate_rules(fate: bytes, index: int, rows_in: int, rows_out: int) -> tuple[bool, int | None]:
+    """The contract's ``_fate_rules``: ``(ok, output index or None)`` for input row ``index``.
+
+    The record must name ``index``; ``kept`` is 0 or 1; ``kept_before`` is at most
+    ``index`` and ``kept_before + kept`` at most ``rows_out`` (and equal to it for the last
+    input row); a duplicate points to an earlier row; a kept row's output index equals
+    ``kept_before`` and it names no step or duplicate; a dropped row has no output index and
+    names its step. Raises :class:`~datasoil.errors.ProofError` when ``fate`` is not 34 bytes.
+    """
+    if len(fate) != FATE_SIZE:
+        raise ProofError(f"fate record: expected {FATE_SIZE} bytes, found {len(fate)}")
+    input_index = int.from_bytes(fate[0:8], "big")
+    kept = fate[8]
+    output = int.from_bytes(fate[9:17], "big")
+    before = int.from_bytes(fate[17:25], "big")
+    step = fate[25]
+    dup = int.from_bytes(fate[26:34], "big")
+    bad: tuple[bool, int | None] = (False, None)
+    if input_index != index or kept > 1:
+        return bad
+    if before > index or before + kept > rows_out:
+        return bad
+    if index + 1 == rows_in and before + kept != rows_out:
+        return bad
+    if dup != FATE_NONE and dup >= index:
+        return bad
+    if kept:
+        if output != before or step != FATE_STEP_NONE or dup != FATE_NONE:
+            return bad
+        return True, output
+    if output != FATE_NONE or step == FATE_STEP_NONE:
+        return bad
+    return True, None
+
+
+# ---------------------------------------------------------------------------------------
+# Openings
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InputOpening:
+    """The contract's ``InputOpening``: a sampled input row, its fate, its output row."""
+
+    index: int
+    row: bytes
+    leaf: bytes
+    row_path: tuple[bytes, ...]
+    fate: bytes
+    fate_path: tuple[bytes, ...]
+    output_row: bytes = b""
+    output_leaf: bytes = bytes(32)
+    output_path: tuple[bytes, ...] = ()
+
+    def as_args(self) -> tuple[Any, ...]:
+        """The ABI tuple, in struct field order; rows over :data:`MAX_ROW_BYTES` are left
+        empty (they travel ahead in ``open_row``)."""
+        return (
+            self.index,
+            _inline(self.row),
+            self.leaf,
+            list(self.row_path),
+            self.fate,
+            list(self.fate_path),
+            _inline(self.output_row),
+            self.output_leaf,
+            list(self.output_path),
+        )
+
+
+@dataclass(frozen=True)
+class OutputOpening:
+    """The contract's ``OutputOpening``: a sampled output row's source fate record."""
+
+    index: int
+    source: int
+    fate: bytes
+    fate_path: tuple[bytes, ...]
+
+    def as_args(self) -> tuple[Any, ...]:
+        """The ABI tuple, in struct field order."""
+        return (self.index, self.source, self.fate, list(self.fate_path))
+
+
+@dataclass(frozen=True)
+class Response:
+    """An audit answer: one opening per sampled input row and per sampled output row."""
+
+    inputs: tuple[InputOpening, ...]
+    outputs: tuple[OutputOpening, ...]
+
+    def as_args(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """``(inputs, outputs)`` as ABI tuples for ``CleaningProofs.respond``."""
+        return [o.as_args() for o in self.inputs], [o.as_args() for o in self.outputs]
+
+    def long_rows(self) -> list[tuple[int, bytes]]:
+        """``(slot, row)`` for every row over :data:`MAX_ROW_BYTES`: each goes to
+        ``open_row`` before the answer (slot j: input opening j's row; 4 + j: its output
+        row)."""
+        found = []
+        for j, op in enumerate(self.inputs):
+            for slot, row in ((j, op.row), (SAMPLES + j, op.output_row)):
+                if len(row) > MAX_ROW_BYTES:
+                    found.append((slot, row))
+        return found
+
+
+def _inline(row: bytes) -> bytes:
+    return b"" if len(row) > MAX_ROW_BYTES else row
+
+
+@dataclass(frozen=True)
+class ClaimFacts:
+    """What the contract checks an answer against (roots, sizes and flags from the
+    registry, the claim's fate root)."""
+
+    parent_root: bytes
+    child_root: bytes
+    fate_root: bytes
+    rows_in: int
+    rows_out: int
+    parent_private: bool = False
+    child_private: bool = False
+
+
+@dataclass(frozen=True)
+class ClaimData:
+    """What a claimant keeps to answer audits.
+
+    ``input_leaves``/``output_leaves`` are the leaf hashes of parent and child (keyed for
+    private datasets); ``input_rows``/``output_rows`` their encoded rows, or None for a
+    private dataset (whose openings carry leaf hashes only); ``fates`` the fate file.
+    """
+
+    input_leaves: tuple[bytes, ...]
+    output_leaves: tuple[bytes, ...]
+    fates: bytes
+    input_rows: tuple[bytes, ...] | None = None
+    output_rows: tuple[bytes, ...] | None = None
+    _fate_leaves: tuple[bytes, ...] = field(default=(), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if len(self.fates) != FATE_SIZE * len(self.input_leaves):
+            raise ProofError(
+                f"fate file: expected {FATE_SIZE * len(self.input_leaves)} bytes for "
+                f"{len(self.input_leaves)} input rows, found {len(self.fates)}"
+            )
+        for rows, leaves, what in (
+            (self.input_rows, self.input_leaves, "input"),
+            (self.output_rows, self.output_leaves, "output"),
+        ):
+            if rows is not None and len(rows) != len(leaves):
+                raise ProofError(f"{what} rows: expected {len(leaves)}, found {len(rows)}")
+        leaves = tuple(merkle.leaf_hash(self.fate(i)) for i in range(len(self.input_leaves)))
+        object.__setattr__(self, "_fate_leaves", leaves)
+
+    @classmethod
+    def from_rows(
+        cls,
+        input_rows: Sequence[bytes],
+        output_rows: Sequence[bytes],
+        fates: bytes,
+        *,
+        input_key: bytes | None = None,
+        output_key: bytes | None = None,
+    ) -> ClaimData:
+        """Build from encoded rows; a ``key`` makes that side private (keyed leaves, rows
+        kept off the openings)."""
+        return cls(
+            input_leaves=tuple(merkle.leaf_hashes(input_rows, input_key)),
+            output_leaves=tuple(merkle.leaf_hashes(output_rows, output_key)),
+            fates=fates,
+            input_rows=None if input_key else tuple(input_rows),
+            output_rows=None if output_key else tuple(output_rows),
+        )
+
+    @property
+    def rows_in(self) -> int:
+        return len(self.input_leaves)
+
+    @property
+    def rows_out(self) -> int:
+        return len(self.output_leaves)
+
+    def fate(self, index: int) -> bytes:
+        """The fate record of input row ``index``."""
+        return self.fates[index * FATE_SIZE : (index + 1) * FATE_SIZE]
+
+    def facts(self) -> ClaimFacts:
+        """The roots and sizes this data commits to."""
+        return ClaimFacts(
+            parent_root=merkle.root(self.input_leaves),
+            child_root=merkle.root(self.output_leaves),
+            fate_root=merkle.root(self._fate_leaves),
+            rows_in=self.rows_in,
+            rows_out=self.rows_out,
+            parent_private=self.input_rows is None,
+            child_private=self.output_rows is None,
+        )
+
+
+def build_response(
+    data: ClaimData, input_indices: Sequence[int], output_indices: Sequence[int]
+) -> Response:
+    """The openings answering an audit that sampled ``input_indices`` and ``output_indices``.
+
+    The source of an output row is found by its fate (the kept input row whose output
+    index it is). Raises :class:`~datasoil.errors.ProofError` for an index out of range,
+    an output row no kept fate record points to, or a row longer than MAX_LONG_ROW_BYTES
+    (no transaction can carry it: docs/proofs.md).
+    """
+    producers: dict[int, int] = {}
+    wanted = set(output_indices)
+    if wanted:
+        for i in range(data.rows_in):
+            fate = data.fate(i)
+            out = int.from_bytes(fate[9:17], "big")
+            if fate[8] == 1 and out in wanted:
+                producers.setdefault(out, i)
+    inputs = []
+    for i in input_indices:
+        _check_index(i, data.rows_in, "input")
+        row = b"" if data.input_rows is None else _row(data.input_rows[i], "input", i)
+        fate = data.fate(i)
+        kept_at: int | None = int.from_bytes(fate[9:17], "big") if fate[8] == 1 else None
+        opening = InputOpening(
+            index=i,
+            row=row,
+            leaf=data.input_leaves[i],
+            row_path=merkle.inclusion_proof(data.input_leaves, i).path,
+            fate=fate,
+            fate_path=merkle.inclusion_proof(data._fate_leaves, i).path,
+        )
+        if kept_at is not None and kept_at < data.rows_out:
+            opening = replace(
+                opening,
+                output_row=b""
+                if data.output_rows is None
+                else _row(data.output_rows[kept_at], "output", kept_at),
+                output_leaf=data.output_leaves[kept_at],
+                output_path=merkle.inclusion_proof(data.output_leaves, kept_at).path,
+            )
+        inputs.append(opening)
+    outputs = []
+    for o in output_indices:
+        _check_index(o, data.rows_out, "output")
+        if o not in producers:
+            raise ProofError(f"output row {o}: expected a kept fate record naming it, found none")
+        src = producers[o]
+        outputs.append(
+            OutputOpening(
+                index=o,
+                source=src,
+                fate=data.fate(src),
+                fate_path=merkle.inclusion_proof(data._fate_leaves, src).path,
+            )
+        )
+    return Response(tuple(inputs), tuple(outputs))
+
+
+def _check_index(index: int, size: int, what: str) -> None:
+    if not 0 <= index < size:
+        raise ProofError(f"{what} index: expected below {size}, found {index}")
+
+
+def _row(row: bytes, what: str, index: int) -> bytes:
+    if len(row) > MAX_LONG_ROW_BYTES:
+        raise ProofError(
+            f"{what} row {index}: expected at most {MAX_LONG_ROW_BYTES} bytes to open on "
+            f"chain, found {len(row)}"
+        )
+    return row
+
+
+def _verifies(leaf: bytes, index: int, size: int, path: Sequence[bytes], root: bytes) -> bool:
+    try:
+        merkle.verify_inclusion(merkle.InclusionProof(index, size, leaf, tuple(path), root))
+    except ProofError:
+        return False
+    return True
+
+
+def check_response(facts: ClaimFacts, response: Response, seed: bytes) -> tuple[Reason, int]:
+    """The verdict ``respond`` would reach: ``(Reason.NONE, 0)`` for a pass, else the
+    failure reason and the failing opening (inputs 0..SAMPLES-1, outputs SAMPLES+j).
+
+    Raises :class:`~datasoil.errors.ProofError` where the contract reverts (wrong number
+    of openings or wrong indices).
+    """
+    want_in = sample_indices(seed, facts.rows_in)
+    want_out = sample_indices(seed, facts.rows_out, SAMPLES)
+    if [o.index for o in response.inputs] != want_in:
+        raise ProofError(
+            f"input openings: expected indices {want_in}, "
+            f"found {[o.index for o in response.inputs]}"
+        )
+    if [o.index for o in response.outputs] != want_out:
+        raise ProofError(
+            f"output openings: expected indices {want_out}, "
+            f"found {[o.index for o in response.outputs]}"
+        )
+    for j, op in enumerate(response.inputs):
+        leaf = op.leaf if facts.parent_private else merkle.leaf_hash(op.row)
+        if not _verifies(leaf, op.index, facts.rows_in, op.row_path, facts.parent_root):
+            return Reason.INPUT_ROW, j
+        if len(op.fate) != FATE_SIZE or not _verifies(
+            merkle.leaf_hash(op.fate), op.index, facts.rows_in, op.fate_path, facts.fate_root
+        ):
+            return Reason.FATE_OPENING, j
+        ok, out = fate_rules(op.fate, op.index, facts.rows_in, facts.rows_out)
+        if not ok:
+            return Reason.FATE_RULE, j
+        if out is not None:
+            out_leaf = op.output_leaf if facts.child_private else merkle.leaf_hash(op.output_row)
+            if not _verifies(out_leaf, out, facts.rows_out, op.output_path, facts.child_root):
+                return Reason.OUTPUT_ROW, j
+    for j, oo in enumerate(response.outputs):
+        if len(oo.fate) != FATE_SIZE or not _verifies(
+            merkle.leaf_hash(oo.fate), oo.source, facts.rows_in, oo.fate_path, facts.fate_root
+        ):
+            return Reason.FATE_OPENING, SAMPLES + j
+        ok, out = fate_rules(oo.fate, oo.source, facts.rows_in, facts.rows_out)
+        if not ok or out != oo.index:
+            return Reason.FATE_RULE, SAMPLES + j
+    return Reason.NONE, 0
+
+
+def load_claim_data(
+    clean_dir: Path,
+    input_path: Path,
+    *,
+    key: bytes | None = None,
+    input_key: bytes | None = None,
+    output_key: bytes | None = None,
+) -> ClaimData:
+    """Read a ``datasoil clean`` output directory (``proof.json``, ``data.parquet``,
+    ``fate.bin``) and the parent's data at ``input_path`` into :class:`ClaimData`.
+
+    ``input_key`` is the row-hash key of a private parent, ``output_key`` that of a
+    private child (a public parent cleaned into a private child has only the latter:
+    :func:`row_keys` finds them); ``key`` sets both. Holds every row in memory.
+    Raises :class:`~datasoil.errors.ProofError` when the files do not give the roots the
+    proof names, and what :mod:`datasoil.formats.rows` raises for unreadable data.
+    """
+    from datasoil.formats import rows
+
+    clean_dir = Path(clean_dir)
+    try:
+        proof = json.loads((clean_dir / "proof.json").read_text())
+        fates = (clean_dir / "fate.bin").read_bytes()
+    except (OSError, ValueError) as exc:
+        raise ProofError(f"{clean_dir}: expected proof.json and fate.bin, found: {exc}") from exc
+    schema_in = rows.Schema.from_json(proof["schema_in"])
+    schema_out = rows.Schema.from_json(proof["schema_out"])
+    encoded_in = [
+        r
+        for b in rows.read_batches(Path(input_path), schema_in)
+        for r in rows.encode_rows(b, schema_in)
+    ]
+    encoded_out = [
+        r
+        for b in rows.read_batches(clean_dir / "data.parquet", schema_out)
+        for r in rows.encode_rows(b, schema_out)
+    ]
+    data = ClaimData.from_rows(
+        encoded_in, encoded_out, fates, input_key=input_key or key, output_key=output_key or key
+    )
+    facts = data.facts()
+    for name, got in (
+        ("input_root", facts.parent_root),
+        ("output_root", facts.child_root),
+        ("fate_root", facts.fate_root),
+    ):
+        if "0x" + got.hex() != proof[name]:
+            raise ProofError(
+                f"{name}: proof.json names {proof[name]}, the data gives 0x{got.hex()}"
+            )
+    return data
+
+
+# ---------------------------------------------------------------------------------------
+# Chain
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditStatus:
+    """One audit of a claim, as ``CleaningProofs.audit`` returns it.
+
+    ``revealed``, ``deadline`` and ``seed`` are 0 / zero bytes until the auditor reveals.
+    """
+
+    number: int
+    auditor: str
+    opened: int
+    reveal_deadline: int
+    revealed: int
+    deadline: int
+    state: AuditState
+    reason: Reason
+    seed: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "audit": self.number,
+            "auditor": self.auditor,
+            "opened": self.opened,
+            "reveal_deadline": self.reveal_deadline,
+            "revealed": self.revealed or None,
+            "deadline": self.deadline or None,
+            "state": self.state.name.lower(),
+            "reason": self.reason.name.lower(),
+            "seed": "0x" + self.seed.hex() if any(self.seed) else None,
+        }
+
+
+@dataclass(frozen=True)
+class ClaimStatus:
+    """A claim and its whole audit history (``CleaningProofs.claim`` and ``audit``)."""
+
+    claim_id: int
+    claimant: str
+    parent_id: int
+    child_id: int
+    fate_root: bytes
+    submitted: int
+    window_end: int
+    status: Status
+    disputes: int
+    open_audits: int
+    audits: tuple[AuditStatus, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "claim": self.claim_id,
+            "status": self.status.name.lower(),
+            "claimant": self.claimant,
+            "parent": self.parent_id,
+            "child": self.child_id,
+            "fate_root": "0x" + self.fate_root.hex(),
+            "submitted": self.submitted,
+            "window_end": self.window_end,
+            "disputes": self.disputes,
+            "open_audits": self.open_audits,
+            "audits": [a.to_json() for a in self.audits],
+            "reproduction_metric_set": "0x" + reproduction_metric_set(self.claim_id).hex(),
+        }
+
+
+def _audit_status(number: int, a: Any) -> AuditStatus:
+    return AuditStatus(
+        number=number,
+        auditor=str(a.auditor),
+        opened=int(a.opened),
+        reveal_deadline=int(a.reveal_deadline),
+        revealed=int(a.revealed),
+        deadline=int(a.deadline),
+        state=AuditState(int(a.state)),
+        reason=Reason(int(a.reason)),
+        seed=bytes(a.seed),
+    )
+
+
+def read_claim(proofs: Any, claim_id: int) -> ClaimStatus:
+    """The claim's status and every audit (the latest 16 come with the claim, older ones
+    one call each).
+
+    Raises :class:`~datasoil.errors.ChainError` for an unknown claim.
+    """
+    try:
+        view = proofs.claim(claim_id)
+    except Exception as exc:  # ape raises ContractLogicError subclasses
+        raise ChainError(f"claim {claim_id}: expected a submitted claim, found: {exc}") from exc
+    first = int(view.first_audit)
+    older = [_audit_status(n, proofs.audit(claim_id, n)) for n in range(first)]
+    latest = [_audit_status(first + k, a) for k, a in enumerate(view.audits)]
+    return ClaimStatus(
+        claim_id=claim_id,
+        claimant=str(view.claimant),
+        parent_id=int(view.parent_id),
+        child_id=int(view.child_id),
+        fate_root=bytes(view.fate_root),
+        submitted=int(view.submitted),
+        window_end=int(view.window_end),
+        status=Status(int(view.status)),
+        disputes=int(view.disputes),
+        open_audits=int(view.open_audits),
+        audits=tuple(older + latest),
+    )
+
+
+def read_facts(proofs: Any, registry: Any, claim_id: int) -> ClaimFacts:
+    """The roots, sizes and flags the contract checks a claim's answers against."""
+    claim = read_claim(proofs, claim_id)
+    parent = registry.info(claim.parent_id)
+    child = registry.info(claim.child_id)
+    return ClaimFacts(
+        parent_root=bytes(parent.row_root),
+        child_root=bytes(child.row_root),
+        fate_root=claim.fate_root,
+        rows_in=int(parent.row_count),
+        rows_out=int(child.row_count),
+        parent_private=bool(parent.private),
+        child_private=bool(child.private),
+    )
+
+
+def read_seed(proofs: Any, claim_id: int, audit: int) -> bytes | None:
+    """An audit's seed, or None until its auditor reveals (the contract stores it then)."""
+    stored = bytes(proofs.audit_seed(claim_id, audit))
+    return None if stored == bytes(32) else stored
+
+
+def _wait_for_block(number: int, timeout: float = 600.0) -> None:
+    """Until block ``number`` exists: mined at once on a local anvil, polled elsewhere."""
+    from datasoil import chain as dschain
+
+    w3 = dschain.web3()
+    if dschain.is_local():
+        while int(w3.eth.block_number) < number:
+            w3.provider.make_request("evm_mine", [])
+        return
+    end = time.monotonic() + timeout
+    while int(w3.eth.block_number) < number:
+        if time.monotonic() > end:
+            raise ChainError(f"expected block {number} within {timeout:.0f} s, found none")
+        time.sleep(2.0)
+
+
+def open_audit(
+    proofs: Any,
+    token: Any,
+    claim_id: int,
+    sender: Any,
+    *,
+    secret: bytes | None = None,
+    reveal_now: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> int:
+    """Approve the deposit, open an audit committed to ``secret`` (random by default) and,
+    with ``reveal_now``, wait for the next block and reveal it; returns the audit number.
+
+    ``log`` receives the secret before anything is sent, so an interrupted run can still
+    :func:`reveal` (``ape run audit reveal``) within the reveal window.
+    Raises :class:`~datasoil.errors.ChainError` when the contract refuses.
+    """
+    secret = os.urandom(32) if secret is None else secret
+    deposit = int(proofs.audit_deposit())
+    if log is not None:
+        log(f"claim {claim_id}: audit secret 0x{secret.hex()} (keep it until revealed)")
+    try:
+        if int(token.allowance(sender, proofs)) < deposit:
+            token.approve(proofs, deposit, sender=sender)
+        receipt = proofs.open_audit(
+            claim_id, commitment(str(sender.address), secret), sender=sender
+        )
+    except Exception as exc:
+        raise ChainError(f"open audit of claim {claim_id}: {_revert(exc)}") from exc
+    (event,) = receipt.decode_logs(proofs.AuditOpened)
+    number = int(event.audit)
+    if reveal_now:
+        _wait_for_block(int(event.seed_block))
+        reveal(proofs, claim_id, number, secret, sender)
+    return number
+
+
+def reveal(proofs: Any, claim_id: int, audit: int, secret: bytes, sender: Any) -> bytes:
+    """Reveal an audit's secret (from the block after next of its opening); returns the
+    seed. Raises :class:`~datasoil.errors.ChainError` when the contract refuses."""
+    try:
+        receipt = proofs.reveal(claim_id, audit, secret, sender=sender)
+    except Exception as exc:
+        raise ChainError(f"reveal audit {audit} of claim {claim_id}: {_revert(exc)}") from exc
+    (event,) = receipt.decode_logs(proofs.AuditRevealed)
+    return bytes(event.seed)
+
+
+def respond(
+    proofs: Any, registry: Any, claim_id: int, audit: int, data: ClaimData, sender: Any
+) -> Any:
+    """Build, check locally and send the answer to a revealed audit; returns the receipt.
+
+    Rows over :data:`MAX_ROW_BYTES` go first, one ``open_row`` transaction each (skipped
+    when the chain already holds that slot's leaf, so an interrupted answer resumes).
+    Raises :class:`~datasoil.errors.ProofError` when the answer would fail the audit (so no
+    bond is lost to a bug here) or the data does not match the claim, and
+    :class:`~datasoil.errors.ChainError` when the contract refuses it.
+    """
+    facts = read_facts(proofs, registry, claim_id)
+    mine = data.facts()
+    if mine != facts:
+        raise ProofError(
+            f"claim {claim_id}: the data commits to {_describe_facts(mine)}, "
+            f"the chain holds {_describe_facts(facts)}"
+        )
+    seed = read_seed(proofs, claim_id, audit)
+    if seed is None:
+        raise ChainError(
+            f"audit {audit} of claim {claim_id}: expected a revealed seed, found none yet"
+        )
+    response = build_response(
+        data, sample_indices(seed, facts.rows_in), sample_indices(seed, facts.rows_out, SAMPLES)
+    )
+    reason, at = check_response(facts, response, seed)
+    if reason is not Reason.NONE:
+        raise ProofError(f"answer would fail the audit: {reason.name.lower()} at opening {at}")
+    inputs, outputs = response.as_args()
+    try:
+        for slot, row in response.long_rows():
+            if bytes(proofs.row_leaf(claim_id, audit, slot)) != merkle.leaf_hash(row):
+                proofs.open_row(claim_id, audit, slot, row, sender=sender)
+        return proofs.respond(claim_id, audit, inputs, outputs, sender=sender)
+    except Exception as exc:
+        raise ChainError(f"respond to audit {audit} of claim {claim_id}: {_revert(exc)}") from exc
+
+
+def answer_open_audits(
+    proofs: Any,
+    registry: Any,
+    claim_id: int,
+    data: ClaimData,
+    sender: Any,
+    log: Callable[[str], None] = print,
+) -> list[int]:
+    """Answer every open audit of a claim whose seed is revealed; returns their numbers."""
+    answered = []
+    for a in read_claim(proofs, claim_id).audits:
+        if a.state is AuditState.OPEN and a.revealed:
+            respond(proofs, registry, claim_id, a.number, data, sender)
+            log(f"claim {claim_id}: answered audit {a.number}")
+            answered.append(a.number)
+    return answered
+
+
+def finalize(proofs: Any, claim_id: int, sender: Any) -> Any:
+    """Finalise a claim after its window; returns the receipt. Raises ChainError."""
+    try:
+        return proofs.finalize(claim_id, sender=sender)
+    except Exception as exc:
+        raise ChainError(f"finalize claim {claim_id}: {_revert(exc)}") from exc
+
+
+def settle_dispute(proofs: Any, claim_id: int, disputer: str, sender: Any) -> Any:
+    """Settle a dispute of a finalised or failed claim; returns the receipt. Raises
+    ChainError."""
+    try:
+        return proofs.settle_dispute(claim_id, disputer, sender=sender)
+    except Exception as exc:
+        raise ChainError(f"settle dispute of claim {claim_id}: {_revert(exc)}") from exc
+
+
+def _key_from_file(path: Path) -> bytes:
+    from datasoil.errors import CryptoError
+    from datasoil.formats import crypto
+
+    text = Path(path).read_text().strip().removeprefix("0x")
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        raise CryptoError(f"expected a hex content key in {path}, found {text[:16]!r}") from None
+    if len(key) != crypto.KEY_SIZE:
+        raise CryptoError(
+            f"expected a {crypto.KEY_SIZE}-byte content key in {path}, found {len(key)}"
+        )
+    return key
+
+
+def row_keys(
+    registry: Any,
+    parent_id: int,
+    child_id: int,
+    *,
+    input_key_file: Path | None = None,
+    output_key_file: Path | None = None,
+    root: Path | None = None,
+) -> tuple[bytes | None, bytes | None]:
+    """The row-hash keys ``(input_key, output_key)`` of a claim's parent and child, for
+    :func:`load_claim_data`: None for a public side; for a private side the HMAC key
+    derived (:func:`datasoil.formats.crypto.row_hmac_key`) from its content key, read from the
+    key file (hex, as ``ape run audit key DATASET`` prints it) or else from the local
+    key store (``root``, the cleaner's own ``.datasoil/keys``).
+
+    ``registry`` is a :class:`datasoil.chain.registry.Registry`. Raises
+    :class:`~datasoil.errors.NotFound` when a private side has no key here and
+    :class:`~datasoil.errors.CryptoError` for a malformed key file.
+    """
+    from datasoil.errors import NotFound
+    from datasoil.flows import access
+    from datasoil.formats import crypto
+
+    keys: list[bytes | None] = []
+    for dataset_id, path, what in (
+        (parent_id, input_key_file, "parent"),
+        (child_id, output_key_file, "child"),
+    ):
+        dataset = registry.get(dataset_id)
+        if not dataset.private:
+            keys.append(None)
+            continue
+        if path is not None:
+            content_key = _key_from_file(path)
+        else:
+            try:
+                content_key = access.load_content_key(dataset.content_cid, root=root).key
+            except NotFound:
+                flag = "--input-key-file" if what == "parent" else "--key-file"
+                raise NotFound(
+                    f"expected the content key of the private {what} #{dataset_id} in the "
+                    f"local key store or {flag}, found neither"
+                ) from None
+        keys.append(crypto.row_hmac_key(content_key))
+    return keys[0], keys[1]
+
+
+def claim_data_for(
+    proofs: Any,
+    registry: Any,
+    claim_id: int,
+    data_dir: Path,
+    input_path: Path,
+    *,
+    key_file: Path | None = None,
+    input_key_file: Path | None = None,
+    root: Path | None = None,
+) -> ClaimData:
+    """A claim's :class:`ClaimData` as its claimant answers audits with it (what
+    ``ape run audit respond|watch`` and the demo use): the clean output ``data_dir`` and
+    the parent's data at ``input_path``, each private side keyed with its own row-hash key
+    (:func:`row_keys`: ``key_file`` holds the child's content key, ``input_key_file`` the
+    parent's, else the local key store under ``root``).
+
+    ``registry`` is a :class:`datasoil.chain.registry.Registry`. Raises what :func:`read_claim`,
+    :func:`row_keys` and :func:`load_claim_data` raise.
+    """
+    claim = read_claim(proofs, claim_id)
+    input_key, output_key = row_keys(
+        registry,
+        claim.parent_id,
+        claim.child_id,
+        input_key_file=input_key_file,
+        output_key_file=key_file,
+        root=root,
+    )
+    return load_claim_data(data_dir, input_path, input_key=input_key, output_key=output_key)
+
+
+def _describe_facts(f: ClaimFacts) -> str:
+    return (
+        f"parent 0x{f.parent_root.hex()[:12]}…/{f.rows_in} rows, "
+        f"child 0x{f.child_root.hex()[:12]}…/{f.rows_out} rows, fate 0x{f.fate_root.hex()[:12]}…"
+    )
+
+
+def _revert(exc: Exception) -> str:
+    message = getattr(exc, "revert_message", None) or str(exc)
+    return str(message).splitlines()[0] if message else type(exc).__name__

@@ -1,0 +1,210 @@
+"""Croissant 1.0 JSON-LD metadata for a published dataset.
+
+Each dataset's metadata document names it, its license and creator, lists its files as
+``cr:FileObject`` distributions (with their IPFS CIDs as ``contentUrl`` and their
+SHA-256), describes the rows as one record set built from the explicit schema, and
+records datasoil's own facts under the ``datasoil:`` prefix: the CID profile, the row
+encoding version, the row root and count. Derived datasets name their parents with
+PROV-O ``prov:wasDerivedFrom``. Private datasets leave out anything that would let a
+reader confirm a guessed file: no file names, sizes, hashes or plaintext CIDs (see
+docs/formats.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from datasoil.errors import SchemaError
+from datasoil.formats.rows import Column, Schema
+
+__all__ = ["CROISSANT_CONFORMS_TO", "DATA_TYPES", "FileEntry", "build", "canonical_bytes"]
+
+CROISSANT_CONFORMS_TO = "http://mlcommons.org/croissant/1.0"
+
+# datasoil column types -> schema.org data types Croissant understands.
+DATA_TYPES: dict[str, str] = {
+    "bool": "sc:Boolean",
+    "int64": "sc:Integer",
+    "float64": "sc:Float",
+    "float32": "sc:Float",
+    "decimal": "sc:Text",
+    "string": "sc:Text",
+    "bytes": "sc:Text",
+    "date": "sc:Date",
+    "timestamp": "sc:DateTime",
+}
+
+_ENCODING = {"csv": "text/csv", "parquet": "application/x-parquet", "jsonl": "application/jsonl"}
+
+_CONTEXT: dict[str, Any] = {
+    "@language": "en",
+    "@vocab": "https://schema.org/",
+    "citeAs": "cr:citeAs",
+    "column": "cr:column",
+    "equivalentProperty": "cr:equivalentProperty",
+    "samplingRate": "cr:samplingRate",
+    "conformsTo": "dct:conformsTo",
+    "cr": "http://mlcommons.org/croissant/",
+    "rai": "http://mlcommons.org/croissant/RAI/",
+    "data": {"@id": "cr:data", "@type": "@json"},
+    "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
+    "dct": "http://purl.org/dc/terms/",
+    "examples": {"@id": "cr:examples", "@type": "@json"},
+    "extract": "cr:extract",
+    "field": "cr:field",
+    "fileProperty": "cr:fileProperty",
+    "fileObject": "cr:fileObject",
+    "fileSet": "cr:fileSet",
+    "format": "cr:format",
+    "includes": "cr:includes",
+    "isLiveDataset": "cr:isLiveDataset",
+    "jsonPath": "cr:jsonPath",
+    "key": "cr:key",
+    "md5": "cr:md5",
+    "parentField": "cr:parentField",
+    "path": "cr:path",
+    "recordSet": "cr:recordSet",
+    "references": "cr:references",
+    "regex": "cr:regex",
+    "repeated": "cr:repeated",
+    "replace": "cr:replace",
+    "sc": "https://schema.org/",
+    "separator": "cr:separator",
+    "source": "cr:source",
+    "subField": "cr:subField",
+    "transform": "cr:transform",
+    "prov": "http://www.w3.org/ns/prov#",
+    "datasoil": "https://github.com/datasoil/datasoil/blob/main/docs/formats.md#",
+}
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One data file of a dataset: its path inside the dataset, CID, size and SHA-256."""
+
+    path: str
+    cid: str
+    size: int
+    sha256: str
+    format: str
+
+
+def build(
+    *,
+    name: str,
+    description: str,
+    license: str,
+    creator: str,
+    content_cid: str,
+    files: Sequence[FileEntry],
+    schema: Schema,
+    row_root: bytes,
+    row_count: int,
+    cid_profile: str,
+    encoding_version: str,
+    derived_from: Sequence[str] = (),
+    private: bool = False,
+    gateway: str = "ipfs://",
+    version: str = "1.0.0",
+) -> dict[str, Any]:
+    """The Croissant JSON-LD document as a dict (see the module docstring).
+
+    No publication date is included: the document depends only on the data and the
+    arguments, so publishing the same data twice gives the same metadata CID.
+    """
+    distribution: list[dict[str, Any]] = []
+    if private:
+        distribution.append(
+            {
+                "@type": "cr:FileObject",
+                "@id": "ciphertext",
+                "name": "ciphertext",
+                "description": "datasoil-enc-v1 ciphertext; the key is sold through AccessMarket",
+                "contentUrl": f"{gateway}{content_cid}",
+                "encodingFormat": "application/octet-stream",
+            }
+        )
+        source_id = "ciphertext"
+    else:
+        for entry in files:
+            distribution.append(
+                {
+                    "@type": "cr:FileObject",
+                    "@id": entry.path,
+                    "name": entry.path,
+                    "contentUrl": f"{gateway}{entry.cid}",
+                    "contentSize": f"{entry.size} B",
+                    "encodingFormat": _ENCODING.get(entry.format, "application/octet-stream"),
+                    "sha256": entry.sha256,
+                }
+            )
+        source_id = files[0].path if files else "ciphertext"
+    fields = [
+        {
+            "@type": "cr:Field",
+            "@id": f"rows/{column.name}",
+            "name": column.name,
+            "dataType": DATA_TYPES.get(column.type, "sc:Text"),
+            "source": {"fileObject": {"@id": source_id}, "extract": {"column": column.name}},
+            "datasoil:type": column.type,
+            "datasoil:nullable": column.nullable,
+        }
+        for column in schema.columns
+    ]
+    document: dict[str, Any] = {
+        "@context": _CONTEXT,
+        "@type": "sc:Dataset",
+        "conformsTo": CROISSANT_CONFORMS_TO,
+        "name": name,
+        "description": description,
+        "license": license,
+        "creator": {"@type": "sc:Person", "name": creator},
+        "url": f"{gateway}{content_cid}",
+        "version": version,
+        "citeAs": f"{name}, {gateway}{content_cid}",
+        "distribution": distribution,
+        "recordSet": [
+            {
+                "@type": "cr:RecordSet",
+                "@id": "rows",
+                "name": "rows",
+                "description": "one record per row, in the row order the row root commits to",
+                "field": fields,
+            }
+        ],
+        "datasoil:contentCid": content_cid,
+        "datasoil:cidProfile": cid_profile,
+        "datasoil:rowEncoding": encoding_version,
+        "datasoil:rowRoot": "0x" + row_root.hex(),
+        "datasoil:rowCount": row_count,
+        "datasoil:private": private,
+    }
+    if derived_from:
+        document["prov:wasDerivedFrom"] = [{"@id": f"{gateway}{cid}"} for cid in derived_from]
+    return document
+
+
+def canonical_bytes(document: dict[str, Any]) -> bytes:
+    """The bytes that are pinned: sorted keys, no insignificant whitespace, UTF-8."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def schema_of(document: dict[str, Any]) -> Schema:
+    """The explicit schema a datasoil Croissant document records (its ``rows`` record set).
+
+    Raises SchemaError when the document has no datasoil column types.
+    """
+    try:
+        fields = document["recordSet"][0]["field"]
+        columns = tuple(
+            Column(str(f["name"]), str(f["datasoil:type"]), bool(f.get("datasoil:nullable", True)))
+            for f in fields
+        )
+    except (KeyError, IndexError, TypeError) as exc:
+        raise SchemaError(
+            f"expected a datasoil Croissant record set with column types, found none ({exc})"
+        ) from exc
+    return Schema(columns)

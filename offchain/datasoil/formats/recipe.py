@@ -1,0 +1,1123 @@
+r"""Cleaning recipes: parse YAML, validate, and pin canonical bytes.
+
+A recipe is a YAML mapping ``{version: 1, steps: [...]}``; each step is a mapping with a
+``kind`` and the fields of that kind (see docs/cleaning.md for the full reference)::
+
+    version: 1
+    steps:
+      - {kind: trim, columns: [name, email]}
+      - {kind: filter, expr: "age >= 18 and not is_null(email)"}
+      - {kind: dedupe, columns: [email]}
+
+:func:`load_recipe` checks the structure of every step and parses filter expressions;
+:meth:`Recipe.check_columns` then follows the columns (names and types) through the
+pipeline for a given input schema. Both raise :class:`RecipeError` with a message naming
+the step (index and kind) and the field at fault.
+
+:meth:`Recipe.canonical_bytes` is canonical JSON (sorted keys, no whitespace, UTF-8) of the
+validated recipe with every default filled in and every expression in canonical form, so
+two YAML files that mean the same recipe have the same bytes and the same CID.
+
+The filter expression language (no ``eval`` anywhere)::
+
+    expr    := or
+    or      := and ("or" and)*
+    and     := not ("and" not)*
+    not     := "not" not | cmp
+    cmp     := operand (("==" | "!=" | "<" | "<=" | ">" | ">=") operand)?
+    operand := NUMBER | STRING | "true" | "false" | "null" | COLUMN
+             | "is_null" "(" COLUMN ")" | "(" expr ")"
+    COLUMN  := [A-Za-z_][A-Za-z0-9_]* | "`" any characters but "`" "`"
+    STRING  := '...' or "..." with backslash escapes \\ \' \" \n \t \uXXXX
+    NUMBER  := -?[0-9]+ (an integer) | -?[0-9]+(.[0-9]+)?([eE][+-]?[0-9]+)? (a float)
+
+Comparisons follow SQL's three-valued logic: a comparison with a null is null (unknown),
+``not null`` is null, ``null and false`` is false, ``null or true`` is true, and a row is
+kept only when the whole expression is true.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeAlias
+
+import polars as pl
+import yaml
+
+from datasoil.errors import RecipeError
+
+__all__ = [
+    "CAST_TYPES",
+    "EMAIL_PATTERN",
+    "FAIL_POLICIES",
+    "PHONE_PATTERN",
+    "RECIPE_VERSION",
+    "RESERVED_PREFIX",
+    "STEP_KINDS",
+    "WHITESPACE",
+    "And",
+    "Cast",
+    "Cmp",
+    "Col",
+    "Dedupe",
+    "DropNulls",
+    "Expr",
+    "Fill",
+    "Filter",
+    "IsNull",
+    "Lit",
+    "Normalise",
+    "Not",
+    "Or",
+    "Outliers",
+    "Recipe",
+    "RecipeError",
+    "RedactPii",
+    "Rename",
+    "Select",
+    "Step",
+    "Trim",
+    "eval_expr",
+    "expr_to_polars",
+    "load_recipe",
+    "parse_expr",
+    "recipe_cid",
+]
+
+RECIPE_VERSION = 1
+"""The only recipe format version this module reads."""
+
+RESERVED_PREFIX = "__ds_"
+"""Column names starting with this are the engine's own (row numbers, fate marks)."""
+
+MAX_STEPS = 255
+"""A step index must fit the fate record's one byte, with 0xff meaning "no step"."""
+
+CAST_TYPES: tuple[str, ...] = ("int64", "float64", "string", "bool")
+"""Types a ``cast`` step can produce (datasoil row-schema type names)."""
+
+FAIL_POLICIES: tuple[str, ...] = ("strict", "null", "drop")
+"""What a cast does with a non-null value it cannot convert."""
+
+WHITESPACE = (
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+"""The Unicode ``White_Space`` property (25 code points): what ``trim`` strips and what
+``normalise: {whitespace: collapse}`` collapses. Spelled out so every implementation
+(Rust regex, Python ``re``) uses the same set."""
+
+_WS_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]"
+
+EMAIL_PATTERN = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
+"""E-mail addresses: ASCII local part, ``@``, dot-separated labels, an alphabetic TLD."""
+
+PHONE_PATTERN = (
+    r"\+[0-9]{8,15}"
+    r"|(?:\+[0-9]{1,3}[ .\-]?)?(?:\([0-9]{2,4}\)[ .\-]?|[0-9]{2,4}[ .\-])"
+    r"[0-9]{3,4}[ .\-]?[0-9]{3,4}"
+)
+"""Phone numbers: ``+`` and 8-15 digits (E.164), or an optional ``+CC`` country code, an
+area code (``(555)`` or ``555`` followed by a separator), then two groups of 3-4 digits;
+separators are a space, a dot or a hyphen. At least 8 digits, and ISO dates such as
+``2024-01-15`` do not match. Applied after e-mails. Plain ASCII regex syntax, so Rust's
+``regex`` crate (Polars) and Python's ``re`` find the same leftmost-first matches."""
+
+
+# ---------------------------------------------------------------------------------------
+# Filter expressions
+# ---------------------------------------------------------------------------------------
+
+Scalar: TypeAlias = int | float | str | bool | None
+
+
+@dataclass(frozen=True)
+class Lit:
+    """A literal: integer, float, string, boolean or null."""
+
+    value: Scalar
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column reference."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class IsNull:
+    """``is_null(column)``: true when the column's value is null (never null itself)."""
+
+    column: str
+
+
+@dataclass(frozen=True)
+class Not:
+    """Logical negation (null stays null)."""
+
+    operand: Expr
+
+
+@dataclass(frozen=True)
+class And:
+    """Logical conjunction (three-valued)."""
+
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True)
+class Or:
+    """Logical disjunction (three-valued)."""
+
+    left: Expr
+    right: Expr
+
+
+CmpOp = Literal["==", "!=", "<", "<=", ">", ">="]
+
+
+@dataclass(frozen=True)
+class Cmp:
+    """A comparison of two operands (null when either is null)."""
+
+    op: CmpOp
+    left: Expr
+    right: Expr
+
+
+Expr: TypeAlias = Lit | Col | IsNull | Not | And | Or | Cmp
+
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>\s+)
+  | (?P<num>-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)
+  | (?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+  | (?P<bq>`[^`]+`)
+  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<op>==|!=|<=|>=|<|>)
+  | (?P<punct>[()])
+    """,
+    re.VERBOSE,
+)
+_KEYWORDS = {"and", "or", "not", "true", "false", "null", "is_null"}
+_ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "t": "\t"}
+
+
+class _ExprSyntaxError(Exception):
+    pass
+
+
+def _tokenize(text: str) -> list[tuple[str, str, int]]:
+    tokens: list[tuple[str, str, int]] = []
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise _ExprSyntaxError(f"unexpected character {text[pos]!r} at offset {pos}")
+        kind = m.lastgroup
+        assert kind is not None
+        if kind != "ws":
+            tokens.append((kind, m.group(), pos))
+        pos = m.end()
+    return tokens
+
+
+def _unescape(quoted: str) -> str:
+    body = quoted[1:-1]
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\":
+            nxt = body[i + 1]
+            if nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", body[i + 2 : i + 6]):
+                out.append(chr(int(body[i + 2 : i + 6], 16)))
+                i += 6
+                continue
+            if nxt not in _ESCAPES:
+                raise _ExprSyntaxError(f"unknown escape \\{nxt} in string {quoted}")
+            out.append(_ESCAPES[nxt])
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.tokens = _tokenize(text)
+        self.i = 0
+
+    def peek(self) -> tuple[str, str, int] | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def take(self) -> tuple[str, str, int]:
+        tok = self.peek()
+        if tok is None:
+            raise _ExprSyntaxError("unexpected end of expression")
+        self.i += 1
+        return tok
+
+    def is_word(self, word: str) -> bool:
+        tok = self.peek()
+        return tok is not None and tok[0] == "ident" and tok[1] == word
+
+    def expect(self, value: str) -> None:
+        tok = self.take()
+        if tok[1] != value:
+            raise _ExprSyntaxError(f"expected {value!r} at offset {tok[2]}, found {tok[1]!r}")
+
+    def parse(self) -> Expr:
+        if not self.tokens:
+            raise _ExprSyntaxError("empty expression")
+        expr = self.or_()
+        tok = self.peek()
+        if tok is not None:
+            raise _ExprSyntaxError(f"unexpected {tok[1]!r} at offset {tok[2]}")
+        return expr
+
+    def or_(self) -> Expr:
+        left = self.and_()
+        while self.is_word("or"):
+            self.take()
+            left = Or(left, self.and_())
+        return left
+
+    def and_(self) -> Expr:
+        left = self.not_()
+        while self.is_word("and"):
+            self.take()
+            left = And(left, self.not_())
+        return left
+
+    def not_(self) -> Expr:
+        if self.is_word("not"):
+            self.take()
+            return Not(self.not_())
+        return self.cmp()
+
+    def cmp(self) -> Expr:
+        left = self.operand()
+        tok = self.peek()
+        if tok is not None and tok[0] == "op":
+            self.take()
+            right = self.operand()
+            op: CmpOp = tok[1]  # type: ignore[assignment]
+            return Cmp(op, left, right)
+        return left
+
+    def column_name(self) -> str:
+        kind, value, pos = self.take()
+        if kind == "bq":
+            return value[1:-1]
+        if kind == "ident" and value not in _KEYWORDS:
+            return value
+        raise _ExprSyntaxError(f"expected a column name at offset {pos}, found {value!r}")
+
+    def operand(self) -> Expr:
+        kind, value, pos = self.take()
+        if kind == "num":
+            if re.fullmatch(r"-?[0-9]+", value):
+                return Lit(int(value))
+            number = float(value)
+            if not math.isfinite(number):
+                raise _ExprSyntaxError(f"number {value} out of range at offset {pos}")
+            return Lit(number)
+        if kind == "str":
+            return Lit(_unescape(value))
+        if kind == "bq":
+            return Col(value[1:-1])
+        if kind == "punct" and value == "(":
+            inner = self.or_()
+            self.expect(")")
+            return inner
+        if kind == "ident":
+            if value == "true":
+                return Lit(True)
+            if value == "false":
+                return Lit(False)
+            if value == "null":
+                return Lit(None)
+            if value == "is_null":
+                self.expect("(")
+                name = self.column_name()
+                self.expect(")")
+                return IsNull(name)
+            if value in _KEYWORDS:
+                raise _ExprSyntaxError(f"unexpected keyword {value!r} at offset {pos}")
+            return Col(value)
+        raise _ExprSyntaxError(f"unexpected {value!r} at offset {pos}")
+
+
+def parse_expr(text: str) -> Expr:
+    """Parse a filter expression into its syntax tree.
+
+    >>> parse_expr("age >= 18 and not is_null(email)")
+    And(left=Cmp(op='>=', left=Col(name='age'), right=Lit(value=18)), right=Not(operand=IsNull(column='email')))
+
+    Raises:
+        RecipeError: the text is not an expression of the language (the message says where).
+    """  # noqa: E501
+    try:
+        return _Parser(text).parse()
+    except _ExprSyntaxError as exc:
+        raise RecipeError(f"bad expression {text!r}: {exc}") from None
+
+
+def _quote_col(name: str) -> str:
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) and name not in _KEYWORDS:
+        return name
+    return f"`{name}`"
+
+
+def render_expr(expr: Expr) -> str:
+    """The canonical text of an expression: fully parenthesised, single spaces."""
+    if isinstance(expr, Lit):
+        v = expr.value
+        if v is None:
+            return "null"
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return json.dumps(v, ensure_ascii=False)
+        return repr(v)
+    if isinstance(expr, Col):
+        return _quote_col(expr.name)
+    if isinstance(expr, IsNull):
+        return f"is_null({_quote_col(expr.column)})"
+    if isinstance(expr, Not):
+        return f"(not {render_expr(expr.operand)})"
+    if isinstance(expr, And):
+        return f"({render_expr(expr.left)} and {render_expr(expr.right)})"
+    if isinstance(expr, Or):
+        return f"({render_expr(expr.left)} or {render_expr(expr.right)})"
+    return f"({render_expr(expr.left)} {expr.op} {render_expr(expr.right)})"
+
+
+def _expr_columns(expr: Expr) -> list[str]:
+    if isinstance(expr, Col):
+        return [expr.name]
+    if isinstance(expr, IsNull):
+        return [expr.column]
+    if isinstance(expr, Not):
+        return _expr_columns(expr.operand)
+    if isinstance(expr, (And, Or, Cmp)):
+        return _expr_columns(expr.left) + _expr_columns(expr.right)
+    return []
+
+
+def _kind_of(expr: Expr, types: Mapping[str, str]) -> str:
+    """The value class of an operand: number, string, bool or null."""
+    if isinstance(expr, Lit):
+        v = expr.value
+        if v is None:
+            return "null"
+        if isinstance(v, bool):
+            return "bool"
+        if isinstance(v, str):
+            return "string"
+        return "number"
+    if isinstance(expr, Col):
+        t = types[expr.name]
+        return {"int64": "number", "float64": "number"}.get(t, t)
+    return "bool"
+
+
+def _check_expr_types(expr: Expr, types: Mapping[str, str]) -> None:
+    if isinstance(expr, (Not,)):
+        _check_expr_types(expr.operand, types)
+        if _kind_of(expr.operand, types) not in ("bool", "null"):
+            raise RecipeError(f"'not' needs a condition, found {render_expr(expr.operand)}")
+    elif isinstance(expr, (And, Or)):
+        for side in (expr.left, expr.right):
+            _check_expr_types(side, types)
+            if _kind_of(side, types) not in ("bool", "null"):
+                raise RecipeError(f"'and'/'or' need conditions, found {render_expr(side)}")
+    elif isinstance(expr, Cmp):
+        for side in (expr.left, expr.right):
+            _check_expr_types(side, types)
+        lk, rk = _kind_of(expr.left, types), _kind_of(expr.right, types)
+        if "null" in (lk, rk):
+            raise RecipeError(
+                f"comparison with null is never true in {render_expr(expr)}; use is_null(column)"
+            )
+        if lk != rk:
+            raise RecipeError(f"cannot compare {lk} with {rk} in {render_expr(expr)}")
+        if lk == "bool" and expr.op not in ("==", "!="):
+            raise RecipeError(f"booleans only compare with == and != in {render_expr(expr)}")
+
+
+def expr_to_polars(expr: Expr) -> pl.Expr:
+    """Translate an expression to a Polars expression with the same three-valued result."""
+    if isinstance(expr, Lit):
+        return pl.lit(expr.value)
+    if isinstance(expr, Col):
+        return pl.col(expr.name)
+    if isinstance(expr, IsNull):
+        return pl.col(expr.column).is_null()
+    if isinstance(expr, Not):
+        return ~expr_to_polars(expr.operand)
+    if isinstance(expr, And):
+        return expr_to_polars(expr.left) & expr_to_polars(expr.right)
+    if isinstance(expr, Or):
+        return expr_to_polars(expr.left) | expr_to_polars(expr.right)
+    left, right = expr_to_polars(expr.left), expr_to_polars(expr.right)
+    return {
+        "==": left.eq,
+        "!=": left.ne,
+        "<": left.lt,
+        "<=": left.le,
+        ">": left.gt,
+        ">=": left.ge,
+    }[expr.op](right)
+
+
+def eval_expr(expr: Expr, row: Mapping[str, Any]) -> bool | None:
+    """Evaluate an expression on one row in plain Python (three-valued: None is unknown).
+
+    An independent implementation of the semantics, used by sampled verification and to
+    cross-check the Polars translation.
+    """
+    value = _eval(expr, row)
+    if value is None or isinstance(value, bool):
+        return value
+    raise RecipeError(f"expression {render_expr(expr)} is not a condition")
+
+
+def _eval(expr: Expr, row: Mapping[str, Any]) -> Any:
+    if isinstance(expr, Lit):
+        return expr.value
+    if isinstance(expr, Col):
+        return row[expr.name]
+    if isinstance(expr, IsNull):
+        return row[expr.column] is None
+    if isinstance(expr, Not):
+        v = _eval(expr.operand, row)
+        return None if v is None else not v
+    if isinstance(expr, And):
+        a, b = _eval(expr.left, row), _eval(expr.right, row)
+        if a is False or b is False:
+            return False
+        return None if a is None or b is None else True
+    if isinstance(expr, Or):
+        a, b = _eval(expr.left, row), _eval(expr.right, row)
+        if a is True or b is True:
+            return True
+        return None if a is None or b is None else False
+    a, b = _eval(expr.left, row), _eval(expr.right, row)
+    if a is None or b is None:
+        return None
+    if (isinstance(a, float) and math.isnan(a)) or (isinstance(b, float) and math.isnan(b)):
+        # Polars orders NaN above every number and equal to itself.
+        ka = (1, 0.0) if isinstance(a, float) and math.isnan(a) else (0, a)
+        kb = (1, 0.0) if isinstance(b, float) and math.isnan(b) else (0, b)
+        a, b = ka, kb
+    return {
+        "==": a == b,
+        "!=": a != b,
+        "<": a < b,
+        "<=": a <= b,
+        ">": a > b,
+        ">=": a >= b,
+    }[expr.op]
+
+
+# ---------------------------------------------------------------------------------------
+# Steps
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Select:
+    """Keep these columns, in this order."""
+
+    columns: tuple[str, ...]
+    kind: str = "select"
+
+
+@dataclass(frozen=True)
+class Rename:
+    """Rename columns (old name -> new name); order is kept."""
+
+    mapping: tuple[tuple[str, str], ...]
+    kind: str = "rename"
+
+
+@dataclass(frozen=True)
+class Cast:
+    """Convert columns to types; ``on_error`` decides what a failed conversion does."""
+
+    columns: tuple[tuple[str, str], ...]
+    on_error: str = "strict"
+    kind: str = "cast"
+
+
+@dataclass(frozen=True)
+class Trim:
+    """Strip Unicode White_Space from both ends of string values."""
+
+    columns: tuple[str, ...]
+    kind: str = "trim"
+
+
+@dataclass(frozen=True)
+class Normalise:
+    """Unicode normalisation (NFKC), then case mapping, then whitespace collapsing."""
+
+    columns: tuple[str, ...]
+    unicode: str | None = "NFKC"
+    case: str | None = None
+    whitespace: str | None = None
+    kind: str = "normalise"
+
+
+@dataclass(frozen=True)
+class DropNulls:
+    """Drop rows with a null in any of these columns."""
+
+    columns: tuple[str, ...]
+    kind: str = "drop_nulls"
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Keep the rows for which the expression is true."""
+
+    expr: Expr
+    kind: str = "filter"
+
+
+@dataclass(frozen=True)
+class Dedupe:
+    """Drop every row whose key equals an earlier (lower row number) surviving row's key."""
+
+    columns: tuple[str, ...]
+    keep: str = "first"
+    kind: str = "dedupe"
+
+
+@dataclass(frozen=True)
+class RedactPii:
+    """Replace e-mail addresses and phone numbers in string values by tokens."""
+
+    columns: tuple[str, ...]
+    patterns: tuple[str, ...] = ("email", "phone")
+    email_token: str = "[EMAIL]"
+    phone_token: str = "[PHONE]"
+    kind: str = "redact_pii"
+
+
+@dataclass(frozen=True)
+class Outliers:
+    """Tukey fences ``[Q1 - k·IQR, Q3 + k·IQR]`` per column; clip values to them or drop rows."""
+
+    columns: tuple[str, ...]
+    action: str = "clip"
+    k: float = 1.5
+    kind: str = "outliers"
+
+
+@dataclass(frozen=True)
+class Fill:
+    """Replace nulls by per-column defaults."""
+
+    values: tuple[tuple[str, Scalar], ...]
+    kind: str = "fill"
+
+
+Step: TypeAlias = (
+    Select
+    | Rename
+    | Cast
+    | Trim
+    | Normalise
+    | DropNulls
+    | Filter
+    | Dedupe
+    | RedactPii
+    | Outliers
+    | Fill
+)
+
+STEP_KINDS: tuple[str, ...] = (
+    "select",
+    "rename",
+    "cast",
+    "trim",
+    "normalise",
+    "drop_nulls",
+    "filter",
+    "dedupe",
+    "redact_pii",
+    "outliers",
+    "fill",
+)
+
+_FIELDS: dict[str, tuple[set[str], set[str]]] = {
+    # kind: (required fields, optional fields)
+    "select": ({"columns"}, set()),
+    "rename": ({"columns"}, set()),
+    "cast": ({"columns"}, {"on_error"}),
+    "trim": ({"columns"}, set()),
+    "normalise": ({"columns"}, {"unicode", "case", "whitespace"}),
+    "drop_nulls": ({"columns"}, set()),
+    "filter": ({"expr"}, set()),
+    "dedupe": ({"columns"}, {"keep"}),
+    "redact_pii": ({"columns"}, {"patterns", "email_token", "phone_token"}),
+    "outliers": ({"columns"}, {"action", "k", "method"}),
+    "fill": ({"values"}, set()),
+}
+
+
+def _where(index: int, kind: str, field: str | None = None) -> str:
+    where = f"step {index} ({kind})"
+    return f"{where}, field '{field}'" if field else where
+
+
+def _names(raw: Any, index: int, kind: str, field: str) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not raw:
+        raise RecipeError(
+            f"{_where(index, kind, field)}: expected a non-empty list of column names, "
+            f"found {raw!r}"
+        )
+    for name in raw:
+        if not isinstance(name, str) or not name:
+            raise RecipeError(
+                f"{_where(index, kind, field)}: expected column names, found {name!r}"
+            )
+        if name.startswith(RESERVED_PREFIX):
+            raise RecipeError(
+                f"{_where(index, kind, field)}: column names starting with "
+                f"{RESERVED_PREFIX!r} are reserved, found {name!r}"
+            )
+    if len(set(raw)) != len(raw):
+        raise RecipeError(f"{_where(index, kind, field)}: column listed twice in {raw!r}")
+    return tuple(raw)
+
+
+def _pairs(raw: Any, index: int, kind: str, field: str) -> list[tuple[str, Any]]:
+    if not isinstance(raw, dict) or not raw:
+        raise RecipeError(
+            f"{_where(index, kind, field)}: expected a non-empty mapping, found {raw!r}"
+        )
+    names = _names(list(raw), index, kind, field)
+    return [(name, raw[name]) for name in names]
+
+
+def _choice(raw: Any, allowed: Sequence[str | None], index: int, kind: str, field: str) -> Any:
+    if raw not in allowed:
+        shown = ", ".join("null" if a is None else repr(a) for a in allowed)
+        raise RecipeError(f"{_where(index, kind, field)}: expected one of {shown}, found {raw!r}")
+    return raw
+
+
+def _parse_step(index: int, raw: Any) -> Step:
+    if not isinstance(raw, dict):
+        raise RecipeError(f"step {index}: expected a mapping with a 'kind', found {raw!r}")
+    kind = raw.get("kind")
+    if kind not in _FIELDS:
+        raise RecipeError(
+            f"step {index}: unknown step kind {kind!r}; expected one of {', '.join(STEP_KINDS)}"
+        )
+    required, optional = _FIELDS[kind]
+    fields = set(raw) - {"kind"}
+    for missing in sorted(required - fields):
+        raise RecipeError(f"{_where(index, kind, missing)}: required field is missing")
+    for extra in sorted(fields - required - optional):
+        allowed = ", ".join(sorted(required | optional))
+        raise RecipeError(f"{_where(index, kind, extra)}: unknown field (allowed: {allowed})")
+    if kind == "select":
+        return Select(_names(raw["columns"], index, kind, "columns"))
+    if kind == "rename":
+        pairs = _pairs(raw["columns"], index, kind, "columns")
+        for old, new in pairs:
+            if not isinstance(new, str) or not new or new.startswith(RESERVED_PREFIX):
+                raise RecipeError(
+                    f"{_where(index, kind, 'columns')}: expected a new name for {old!r}, "
+                    f"found {new!r}"
+                )
+        return Rename(tuple(sorted((old, new) for old, new in pairs)))
+    if kind == "cast":
+        pairs = _pairs(raw["columns"], index, kind, "columns")
+        for name, type_ in pairs:
+            if type_ not in CAST_TYPES:
+                raise RecipeError(
+                    f"{_where(index, kind, 'columns')}: bad cast type {type_!r} for column "
+                    f"{name!r}; expected one of {', '.join(CAST_TYPES)}"
+                )
+        on_error = _choice(raw.get("on_error", "strict"), FAIL_POLICIES, index, kind, "on_error")
+        return Cast(tuple(sorted((n, t) for n, t in pairs)), on_error)
+    if kind == "trim":
+        return Trim(_names(raw["columns"], index, kind, "columns"))
+    if kind == "normalise":
+        step = Normalise(
+            _names(raw["columns"], index, kind, "columns"),
+            unicode=_choice(raw.get("unicode", "NFKC"), ["NFKC", None], index, kind, "unicode"),
+            case=_choice(raw.get("case"), ["lower", "upper", None], index, kind, "case"),
+            whitespace=_choice(
+                raw.get("whitespace"), ["collapse", None], index, kind, "whitespace"
+            ),
+        )
+        if step.unicode is None and step.case is None and step.whitespace is None:
+            raise RecipeError(f"{_where(index, kind)}: nothing to do (unicode, case, whitespace)")
+        return step
+    if kind == "drop_nulls":
+        return DropNulls(_names(raw["columns"], index, kind, "columns"))
+    if kind == "filter":
+        text = raw["expr"]
+        if not isinstance(text, str):
+            raise RecipeError(f"{_where(index, kind, 'expr')}: expected a string, found {text!r}")
+        try:
+            return Filter(parse_expr(text))
+        except RecipeError as exc:
+            raise RecipeError(f"{_where(index, kind, 'expr')}: {exc}") from None
+    if kind == "dedupe":
+        keep = _choice(raw.get("keep", "first"), ["first"], index, kind, "keep")
+        return Dedupe(_names(raw["columns"], index, kind, "columns"), keep)
+    if kind == "redact_pii":
+        patterns = raw.get("patterns", ["email", "phone"])
+        if isinstance(patterns, str):
+            patterns = [patterns]
+        if not isinstance(patterns, list) or not patterns:
+            raise RecipeError(
+                f"{_where(index, kind, 'patterns')}: expected a list of email/phone, "
+                f"found {patterns!r}"
+            )
+        for p in patterns:
+            _choice(p, ["email", "phone"], index, kind, "patterns")
+        tokens = {}
+        for field in ("email_token", "phone_token"):
+            token = raw.get(field, "[EMAIL]" if field == "email_token" else "[PHONE]")
+            if not isinstance(token, str):
+                raise RecipeError(
+                    f"{_where(index, kind, field)}: expected a string, found {token!r}"
+                )
+            tokens[field] = token
+        ordered = tuple(p for p in ("email", "phone") if p in patterns)
+        return RedactPii(_names(raw["columns"], index, kind, "columns"), ordered, **tokens)
+    if kind == "outliers":
+        action = _choice(raw.get("action", "clip"), ["clip", "drop"], index, kind, "action")
+        _choice(raw.get("method", "tukey_iqr"), ["tukey_iqr"], index, kind, "method")
+        k = raw.get("k", 1.5)
+        if isinstance(k, bool) or not isinstance(k, (int, float)) or not (0 <= k < math.inf):
+            raise RecipeError(
+                f"{_where(index, kind, 'k')}: expected a finite number >= 0, found {k!r}"
+            )
+        return Outliers(_names(raw["columns"], index, kind, "columns"), action, float(k))
+    # fill
+    pairs = _pairs(raw["values"], index, kind, "values")
+    for name, value in pairs:
+        if value is None or not isinstance(value, (int, float, str, bool)):
+            raise RecipeError(
+                f"{_where(index, kind, 'values')}: expected a number, string or boolean "
+                f"default for {name!r}, found {value!r}"
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise RecipeError(f"{_where(index, kind, 'values')}: non-finite default for {name!r}")
+    return Fill(tuple(sorted(pairs, key=lambda p: p[0])))
+
+
+def _step_json(step: Step) -> dict[str, Any]:
+    """The canonical JSON form of a step: every field explicit."""
+    if isinstance(step, Select):
+        return {"kind": step.kind, "columns": list(step.columns)}
+    if isinstance(step, Rename):
+        return {"kind": step.kind, "columns": dict(step.mapping)}
+    if isinstance(step, Cast):
+        return {
+            "kind": step.kind,
+            "columns": dict(step.columns),
+            "on_error": step.on_error,
+        }
+    if isinstance(step, (Trim, DropNulls)):
+        return {"kind": step.kind, "columns": list(step.columns)}
+    if isinstance(step, Normalise):
+        return {
+            "kind": step.kind,
+            "columns": list(step.columns),
+            "unicode": step.unicode,
+            "case": step.case,
+            "whitespace": step.whitespace,
+        }
+    if isinstance(step, Filter):
+        return {"kind": step.kind, "expr": render_expr(step.expr)}
+    if isinstance(step, Dedupe):
+        return {"kind": step.kind, "columns": list(step.columns), "keep": step.keep}
+    if isinstance(step, RedactPii):
+        return {
+            "kind": step.kind,
+            "columns": list(step.columns),
+            "patterns": list(step.patterns),
+            "email_token": step.email_token,
+            "phone_token": step.phone_token,
+        }
+    if isinstance(step, Outliers):
+        return {
+            "kind": step.kind,
+            "columns": list(step.columns),
+            "action": step.action,
+            "method": "tukey_iqr",
+            "k": step.k,
+        }
+    return {"kind": step.kind, "values": dict(step.values)}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A validated recipe: its format version and its steps, in order."""
+
+    steps: tuple[Step, ...]
+    version: int = RECIPE_VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        """The canonical JSON object (defaults filled in, expressions canonical)."""
+        return {"version": self.version, "steps": [_step_json(s) for s in self.steps]}
+
+    def canonical_bytes(self) -> bytes:
+        """Canonical JSON bytes: sorted keys, no whitespace, UTF-8, no ASCII escaping."""
+        return json.dumps(
+            self.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode("utf-8")
+
+    @property
+    def cid(self) -> str:
+        """The CID of :meth:`canonical_bytes` (see :func:`recipe_cid`)."""
+        return recipe_cid(self.canonical_bytes())
+
+    def check_columns(self, columns: Sequence[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+        """Follow ``(name, type)`` columns through the steps; return the columns after each.
+
+        ``columns`` is the input schema (type names as in :data:`CAST_TYPES`, other names
+        allowed for columns that no typed step touches). Element ``i`` of the result is the
+        column list after step ``i``.
+
+        Raises:
+            RecipeError: a step names a column that does not exist at that point of the
+                pipeline, or one of the wrong type (message names step, kind and field).
+        """
+        current = list(columns)
+        after: list[list[tuple[str, str]]] = []
+        for index, step in enumerate(self.steps):
+            current = _check_step(index, step, current)
+            after.append(list(current))
+        return after
+
+
+def _need(
+    index: int,
+    kind: str,
+    field: str,
+    names: Sequence[str],
+    types: Mapping[str, str],
+    allowed: Sequence[str] | None = None,
+    what: str = "",
+) -> None:
+    for name in names:
+        if name not in types:
+            have = ", ".join(types) or "none"
+            raise RecipeError(
+                f"{_where(index, kind, field)}: unknown column {name!r} at this step "
+                f"(columns here: {have})"
+            )
+        if allowed is not None and types[name] not in allowed:
+            raise RecipeError(
+                f"{_where(index, kind, field)}: column {name!r} has type {types[name]}, "
+                f"expected {what}"
+            )
+
+
+def _check_step(index: int, step: Step, cols: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    types = dict(cols)
+    kind = step.kind
+    if isinstance(step, Select):
+        _need(index, kind, "columns", step.columns, types)
+        return [(c, types[c]) for c in step.columns]
+    if isinstance(step, Rename):
+        mapping = dict(step.mapping)
+        _need(index, kind, "columns", list(mapping), types)
+        renamed = [(mapping.get(c, c), t) for c, t in cols]
+        seen: set[str] = set()
+        for c, _ in renamed:
+            if c in seen:
+                raise RecipeError(
+                    f"{_where(index, kind, 'columns')}: renaming makes two columns named {c!r}"
+                )
+            seen.add(c)
+        return renamed
+    if isinstance(step, Cast):
+        mapping = dict(step.columns)
+        _need(index, kind, "columns", list(mapping), types)
+        for name in mapping:
+            if types[name] not in CAST_TYPES:
+                raise RecipeError(
+                    f"{_where(index, kind, 'columns')}: cannot cast column {name!r} of type "
+                    f"{types[name]}; castable types are {', '.join(CAST_TYPES)}"
+                )
+        return [(c, mapping.get(c, t)) for c, t in cols]
+    if isinstance(step, (Trim, Normalise, RedactPii)):
+        _need(index, kind, "columns", step.columns, types, ["string"], "string")
+        return cols
+    if isinstance(step, DropNulls):
+        _need(index, kind, "columns", step.columns, types)
+        return cols
+    if isinstance(step, Filter):
+        _need(index, kind, "expr", _expr_columns(step.expr), types)
+        try:
+            _check_expr_types(step.expr, types)
+        except RecipeError as exc:
+            raise RecipeError(f"{_where(index, kind, 'expr')}: {exc}") from None
+        if _kind_of(step.expr, types) not in ("bool",):
+            raise RecipeError(
+                f"{_where(index, kind, 'expr')}: expected a condition, found "
+                f"{render_expr(step.expr)}"
+            )
+        return cols
+    if isinstance(step, Dedupe):
+        _need(index, kind, "columns", step.columns, types)
+        return cols
+    if isinstance(step, Outliers):
+        _need(index, kind, "columns", step.columns, types, ["int64", "float64"], "a number")
+        return cols
+    assert isinstance(step, Fill)
+    _need(index, kind, "values", [c for c, _ in step.values], types)
+    for name, value in step.values:
+        t = types[name]
+        ok = (
+            (t == "string" and isinstance(value, str))
+            or (t == "bool" and isinstance(value, bool))
+            or (t == "int64" and isinstance(value, int) and not isinstance(value, bool))
+            or (t == "float64" and isinstance(value, (int, float)) and not isinstance(value, bool))
+        )
+        if not ok:
+            raise RecipeError(
+                f"{_where(index, kind, 'values')}: default {value!r} does not fit column "
+                f"{name!r} of type {t}"
+            )
+    return cols
+
+
+def load_recipe(source: str | Path) -> Recipe:
+    """Load and validate a recipe from a path or from YAML text.
+
+    A :class:`~pathlib.Path`, or a string naming an existing file, is read as a file;
+    any other string is parsed as YAML (or JSON, which is YAML).
+
+    Raises:
+        RecipeError: the YAML does not parse, or a step is unknown or malformed
+            (the message names the step index, kind and field).
+    """
+    if isinstance(source, Path) or _names_a_file(source):
+        origin = str(source)
+        try:
+            text = Path(source).read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise RecipeError(
+                f"{origin}: expected a UTF-8 recipe, found byte 0x{exc.object[exc.start]:02x} "
+                f"at offset {exc.start}"
+            ) from None
+        except OSError as exc:
+            raise RecipeError(f"cannot read recipe {source}: {exc.strerror or exc}") from None
+    else:
+        origin, text = "<recipe text>", source
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RecipeError(_yaml_error(origin, text, exc)) from None
+    return recipe_from_json(doc)
+
+
+def _yaml_error(origin: str, text: str, exc: yaml.YAMLError) -> str:
+    """One sentence for a YAML syntax error: ``file:line:column:`` first, then the problem.
+
+    PyYAML's own message spans several lines (context, a snippet, a caret); lines and
+    columns here count from 1, as editors show them.
+
+    >>> try:
+    ...     yaml.safe_load("a: b: c")
+    ... except yaml.YAMLError as exc:
+    ...     print(_yaml_error("r.yaml", "a: b: c", exc))
+    r.yaml:1:5: recipe is not valid YAML: mapping values are not allowed here
+    """
+    prefix = "recipe is not valid YAML"
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark else origin
+        problem = exc.problem or exc.context or "syntax error"
+        detail = ""
+        if exc.context and exc.problem:
+            detail = f" ({exc.context}"
+            ctx = exc.context_mark
+            if ctx is not None and (ctx.line, ctx.column) != (mark.line, mark.column):
+                detail += f" that starts at line {ctx.line + 1}, column {ctx.column + 1}"
+            detail += ")"
+        return f"{where}: {prefix}: {problem}{detail}"
+    if isinstance(exc, yaml.reader.ReaderError):
+        pos = exc.position
+        line, column = text.count("\n", 0, pos) + 1, pos - (text.rfind("\n", 0, pos) + 1) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or "?")
+        return (
+            f"{origin}:{line}:{column}: {prefix}: expected printable characters, found "
+            f"U+{char:04X} ({exc.reason})"
+        )
+    lines = str(exc).strip().splitlines()
+    return f"{origin}: {prefix}: {lines[0] if lines else type(exc).__name__}"
+
+
+def _names_a_file(text: str) -> bool:
+    if "\n" in text or text.lstrip().startswith(("{", "[")):
+        return False
+    try:
+        return Path(text).is_file()
+    except OSError:
+        return False
+
+
+def recipe_from_json(doc: Any) -> Recipe:
+    """Validate a recipe given as a decoded YAML/JSON object (see :func:`load_recipe`).
+
+    Raises:
+        RecipeError: as :func:`load_recipe`.
+    """
+    if not isinstance(doc, dict):
+        raise RecipeError(f"recipe: expected a mapping with 'version' and 'steps', found {doc!r}")
+    extra = set(doc) - {"version", "steps"}
+    if extra:
+        raise RecipeError(f"recipe: unknown top-level field(s) {sorted(extra)}")
+    if doc.get("version") != RECIPE_VERSION:
+        raise RecipeError(
+            f"recipe: field 'version': expected {RECIPE_VERSION}, found {doc.get('version')!r}"
+        )
+    steps = doc.get("steps")
+    if not isinstance(steps, list) or not steps:
+        raise RecipeError(f"recipe: field 'steps': expected a non-empty list, found {steps!r}")
+    if len(steps) >= MAX_STEPS:
+        raise RecipeError(f"recipe: at most {MAX_STEPS - 1} steps, found {len(steps)}")
+    return Recipe(tuple(_parse_step(i, raw) for i, raw in enumerate(steps)))
+
+
+def recipe_cid(data: bytes) -> str:
+    """The CID of a recipe's canonical bytes.
+
+    Uses :func:`datasoil.formats.unixfs.add_bytes` (Kubo's default datasoil profile) when that
+    module is present, so the CID equals ``ipfs add`` of the bytes; otherwise CIDv1, raw
+    codec, sha2-256 (which is what ``unixfs-v1-2025`` gives for a file under 1 MiB too).
+    """
+    try:
+        from datasoil.formats import unixfs
+    except ImportError:  # pragma: no cover - unixfs is part of the package
+        from multiformats import CID, multihash
+
+        digest = multihash.wrap(hashlib.sha256(data).digest(), "sha2-256")
+        return str(CID("base32", 1, "raw", digest))
+    return str(unixfs.add_bytes(data, unixfs.profile_for(unixfs.DEFAULT_PROFILE)).cid)
