@@ -16,6 +16,7 @@ __all__ = [
     "DeploymentError",
     "EncodingError",
     "InvalidCid",
+    "ManifestError",
     "NotFound",
     "ProofError",
     "RecipeError",
@@ -50,6 +51,10 @@ class EncodingError(DatasoilError, ValueError):
 
 class ProofError(DatasoilError, ValueError):
     """A Merkle proof or cleaning proof does not verify."""
+
+
+class ManifestError(DatasoilError, ValueError):
+    """A training manifest is malformed, or does not match its entries or its datasets."""
 
 
 class StoreError(DatasoilError, OSError):
