@@ -116,6 +116,7 @@ class Contracts:
     attestations: Any = None
     proofs: Any = None
     market: Any = None
+    models: Any = None
 
     def require(self, name: str) -> Any:
         value = getattr(self, name)
@@ -134,6 +135,7 @@ _NAMES = {
     "attestations": "Attestations",
     "proofs": "CleaningProofs",
     "market": "AccessMarket",
+    "models": "ModelRegistry",
 }
 
 
@@ -288,6 +290,9 @@ def deploy_all(
     )
     if market is not None and token is not None:
         market.set_token_allowed(token, True, sender=deployer)
+    if market is not None:
+        # Models name the market's datasets and receipts and sell in its allowed tokens.
+        deploy("ModelRegistry", market)
 
     record = deployments.Deployment(
         chain_id=chain_id,
