@@ -313,19 +313,32 @@ def contract_names(project: Any) -> list[str]:
     return [n for n in names if n != "DemoToken" or is_local()]
 
 
-def event_logs(event: Any, from_block: int = 0, **filters: Any) -> list[Any]:
-    """Every log of an ape contract event from ``from_block`` to the chain head.
+def event_logs(
+    event: Any, from_block: int = 0, *, to_block: int | None = None, **filters: Any
+) -> list[Any]:
+    """Every log of an ape contract event from ``from_block`` to ``to_block`` (default the
+    chain head), decoded by ape; ``filters`` are indexed arguments to match.
 
-    ape's ``range(start, None)`` means "up to ``start``", not "from ``start`` on": this
-    spells the range out. A ``from_block`` above the head means the chain lost blocks
-    (a reset or reverted local node): DeploymentError, not an empty answer.
+    Read in bounded pages, retrying rate limits (:class:`datasoil.chain.events.LogReader`,
+    ``DATASOIL_LOG_RANGE``). A ``from_block`` above the head means the chain lost blocks
+    (a reset or reverted local node): DeploymentError, not an empty answer. Raises
+    ChainError when the provider keeps refusing.
     """
     from ape import chain
+    from ape.types import LogFilter
 
-    head = int(chain.blocks.height)
+    from datasoil.chain.events import LogReader, rpc_of
+
+    reader = LogReader(rpc_of(chain.provider.web3))
+    head = reader.head()
     if from_block > head + 1:
         raise DeploymentError(
             f"expected the chain to reach block {from_block}, found its head at {head}: the "
             "node was reset or reverted; run `ape run deploy` again"
         )
-    return list(event.range(from_block, head + 1, search_topics=filters or None))
+    stop = head if to_block is None else min(int(to_block), head)
+    address = str(event.contract.address)
+    topics = LogFilter.from_event(event=event.abi, search_topics=filters or None).topic_filter
+    raw = reader.logs(max(from_block, 0), stop, address=address, topics=topics)
+    ecosystem = chain.provider.network.ecosystem
+    return list(ecosystem.decode_logs(raw, event.abi))
