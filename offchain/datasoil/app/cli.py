@@ -31,6 +31,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "Print an RFC 9162 consistency proof that NEW extends OLD.",
     ),
     "car": ("car", "car", "Export and import CARv1 archives."),
+    "fetch": (
+        "fetch",
+        "fetch",
+        "Fetch CID from trustless gateways, verify every block, and write it to --out.",
+    ),
     "store": ("store", "store", "Verify and garbage-collect the local block store."),
     "quality": ("quality", "quality", "Compute the quality report of the dataset file PATH."),
     "clean": ("clean", "clean", "Clean PATH with a recipe; write the data, fate file and proof."),
