@@ -82,7 +82,7 @@ test: install
 
 test-deep: install
 	APE_FOUNDRY_HOST=http://127.0.0.1:$$($(PYTHON) -m datasoil.app.node free-port) \
-		HYPOTHESIS_PROFILE=deep $(BIN)/ape test tests/stateful -q $(PYTEST_ARGS)
+		HYPOTHESIS_PROFILE=deep $(BIN)/ape test tests/stateful tests/boa -q $(PYTEST_ARGS)
 
 # --- the web page ------------------------------------------------------------
 
