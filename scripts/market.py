@@ -11,26 +11,19 @@ from pathlib import Path
 import click
 from ape import chain as ape_chain
 from ape import project
-from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
+from ape.cli import account_option, ape_cli_context
 
-from datasoil.app.scripting import friendly
-
-
-def _contracts():
-    from datasoil import chain
-    from datasoil.chain.registry import Registry
-
-    contracts = chain.contracts(project)
-    market = contracts.require("market")
-    return contracts, market, Registry(contracts.registry, contracts.deployment.block)
+from datasoil.app.scripting import ChainCommand, friendly
 
 
-def _token(contracts, address):
-    from ape import Contract
+def _session(account=None):
+    from datasoil.chain.session import Session
 
-    if address:
-        return Contract(address)
-    return contracts.require("token")
+    return Session.connect(project, account)
+
+
+def _token(session, address):
+    return session.token_at(address) if address else session.token
 
 
 @click.group()
@@ -38,7 +31,7 @@ def cli():
     """List datasets for sale, buy access, deliver keys, fetch what you bought."""
 
 
-@cli.command(name="list", cls=ConnectedProviderCommand)
+@cli.command(name="list", cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.argument("dataset_id", type=int)
@@ -68,10 +61,10 @@ def list_(
     from datasoil.errors import NotFound
     from datasoil.flows import access
 
-    contracts, market, registry = _contracts()
-    token = _token(contracts, token_address)
-    dataset = registry.get(dataset_id)
-    if not registry.contract.is_private(dataset_id):
+    session = _session(account)
+    token = _token(session, token_address)
+    dataset = session.registry.get(dataset_id)
+    if not dataset.private:
         raise click.UsageError(
             f"dataset {dataset_id} is public: anyone can read it, so there is no access to sell"
         )
@@ -83,44 +76,25 @@ def list_(
             "that published the dataset (or pass --keys)"
         ) from None
     commitment = access.key_commitment(content.key)
-    access.transact(
-        "list_dataset",
-        lambda: market.list_dataset(
-            dataset_id, token, price, duration, upstream_bps, commitment, sender=account
-        ),
+    session.market.list_dataset(
+        dataset_id, token.address, price, duration, upstream_bps, commitment
     )
     if keeper:
-        access.transact("set_keeper", lambda: market.set_keeper(dataset_id, keeper, sender=account))
+        session.market.set_keeper(dataset_id, keeper)
     cli_ctx.logger.success(f"dataset {dataset_id} listed at {price} for {duration} s")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @click.argument("dataset_id", type=int)
 @friendly
 def listing(cli_ctx, dataset_id):
     """Print the listing of DATASET_ID as JSON."""
-    _, market, _ = _contracts()
-    lst = market.listing(dataset_id)
-    click.echo(
-        json.dumps(
-            {
-                "dataset_id": dataset_id,
-                "lister": str(lst.lister),
-                "token": str(lst.token),
-                "price": int(lst.price),
-                "duration": int(lst.duration),
-                "upstream_bps": int(lst.upstream_bps),
-                "key_commitment": "0x" + bytes(lst.key_commitment).hex(),
-                "active": bool(lst.active),
-                "keeper": str(market.keeper(dataset_id)),
-            },
-            indent=2,
-        )
-    )
+    listing = _session().market.listing(dataset_id)
+    click.echo(json.dumps(listing.to_json(), indent=2))
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.argument("dataset_id", type=int)
@@ -131,11 +105,14 @@ def buy(cli_ctx, account, dataset_id, max_price, min_duration):
     """Buy access to DATASET_ID; the key will be sealed to your wallet-derived key."""
     from datasoil.flows import access
 
-    contracts, market, _ = _contracts()
-    token = _token(contracts, str(market.listing(dataset_id).token))
+    session = _session(account)
+    refusal = session.market.buy_refusal(dataset_id, str(account.address))
+    if refusal is not None:
+        raise access.PurchaseInvalid(refusal)
+    token = session.token_at(session.market.listing(dataset_id).token)
     _secret, public = access.encryption_keypair(account, ape_chain.chain_id)
     pid = access.buy(
-        market,
+        session.market,
         token,
         dataset_id,
         public,
@@ -147,7 +124,7 @@ def buy(cli_ctx, account, dataset_id, max_price, min_duration):
     click.echo(pid)
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.option(
@@ -173,7 +150,8 @@ def keeper(cli_ctx, account, state_path, key_root, interval, once):
     window and reveal the committed key when a buyer objects (runs until stopped)."""
     from datasoil.flows import access
 
-    contracts, market, registry = _contracts()
+    session = _session(account)
+    market, registry = session.market.contract, session.registry
     if state_path is None:
         state_path = access.keeper_state_path(
             ape_chain.chain_id, str(market.address), str(account.address)
@@ -184,7 +162,7 @@ def keeper(cli_ctx, account, state_path, key_root, interval, once):
         registry,
         account,
         state_path,
-        start_block=contracts.deployment.block,
+        start_block=session.start_block,
         key_root=key_root,
         interval=interval,
         rounds=1 if once else None,
@@ -192,7 +170,7 @@ def keeper(cli_ctx, account, state_path, key_root, interval, once):
     )
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.argument("dataset_id", type=int)
@@ -206,14 +184,20 @@ def keeper(cli_ctx, account, state_path, key_root, interval, once):
     show_default=True,
     help="Object on chain when the delivered key is not the committed one.",
 )
+@click.option(
+    "--gateway",
+    "gateways",
+    multiple=True,
+    help="Fetch through this trustless gateway (repeat to fall back; default DATASOIL_GATEWAYS).",
+)
 @friendly
-def fetch(cli_ctx, account, dataset_id, out_dir, purchase_id, timeout, auto_object):
+def fetch(cli_ctx, account, dataset_id, out_dir, purchase_id, timeout, auto_object, gateways):
     """Wait for the key, check it against the purchase's commitment (objecting if it
     does not match), then download, decrypt and verify DATASET_ID into --out."""
     from datasoil.flows import access
 
-    contracts, market, registry = _contracts()
-    start = contracts.deployment.block
+    session = _session(account)
+    market, registry, start = session.market.contract, session.registry, session.start_block
     if purchase_id is None:
         purchase_id = access.latest_purchase(market, dataset_id, account.address, start)
         if purchase_id is None:
@@ -236,29 +220,33 @@ def fetch(cli_ctx, account, dataset_id, out_dir, purchase_id, timeout, auto_obje
             f"key on chain by {deadline} (unix time), else `ape run market refund "
             f"{purchase_id}` returns your payment"
         ) from None
-    path = access.fetch(dataset, envelope, secret, out_dir, terms=terms)
+    from datasoil import config
+    from datasoil.store import open_store
+    from datasoil.store.gateway import open_gateways
+
+    store = None
+    if gateways or config.gateways():
+        store = open_gateways(gateways, cache=open_store(), warn=cli_ctx.logger.warning)
+    path = access.fetch(dataset, envelope, secret, out_dir, terms=terms, store=store)
     cli_ctx.logger.success(f"verified and wrote {path}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.option("--token", "token_address", default=None, help="Token address (default: demo).")
 @friendly
 def withdraw(cli_ctx, account, token_address):
     """Withdraw your credits (sales and royalties)."""
-    from datasoil.flows.access import transact
-
-    contracts, market, _ = _contracts()
-    token = _token(contracts, token_address)
-    amount = int(market.credit(token, account))
-    if amount == 0:
+    session = _session(account)
+    token = _token(session, token_address)
+    if session.market.credit(token.address, account.address) == 0:
         raise click.UsageError(f"nothing to withdraw in {token.address} for {account.address}")
-    transact("withdraw", lambda: market.withdraw(token, sender=account))
+    amount = session.market.withdraw(token.address)
     cli_ctx.logger.success(f"withdrew {amount}")
 
 
-@cli.command(name="object", cls=ConnectedProviderCommand)
+@cli.command(name="object", cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.argument("purchase_id", type=int)
@@ -267,7 +255,7 @@ def object_(cli_ctx, account, purchase_id):
     """Object to the key delivered for PURCHASE_ID (within the objection window)."""
     from datasoil.flows import access
 
-    _, market, _ = _contracts()
+    market = _session(account).market.contract
     deadline = access.object_delivery(market, purchase_id, sender=account)
     cli_ctx.logger.success(
         f"objected to purchase {purchase_id}: unless the committed key is revealed by "
@@ -275,7 +263,7 @@ def object_(cli_ctx, account, purchase_id):
     )
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.argument("purchase_id", type=int)
@@ -284,12 +272,12 @@ def settle(cli_ctx, account, purchase_id):
     """Pay out PURCHASE_ID's pinned credits once its objection window is over (anyone may)."""
     from datasoil.flows import access
 
-    _, market, _ = _contracts()
+    market = _session(account).market.contract
     credits = access.settle(market, purchase_id, sender=account)
     cli_ctx.logger.success(f"purchase {purchase_id} settled: {len(credits)} credits")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.argument("purchase_id", type=int)
@@ -299,6 +287,6 @@ def refund(cli_ctx, account, purchase_id):
     you objected and the committed key was not revealed in time."""
     from datasoil.flows import access
 
-    _, market, _ = _contracts()
+    market = _session(account).market.contract
     amount = access.refund(market, purchase_id, sender=account)
     cli_ctx.logger.success(f"purchase {purchase_id} refunded: {amount}")

@@ -16,8 +16,9 @@ that node instead of the embedded store), ``DATASOIL_PINNING_ENDPOINT`` and
 ``DATASOIL_PINNING_TOKEN`` (a Pinning Service API), ``DATASOIL_PINNING_SERVICES``
 (named Pinning Service API endpoints, ``NAME=URL,...``, each with its token in
 ``DATASOIL_PINNING_TOKEN_<NAME>``) and ``DATASOIL_GATEWAYS`` (trustless gateways to fetch
-from, comma-separated, tried in order). Every function reads the environment
-when called, so a test or a notebook can change it between calls.
+from, comma-separated, tried in order), ``DATASOIL_HTTP_GATEWAY`` (the gateway that
+published Croissant ``contentUrl``s point at; default ``https://ipfs.io``). Every function
+reads the environment when called, so a test or a notebook can change it between calls.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ from pathlib import Path
 from datasoil.errors import ChainError
 
 __all__ = [
+    "DEFAULT_HTTP_GATEWAY",
     "GATEWAYS_ENV",
     "HOME_ENV",
+    "HTTP_GATEWAY_ENV",
     "IPFS_API_ENV",
     "IPFS_PATH_ENV",
     "LOG_RANGE_ENV",
@@ -39,6 +42,7 @@ __all__ = [
     "deployments_dir",
     "gateways",
     "home",
+    "http_gateway",
     "index_dir",
     "index_path",
     "ipfs_api",
@@ -61,6 +65,10 @@ LOG_RANGE_ENV = "DATASOIL_LOG_RANGE"
 DEFAULT_LOG_RANGE = 2000
 PINNING_SERVICES_ENV = "DATASOIL_PINNING_SERVICES"
 GATEWAYS_ENV = "DATASOIL_GATEWAYS"
+HTTP_GATEWAY_ENV = "DATASOIL_HTTP_GATEWAY"
+
+#: Where published ``contentUrl``s point when ``DATASOIL_HTTP_GATEWAY`` is unset.
+DEFAULT_HTTP_GATEWAY = "https://ipfs.io"
 
 #: The state directory when ``DATASOIL_HOME`` is not set (relative to the working directory).
 DEFAULT_HOME = Path(".datasoil")
@@ -108,6 +116,15 @@ def ipfs_api() -> str | None:
 def gateways() -> list[str]:
     """Trustless gateway base URLs to fetch from, in order (``DATASOIL_GATEWAYS``)."""
     return [g.strip() for g in _env(GATEWAYS_ENV).split(",") if g.strip()]
+
+
+def http_gateway() -> str:
+    """The HTTP gateway published ``contentUrl``s name: ``$DATASOIL_HTTP_GATEWAY``, else ipfs.io.
+
+    It is part of the metadata, so the same data published under another gateway gets
+    another metadata CID (the content CID and row root do not change).
+    """
+    return (_env(HTTP_GATEWAY_ENV) or DEFAULT_HTTP_GATEWAY).rstrip("/")
 
 
 def pinning_service(name: str) -> tuple[str, str] | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from datasoil.formats.cid import cid_to_tuple
 from datasoil.formats.croissant import schema_of
 
 __all__ = [
+    "PublicRegistry",
     "content_key_for",
     "load",
     "load_local",
@@ -60,6 +62,126 @@ def load_local(path: Path, schema: rows.Schema, row_root: bytes, row_count: int)
     return read_verified(Path(path), schema, row_root, row_count)
 
 
+class PublicRegistry:
+    """The DatasetRegistry read with web3.py alone: no ape project, no account.
+
+    ``rpc_url`` is any JSON-RPC endpoint, ``address`` the registry's, ``start_block`` its
+    deployment block (where the event scan starts). The ABI is the one shipped in the
+    package (``datasoil/DatasetRegistry.abi.json``, checked against the build by the
+    tests); events are read in bounded pages (:class:`datasoil.chain.events.LogReader`).
+    """
+
+    def __init__(self, rpc_url: str, address: str, start_block: int = 0) -> None:
+        from importlib import resources
+
+        from web3 import Web3
+
+        self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+        abi = json.loads(
+            resources.files("datasoil").joinpath("DatasetRegistry.abi.json").read_text()
+        )
+        self.contract = self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=abi)
+        self.start_block = int(start_block)
+
+    @classmethod
+    def from_deployment(cls, rpc_url: str, deployment_url: str) -> PublicRegistry:
+        """The registry named by a gateway's ``/deployment.json`` (address and block).
+
+        Raises:
+            DeploymentError: the document cannot be fetched or names no DatasetRegistry.
+        """
+        import httpx
+
+        from datasoil.errors import DeploymentError
+
+        try:
+            doc = httpx.get(deployment_url, timeout=30).raise_for_status().json()
+            address = doc["contracts"]["DatasetRegistry"]["address"]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            raise DeploymentError(
+                f"expected a deployment document naming DatasetRegistry at {deployment_url}, "
+                f"found none ({exc})"
+            ) from exc
+        return cls(rpc_url, address, int(doc.get("block", 0)))
+
+    def get(self, dataset_id: int) -> Any:
+        """The dataset ``dataset_id`` (:class:`datasoil.chain.registry.Dataset`).
+
+        Raises:
+            NotFound: no such dataset, or its registration event is not on the chain.
+        """
+        from datasoil.chain.events import LogReader, rpc_of
+        from datasoil.chain.registry import Dataset
+        from datasoil.errors import NotFound
+        from datasoil.formats.cid import CidTuple
+
+        functions = self.contract.functions
+        if not functions.exists(dataset_id).call():
+            count = functions.dataset_count().call()
+            raise NotFound(f"expected a registered dataset id (1..{count}), found {dataset_id}")
+        event = self.contract.events.DatasetRegistered()
+        topic = str(event.topic)
+        topic = topic if topic.startswith("0x") else "0x" + topic
+        wanted = "0x" + int(dataset_id).to_bytes(32, "big").hex()
+        reader = LogReader(rpc_of(self.w3))
+        logs = reader.logs(
+            self.start_block,
+            self.w3.eth.block_number,
+            address=self.contract.address,
+            topics=[topic, wanted],
+        )
+        if not logs:
+            raise NotFound(f"dataset {dataset_id} exists but its event was not found")
+        from web3._utils.events import get_event_data
+
+        log = get_event_data(self.w3.codec, event.abi, _attrs(logs[0]))
+        args = log["args"]
+        info = functions.info(dataset_id).call()
+        owner, row_root, row_count, private, parents = (
+            info[0],
+            info[1],
+            info[2],
+            info[3],
+            info[4],
+        )
+        return Dataset(
+            id=int(dataset_id),
+            owner=str(owner),
+            content_cid=str(CidTuple.from_abi(_struct(args["content_cid"]))),
+            row_root=bytes(row_root),
+            row_count=int(row_count),
+            private=bool(private),
+            metadata_cid=str(CidTuple.from_abi(_struct(args["metadata_cid"]))),
+            license=str(args["license"]),
+            parents=tuple(int(p) for p in parents),
+            version_of=int(args["version_of"]),
+            block=int(log["blockNumber"]),
+        )
+
+
+def _struct(value: Any) -> tuple[Any, ...]:
+    """A struct web3 decoded (a dict by field name, in ABI order) as a tuple."""
+    return tuple(value.values()) if hasattr(value, "values") else tuple(value)
+
+
+def _attrs(log: dict[str, Any]) -> Any:
+    from hexbytes import HexBytes
+    from web3.datastructures import AttributeDict
+
+    return AttributeDict(
+        {
+            **log,
+            "topics": [HexBytes(t) for t in log["topics"]],
+            "data": HexBytes(log["data"]),
+            "blockNumber": int(log["blockNumber"], 16),
+            "logIndex": int(log["logIndex"], 16),
+            "transactionIndex": int(log["transactionIndex"], 16),
+            "blockHash": HexBytes(log["blockHash"]),
+            "transactionHash": HexBytes(log["transactionHash"]),
+        }
+    )
+
+
 def load(
     dataset_id: int,
     *,
@@ -68,19 +190,41 @@ def load(
     account: Any = None,
     market: Any = None,
     timeout: float = 120.0,
+    rpc_url: str | None = None,
+    registry_address: str | None = None,
+    deployment_url: str | None = None,
+    gateways: Sequence[str] | None = None,
 ) -> pa.Table:
     """The verified rows of dataset ``dataset_id`` as a pyarrow Table.
 
     ``registry`` is a :class:`datasoil.chain.registry.Registry` (default: the deployment on
-    ape's connected chain). For a private dataset, ``account`` is the buyer whose
-    delivered key opens it (``market`` defaults to the deployment's AccessMarket).
+    ape's connected chain). Without ape, for public data: ``rpc_url`` with
+    ``registry_address`` or ``deployment_url`` (a gateway's ``/deployment.json``) reads the
+    chain with web3.py (:class:`PublicRegistry`), and ``gateways`` (default
+    ``DATASOIL_GATEWAYS``, if set) fetches the blocks, verified, into the local store.
+    For a private dataset, ``account`` is the buyer whose delivered key opens it
+    (``market`` defaults to the deployment's AccessMarket).
 
     Raises DatasoilError subclasses: NotFound (no such dataset or content), CidMismatch
     (content does not match its CID), ProofError (rows do not reproduce the root),
     KeyTimeout / PurchaseInvalid (no key for a private dataset).
     """
+    from datasoil import config
     from datasoil.store import open_store
 
+    if registry is None and rpc_url is not None:
+        if deployment_url is not None:
+            registry = PublicRegistry.from_deployment(rpc_url, deployment_url)
+        elif registry_address is not None:
+            registry = PublicRegistry(rpc_url, registry_address)
+        else:
+            raise DatasoilError(
+                "expected registry_address= or deployment_url= with rpc_url=, found neither"
+            )
+    if store is None and (gateways or config.gateways()):
+        from datasoil.store.gateway import open_gateways
+
+        store = open_gateways(gateways, cache=open_store())
     if registry is None or (market is None and account is not None):
         from ape import project
 

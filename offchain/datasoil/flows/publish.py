@@ -30,6 +30,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from datasoil import config
 from datasoil.errors import DatasoilError, SchemaError
 from datasoil.flows import access
 from datasoil.formats import crypto, merkle, rows, unixfs
@@ -137,8 +138,12 @@ def prepare(
     content_key: bytes | None = None,
     progress: Progress | None = None,
     pinned: list[str] | None = None,
+    http_gateway: str | None = None,
 ) -> Prepared:
     """Compute and pin everything a registration needs (see the module docstring).
+
+    ``http_gateway`` is the base of the Croissant ``contentUrl``s (default
+    :func:`datasoil.config.http_gateway`).
 
     ``content_key`` (private only) encrypts with a key chosen by the caller, e.g. the
     one a cleaning already keyed its output root with; by default a fresh one.
@@ -217,6 +222,7 @@ def prepare(
         encoding_version=rows.ENCODING_VERSION,
         derived_from=derived_from,
         private=private,
+        http_gateway=http_gateway or config.http_gateway(),
     )
     metadata_cid = str(store.add_bytes(canonical_bytes(document), chosen, pin=True))
     if pinned is not None:

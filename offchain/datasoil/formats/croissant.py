@@ -1,8 +1,11 @@
 """Croissant 1.0 JSON-LD metadata for a published dataset.
 
 Each dataset's metadata document names it, its license and creator, lists its files as
-``cr:FileObject`` distributions (with their IPFS CIDs as ``contentUrl`` and their
-SHA-256), describes the rows as one record set built from the explicit schema, and
+``cr:FileObject`` distributions (``contentUrl`` an HTTP gateway URL,
+``{gateway}/ipfs/{cid}``, that any Croissant reader such as ``mlcroissant`` downloads;
+``sameAs`` the ``ipfs://{cid}`` URI and ``datasoil:cid`` the CID itself, so a reader with
+its own IPFS node or gateway fetches and verifies by CID; and their SHA-256), describes
+the rows as one record set built from the explicit schema, and
 records datasoil's own facts under the ``datasoil:`` prefix: the CID profile, the row
 encoding version, the row root and count. Derived datasets name their parents with
 PROV-O ``prov:wasDerivedFrom``. Private datasets leave out anything that would let a
@@ -17,12 +20,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from datasoil import config
 from datasoil.errors import SchemaError
 from datasoil.formats.rows import Column, Schema
 
-__all__ = ["CROISSANT_CONFORMS_TO", "DATA_TYPES", "FileEntry", "build", "canonical_bytes"]
+__all__ = [
+    "CROISSANT_CONFORMS_TO",
+    "DATA_TYPES",
+    "DEFAULT_HTTP_GATEWAY",
+    "FileEntry",
+    "build",
+    "canonical_bytes",
+    "file_urls",
+]
 
 CROISSANT_CONFORMS_TO = "http://mlcommons.org/croissant/1.0"
+
+#: The HTTP gateway ``contentUrl`` points at unless the publisher names another: a public
+#: IPFS gateway answering ``/ipfs/{cid}`` for anything on the IPFS network.
+DEFAULT_HTTP_GATEWAY = config.DEFAULT_HTTP_GATEWAY
 
 # datasoil column types -> schema.org data types Croissant understands.
 DATA_TYPES: dict[str, str] = {
@@ -37,7 +53,12 @@ DATA_TYPES: dict[str, str] = {
     "timestamp": "sc:DateTime",
 }
 
-_ENCODING = {"csv": "text/csv", "parquet": "application/x-parquet", "jsonl": "application/jsonl"}
+# The encodingFormat strings Croissant readers dispatch on (mlcroissant: "application/jsonlines").
+_ENCODING = {
+    "csv": "text/csv",
+    "parquet": "application/x-parquet",
+    "jsonl": "application/jsonlines",
+}
 
 _CONTEXT: dict[str, Any] = {
     "@language": "en",
@@ -108,9 +129,13 @@ def build(
     derived_from: Sequence[str] = (),
     private: bool = False,
     gateway: str = "ipfs://",
+    http_gateway: str = DEFAULT_HTTP_GATEWAY,
     version: str = "1.0.0",
 ) -> dict[str, Any]:
     """The Croissant JSON-LD document as a dict (see the module docstring).
+
+    ``gateway`` prefixes the CIDs used as identifiers (``url``, ``citeAs``, lineage);
+    ``http_gateway`` is the base of every ``contentUrl`` (``{http_gateway}/ipfs/{cid}``).
 
     No publication date is included: the document depends only on the data and the
     arguments, so publishing the same data twice gives the same metadata CID.
@@ -123,7 +148,7 @@ def build(
                 "@id": "ciphertext",
                 "name": "ciphertext",
                 "description": "datasoil-enc-v1 ciphertext; the key is sold through AccessMarket",
-                "contentUrl": f"{gateway}{content_cid}",
+                **_urls(http_gateway, content_cid),
                 "encodingFormat": "application/octet-stream",
             }
         )
@@ -135,7 +160,7 @@ def build(
                     "@type": "cr:FileObject",
                     "@id": entry.path,
                     "name": entry.path,
-                    "contentUrl": f"{gateway}{entry.cid}",
+                    **_urls(http_gateway, entry.cid),
                     "contentSize": f"{entry.size} B",
                     "encodingFormat": _ENCODING.get(entry.format, "application/octet-stream"),
                     "sha256": entry.sha256,
@@ -185,6 +210,28 @@ def build(
     if derived_from:
         document["prov:wasDerivedFrom"] = [{"@id": f"{gateway}{cid}"} for cid in derived_from]
     return document
+
+
+def _urls(http_gateway: str, cid: str) -> dict[str, str]:
+    return {
+        "contentUrl": f"{http_gateway.rstrip('/')}/ipfs/{cid}",
+        "sameAs": f"ipfs://{cid}",
+        "datasoil:cid": cid,
+    }
+
+
+def file_urls(document: dict[str, Any], http_gateway: str) -> dict[str, Any]:
+    """``document`` with every ``contentUrl`` moved to ``http_gateway`` (a reader's choice).
+
+    The CIDs (``datasoil:cid``) are unchanged, so the file a reader downloads is still
+    checked by its SHA-256 (mlcroissant does) or by CID.
+    """
+    out = json.loads(json.dumps(document))
+    for entry in out.get("distribution", []):
+        if "datasoil:cid" in entry:
+            entry["contentUrl"] = f"{http_gateway.rstrip('/')}/ipfs/{entry['datasoil:cid']}"
+    result: dict[str, Any] = out
+    return result
 
 
 def canonical_bytes(document: dict[str, Any]) -> bytes:
