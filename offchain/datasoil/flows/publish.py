@@ -543,3 +543,45 @@ def extract_private(tar_path: Path, dest: Path) -> dict[str, Any]:
     for path in dest.rglob("*"):
         os.utime(path)  # the tar's mtime is 0 by design; the files are new here
     return manifest
+
+
+def pin_remote(
+    name: str,
+    cids: Sequence[str],
+    *,
+    label: str | None = None,
+    origins: Sequence[str] = (),
+    timeout: float = 600.0,
+    interval: float = 2.0,
+) -> list[str]:
+    """Pin ``cids`` on the Pinning Service API configured as ``name`` and wait for ``pinned``.
+
+    The endpoint comes from :func:`datasoil.config.pinning_service` (``DATASOIL_PINNING_SERVICES``
+    or ``DATASOIL_PINNING_ENDPOINT`` for ``default``), the token from the environment.
+    Returns one line per CID saying it is pinned there.
+
+    Raises:
+        PinningError: ``name`` is not configured, has no token, the service refuses the
+            token (PinningAuthError) or the pin, or reports it failed; PinTimeout: not
+            pinned within ``timeout``; BackendUnavailable: the service cannot be reached.
+    """
+    from datasoil.store.pinning import PinningError, PinningService
+
+    found = config.pinning_service(name)
+    if found is None:
+        raise PinningError(
+            f"expected a pinning service named {name!r} in {config.PINNING_SERVICES_ENV} "
+            f"(NAME=URL,...) or {config.PINNING_ENDPOINT_ENV} (for 'default'), found none"
+        )
+    endpoint, token = found
+    if not token:
+        raise PinningError(
+            f"expected a token for pinning service {name!r} in {config.PINNING_TOKEN_ENV}_"
+            f"{name.upper()} or {config.PINNING_TOKEN_ENV}, found neither set"
+        )
+    lines = []
+    with PinningService(endpoint, token) as service:
+        for cid in cids:
+            st = service.pin(as_cid(cid), label, origins, timeout=timeout, interval=interval)
+            lines.append(f"{cid} pinned on {name} ({endpoint}, request {st.requestid})")
+    return lines
