@@ -9,7 +9,6 @@ background service recorded under ``.datasoil/run/`` (the keeper, the web server
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -22,6 +21,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+import click
 
 from datasoil import config
 from datasoil.errors import BackendUnavailable, DatasoilError
@@ -182,32 +183,71 @@ def _terminate(pid: int) -> bool:
     return True
 
 
+_state_dir = click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="State directory (default: $DATASOIL_HOME, else .datasoil).",
+)
+
+
+class _Group(click.Group):
+    """Every DatasoilError becomes one line on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except DatasoilError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group)
+def cli() -> None:
+    """The persistent local chain and the background services `make demo` starts."""
+
+
+@cli.command("start")
+@click.option("--port", type=click.IntRange(1, 65535), default=8545, show_default=True)
+@_state_dir
+def start_cmd(port: int, state_dir: Path | None) -> None:
+    """Start anvil on PORT with its state on disk (idempotent)."""
+    start_node(port, state_dir or config.home())
+
+
+@cli.command("stop")
+@_state_dir
+def stop_cmd(state_dir: Path | None) -> None:
+    """Stop the chain and every background service."""
+    names = stop_services(state_dir or config.home())
+    click.echo("stopped: " + (", ".join(names) if names else "nothing was running"))
+
+
+@cli.command("stop-service")
+@_state_dir
+@click.option("--name", required=True, help="The service (e.g. keeper).")
+def stop_service_cmd(state_dir: Path | None, name: str) -> None:
+    """Stop one background service."""
+    click.echo("stopped" if stop_service(state_dir or config.home(), name) else "not running")
+
+
+@cli.command("free-port")
+def free_port_cmd() -> None:
+    """Print a free loopback TCP port."""
+    click.echo(free_port())
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m datasoil.app.node")
-    sub = parser.add_subparsers(dest="command", required=True)
-    start = sub.add_parser("start")
-    start.add_argument("--port", type=int, default=8545)
-    start.add_argument("--state-dir", type=Path, default=config.home())
-    stop = sub.add_parser("stop")
-    stop.add_argument("--state-dir", type=Path, default=config.home())
-    one = sub.add_parser("stop-service")
-    one.add_argument("--state-dir", type=Path, default=config.home())
-    one.add_argument("--name", required=True)
-    sub.add_parser("free-port")
-    args = parser.parse_args(argv)
+    """Run the command line; the exit status."""
     try:
-        if args.command == "start":
-            start_node(args.port, args.state_dir)
-        elif args.command == "stop-service":
-            print("stopped" if stop_service(args.state_dir, args.name) else "not running")
-        elif args.command == "stop":
-            names = stop_services(args.state_dir)
-            print("stopped: " + (", ".join(names) if names else "nothing was running"))
-        else:
-            print(free_port())
-    except DatasoilError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        cli.main(args=argv, prog_name="python -m datasoil.app.node", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except SystemExit as exc:
+        return int(exc.code or 0)
     return 0
 
 
