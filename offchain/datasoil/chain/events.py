@@ -151,7 +151,7 @@ class LogReader:
         if self.max_page < 1:
             raise ChainError(f"expected a log page of at least 1 block, found {self.max_page}")
         self.page = self.max_page
-        self._ceiling = self.max_page  # below the smallest span refused as too large
+        self._ceiling = self.max_page  # half the smallest span refused as too large
         self.retries = retries
         self.backoff = backoff
         self.max_wait = max_wait
@@ -235,7 +235,7 @@ class LogReader:
                         f"expected the logs of block {first}, the node refuses even one "
                         f"block: {fault.message}"
                     ) from None
-                self._ceiling = max(1, min(self._ceiling, last - first))
+                self._ceiling = max(1, min(self._ceiling, (last - first + 1) // 2))
                 self._shrink(last - first + 1)
                 continue
             logs = list(logs or [])
