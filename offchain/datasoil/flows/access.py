@@ -543,6 +543,8 @@ class KeeperState:
 
     last_block: int
     watch: tuple[int, ...] = ()
+    #: purchases whose missing content key was already logged (logged once, not per round)
+    noted: tuple[int, ...] = ()
 
     @classmethod
     def load(cls, path: Path, start_block: int, section: str = "") -> KeeperState:
@@ -553,7 +555,8 @@ class KeeperState:
             if data is None:
                 return cls(max(start_block - 1, -1))
             watch = data.get("watch", data.get("retry", []))
-            return cls(int(data["last_block"]), tuple(int(i) for i in watch))
+            noted = tuple(int(i) for i in data.get("noted", []))
+            return cls(int(data["last_block"]), tuple(int(i) for i in watch), noted)
         except FileNotFoundError:
             return cls(max(start_block - 1, -1))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -568,6 +571,8 @@ class KeeperState:
         except (FileNotFoundError, ValueError):
             keepers = {}
         keepers[section] = {"last_block": self.last_block, "watch": list(self.watch)}
+        if self.noted:
+            keepers[section]["noted"] = list(self.noted)
         _write_private(path, json.dumps({"keepers": keepers}, sort_keys=True).encode())
 
 
@@ -648,6 +653,7 @@ def keeper_step(
     start_block: int = 0,
     key_root: Path | None = None,
     head: int | None = None,
+    index: Any = None,
     log: Callable[[str], None] = print,
 ) -> list[int]:
     """Process purchases since the saved block and revisit open ones; return the ids
@@ -662,8 +668,15 @@ def keeper_step(
     written under a file lock, so keepers of different accounts never skip each
     other's purchases.
 
+    New purchases come from ``index`` (a :class:`datasoil.chain.index.EventIndex`,
+    synced up to the head first) or, without one, from bounded log reads. A purchase
+    made while the keeper was down is found on the next round (the state keeps the
+    last block processed); one it cannot serve for want of the content key is logged
+    once, with the reason, and retried quietly while it is pending.
+
     Raises:
-        ChainError: a transaction was refused.
+        ChainError: a transaction was refused, or the node could not be read (the
+            state is not advanced: the next round reads the same blocks again).
     """
     from ape import chain
 
@@ -679,20 +692,52 @@ def keeper_step(
         now = int(block.timestamp)
         todo = set(state.watch)
         if head > state.last_block:
-            for event in market.Purchased.range(state.last_block + 1, head + 1):
-                todo.add(int(event.purchase_id))
+            if index is not None:
+                head = min(head, index.sync(head))
+            todo.update(_purchased(market, index, state.last_block + 1, head))
         delivered: list[int] = []
         watch: list[int] = []
+        noted = set(state.noted)
         for pid in sorted(todo):
             outcome = _serve(market, registry, sender, pid, key_root, now)
             if outcome == "delivered":
                 delivered.append(pid)
             if outcome in _REVISIT:
                 watch.append(pid)
-            if outcome not in ("not ours", "waiting", "released", "refunded", "delivered"):
+            if outcome == "no content key":
+                if pid not in noted:
+                    why = _missing_key(registry, market, pid, key_root)
+                    log(f"purchase {pid}: cannot deliver: {why}")
+                    noted.add(pid)
+            elif outcome not in ("not ours", "waiting", "released", "refunded", "delivered"):
                 log(f"purchase {pid}: {outcome}")
-        KeeperState(max(head, state.last_block), tuple(watch)).save(state_path, section)
+        kept = tuple(sorted(noted & set(watch)))
+        KeeperState(max(head, state.last_block), tuple(watch), kept).save(state_path, section)
     return delivered
+
+
+def _purchased(market: Any, index: Any, first: int, last: int) -> list[int]:
+    """Ids of the purchases on ``market`` made in blocks ``first..last``."""
+    if last < first:
+        return []
+    if index is None:
+        return [int(e.purchase_id) for e in event_logs(market.Purchased, first, to_block=last)]
+    return [
+        int(e["args"]["purchase_id"])
+        for e in index.events("AccessMarket", "Purchased")
+        if first <= e["block"] <= last
+    ]
+
+
+def _missing_key(registry: Any, market: Any, purchase_id: int, key_root: Path | None) -> str:
+    """Why a purchase cannot be served: the content key that is not on this machine."""
+    terms, _key = purchase_terms(market, purchase_id)
+    cid = registry.get(terms.dataset_id).content_cid
+    return (
+        f"no content key for dataset {terms.dataset_id} at {_key_path(cid, key_root)}; "
+        "it stays pending until the key is restored or the buyer "
+        "takes a refund"
+    )
 
 
 def run_keeper(
@@ -705,20 +750,33 @@ def run_keeper(
     key_root: Path | None = None,
     interval: float = 2.0,
     rounds: int | None = None,
+    index: Any = None,
     log: Callable[[str], None] = print,
 ) -> None:
-    """Run :func:`keeper_step` every ``interval`` seconds (``rounds`` times, or for ever)."""
+    """Run :func:`keeper_step` every ``interval`` seconds (``rounds`` times, or for ever).
+
+    A round that fails (node down, a refused transaction) is logged in one sentence and
+    the next round starts over from the saved state.
+    """
+    from datasoil.errors import ChainError
+
     done = 0
     while rounds is None or done < rounds:
-        for pid in keeper_step(
-            market,
-            registry,
-            sender,
-            state_path,
-            start_block=start_block,
-            key_root=key_root,
-            log=log,
-        ):
+        try:
+            delivered = keeper_step(
+                market,
+                registry,
+                sender,
+                state_path,
+                start_block=start_block,
+                key_root=key_root,
+                index=index,
+                log=log,
+            )
+        except ChainError as exc:
+            log(f"keeper round failed, retrying in {interval:g} s: {exc}")
+            delivered = []
+        for pid in delivered:
             log(f"delivered the key for purchase {pid}")
         done += 1
         if rounds is None or done < rounds:
