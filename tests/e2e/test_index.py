@@ -257,3 +257,42 @@ def test_keeper__resumes_from_the_index(world, project, owner, buyer, deployer, 
     delivered = restarted.purchases(buyer=str(buyer.address))
     assert [p["status"] for p in delivered] == ["delivered", "delivered", "pending"]
     assert [int(e["args"]["dataset_id"]) for e in restarted.listings()] == listed
+
+
+def test_gateway_api__serves_the_index_through_the_proxy(world, owner, other, project):
+    """The gateway's /api answers from the index, read through the limits proxy."""
+    import httpx
+
+    from datasoil.app import gateway as gw
+    from datasoil.store.local import LocalStore as Store
+
+    reg = world["reg"]
+    a = register(reg, owner, "a")
+    b = register(reg, other, "b", parents=[a])
+    app = gw.Gateway(
+        world["w3"],
+        Store(world["tmp"] / "gw-ipfs"),
+        deployments_dir=config.deployments_dir(),
+    )
+    server = gw.serve(app, 0)
+    try:
+        datasets = httpx.get(f"{server.url}/api/datasets").json()
+        assert [d["id"] for d in datasets] == [a, b]
+        mine = httpx.get(f"{server.url}/api/datasets", params={"owner": str(other.address)})
+        assert [d["id"] for d in mine.json()] == [b]
+        one = httpx.get(f"{server.url}/api/datasets/{a}").json()
+        assert one["children"] == [b]
+        events = httpx.get(
+            f"{server.url}/api/events",
+            params={
+                "contract": "DatasetRegistry",
+                "name": "DatasetRegistered",
+                "owner": str(other.address),
+            },
+        ).json()
+        assert [e["args"]["dataset_id"] for e in events] == [str(b)]
+        missing = httpx.get(f"{server.url}/api/datasets/99")
+        assert missing.status_code == 404 and "\n" not in missing.text.strip()
+        assert httpx.get(f"{server.url}/api/nothing").status_code == 404
+    finally:
+        server.shutdown()

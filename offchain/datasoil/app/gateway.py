@@ -9,6 +9,9 @@
   through :func:`datasoil.chain.deployments.load`, which checks the chain) and its ABI (from
   ape's build, ``.build/__local__.json``). Nothing is copied by hand: redeploy or
   recompile and the next request sees it;
+* ``GET /api/...``: the event index (:mod:`datasoil.chain.index`, synced on each
+  request) as JSON — datasets, lineage, attestations, claims, listings, purchases and
+  events — so the page needs no log scan (docs/networks.md);
 * ``POST /rpc``: read-only JSON-RPC calls forwarded to ``--node`` (:data:`READ_METHODS`),
   so the page can browse before a wallet is connected and always reads the chain the
   deployment lives on; transactions and signatures go through the wallet only;
@@ -43,7 +46,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -175,6 +178,28 @@ class Gateway:
         :func:`deployment_document` raises)."""
         doc = deployment_document(self.w3, build=self.build, directory=self.deployments_dir)
         return json.dumps(doc).encode()
+
+    def api(self, route: str, query: Mapping[str, str]) -> bytes:
+        """A read-only ``/api/<route>`` answer from the event index
+        (:meth:`datasoil.chain.index.EventIndex.answer`), synced to the head first.
+
+        Raises:
+            GatewayError: 404 for an unknown route or dataset, 400 for a malformed query.
+            DeploymentError: no deployment recorded for the node's chain.
+            ChainError: the node could not be read.
+        """
+        from datasoil.chain.index import EventIndex
+
+        index = EventIndex.open(self.w3, _abis(self.build), directory=self.deployments_dir)
+        try:
+            index.sync()
+            return json.dumps(index.answer(route, query)).encode()
+        except NotFound as exc:
+            raise GatewayError(404, str(exc)) from None
+        except ValueError as exc:
+            raise GatewayError(400, f"expected a valid /api query, found ({exc})") from None
+        finally:
+            index.close()
 
     def rpc(self, body: bytes) -> bytes:
         """Forward one read-only JSON-RPC request (or a batch) to the node.
@@ -555,6 +580,12 @@ def make_app(gateway: Gateway, log: Callable[[str], None] = lambda _m: None) -> 
             body=answer, content_type="application/json", headers={"Cache-Control": "no-store"}
         )
 
+    async def api(request: web.Request) -> web.Response:
+        body = await asyncio.to_thread(gateway.api, request.match_info["route"], request.query)
+        return web.Response(
+            body=body, content_type="application/json", headers={"Cache-Control": "no-store"}
+        )
+
     async def static(request: web.Request) -> web.StreamResponse:
         file = gateway.static(request.match_info["tail"])
         return web.FileResponse(file, headers={"Cache-Control": "no-store"})
@@ -563,6 +594,7 @@ def make_app(gateway: Gateway, log: Callable[[str], None] = lambda _m: None) -> 
     app.router.add_get("/ipfs/{path:.*}", _Ipfs(gateway, log))
     app.router.add_get("/deployment.json", deployment)
     app.router.add_post("/rpc", rpc)
+    app.router.add_get("/api/{route:.*}", api)
     app.router.add_route("OPTIONS", "/{tail:.*}", options)
     app.router.add_get("/{tail:.*}", static)
     return app

@@ -380,6 +380,52 @@ class EventIndex:
 
     # -- answers --------------------------------------------------------------------
 
+    def answer(self, route: str, query: Mapping[str, str]) -> Any:
+        """The JSON answer to ``GET /api/<route>?<query>`` (the gateway serves these):
+        ``status``; ``datasets[?owner=]``; ``datasets/<id>``; ``datasets/<id>/lineage``;
+        ``datasets/<id>/attestations``; ``datasets/<id>/claims``; ``listings``;
+        ``purchases[?dataset=&buyer=&seller=&awaiting=1]``;
+        ``events?contract=&name=[&<argument>=<value>...]``.
+
+        Raises:
+            NotFound: no such route or dataset.
+            ValueError: a malformed id or argument.
+        """
+        parts = [p for p in route.strip("/").split("/") if p]
+        if parts == ["status"]:
+            return {"start_block": self.start_block, "synced": self.synced}
+        if parts == ["datasets"]:
+            return self.datasets(owner=query.get("owner"))
+        if len(parts) in (2, 3) and parts[0] == "datasets":
+            dataset_id = int(parts[1])
+            what = parts[2] if len(parts) == 3 else ""
+            answers = {
+                "": self.dataset,
+                "lineage": self.lineage,
+                "attestations": self.attestations,
+                "claims": self.claims,
+            }
+            if what in answers:
+                return answers[what](dataset_id)
+        if parts == ["listings"]:
+            return self.listings()
+        if parts == ["purchases"]:
+            dataset = query.get("dataset")
+            return self.purchases(
+                dataset_id=int(dataset) if dataset else None,
+                buyer=query.get("buyer"),
+                seller=query.get("seller"),
+                awaiting=query.get("awaiting", "") in ("1", "true", "yes"),
+            )
+        if parts == ["events"]:
+            ids = ("dataset_id", "purchase_id", "claim_id")
+            rest: dict[str, Any] = {
+                k: v for k, v in query.items() if k not in ("contract", "name", *ids)
+            }
+            found = {k: int(query[k]) for k in ids if query.get(k)}
+            return self.events(query.get("contract"), query.get("name"), **found, **rest)
+        raise NotFound(f"expected an /api route of the event index, found /api/{route}")
+
     def events(
         self,
         contract: str | None = None,
