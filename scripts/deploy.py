@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 from ape import accounts, project
-from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
+from ape.cli import account_option, ape_cli_context
 
-from datasoil.app.scripting import friendly
+from datasoil.app.scripting import ChainCommand, friendly
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command(cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.option("--force", is_flag=True, help="Deploy again even if this chain has a deployment.")

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from datasoil.errors import ChainError, NotFound, ProofError
+from datasoil.chain import tx
+from datasoil.errors import NotFound, ProofError
 from datasoil.formats.cid import CidTuple, cid_to_tuple
 from datasoil.formats.merkle import ConsistencyProof
 
@@ -123,22 +124,20 @@ class Registry:
                 raise NotFound(f"expected an existing dataset id (1..{count}), found {parent}")
         if len(license.encode()) > 64:
             raise ValueError(f"expected a license id of at most 64 bytes, found {license!r}")
-        try:
-            receipt = self.contract.register(
-                content.as_abi(),
-                row_root,
-                row_count,
-                private,
-                metadata.as_abi(),
-                license,
-                ordered,
-                version_of,
-                sender=sender,
-            )
-        except Exception as exc:
-            raise ChainError(
-                f"expected the registry to accept the dataset, it refused: {exc}"
-            ) from exc
+        receipt = tx.send(
+            "the dataset to be registered",
+            self.contract,
+            "register",
+            content.as_abi(),
+            row_root,
+            row_count,
+            private,
+            metadata.as_abi(),
+            license,
+            ordered,
+            version_of,
+            sender=sender,
+        )
         self._events = None
         (event,) = receipt.decode_logs(self.contract.DatasetRegistered)
         return int(event.dataset_id)

@@ -34,13 +34,19 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datasoil import config
 from datasoil._fs import write_atomic
 from datasoil.chain import event_logs
-from datasoil.errors import ChainError, CidMismatch, CryptoError, DatasoilError, NotFound
+from datasoil.chain.session import MarketClient, TokenClient
+from datasoil.chain.tx import revert_reason
+from datasoil.errors import CidMismatch, CryptoError, DatasoilError, NotFound
 from datasoil.formats import crypto
+
+if TYPE_CHECKING:
+    from ape.api import AccountAPI
+    from ape.contracts.base import ContractInstance
 
 __all__ = [
     "DEFAULT_ROOT",
@@ -53,6 +59,7 @@ __all__ = [
     "KeeperState",
     "KeyMismatch",
     "KeyTimeout",
+    "OutputExists",
     "PurchaseInvalid",
     "Terms",
     "buy",
@@ -72,7 +79,6 @@ __all__ = [
     "run_keeper",
     "save_content_key",
     "settle",
-    "transact",
     "wait_for_key",
 ]
 
@@ -101,6 +107,10 @@ class PurchaseInvalid(DatasoilError, ValueError):
 
 class KeyMismatch(DatasoilError, ValueError):
     """A delivered envelope does not open, or its key is not the one the purchase pinned."""
+
+
+class OutputExists(DatasoilError, FileExistsError):
+    """A fetch would overwrite data already in its output folder (pass ``force``)."""
 
 
 def key_commitment(content_key: bytes) -> bytes:
@@ -275,20 +285,12 @@ def load_content_key(dataset_cid: str, *, root: Path | None = None) -> ContentKe
 # -- chain helpers ----------------------------------------------------------------------
 
 
-def revert_reason(exc: BaseException) -> str:
-    """The revert string of a failed call (ape's ContractLogicError message), or the text."""
-    message = getattr(exc, "message", None) or str(exc)
-    return str(message).strip().splitlines()[0] if message else type(exc).__name__
+def _market(market: ContractInstance | MarketClient) -> MarketClient:
+    return market if isinstance(market, MarketClient) else MarketClient(market)
 
 
-def transact(what: str, call: Callable[[], Any]) -> Any:
-    """Run a transaction; turn a revert into ChainError carrying the revert string."""
-    try:
-        return call()
-    except DatasoilError:
-        raise
-    except Exception as exc:
-        raise ChainError(f"{what} was refused: {revert_reason(exc)}") from exc
+def _instance(market: ContractInstance | MarketClient) -> ContractInstance:
+    return market.contract if isinstance(market, MarketClient) else market
 
 
 def check_encryption_key(public: bytes) -> None:
@@ -339,12 +341,12 @@ def encryption_keypair(account: Any, chain_id: int) -> tuple[bytes, bytes]:
 
 
 def buy(
-    market: Any,
-    token: Any,
+    market: ContractInstance | MarketClient,
+    token: ContractInstance | TokenClient,
     dataset_id: int,
     encryption_public: bytes,
     *,
-    sender: Any,
+    sender: AccountAPI,
     max_price: int | None = None,
     min_duration: int | None = None,
 ) -> int:
@@ -352,34 +354,29 @@ def buy(
 
     The buyer pins the token and (by default) the price and duration currently
     listed, so a change before the transaction lands makes it revert; the contract
-    pins the rest (seller, key commitment, royalty credits).
+    pins the rest (seller, key commitment, royalty credits). Everything is checked
+    before anything is sent (:meth:`datasoil.chain.session.MarketClient.buy`): a short
+    balance sends no approval, a refused purchase is never mined.
 
     Raises:
         PurchaseInvalid: the dataset is not for sale, the sender owns it, or the key is
             not a usable X25519 key.
-        ChainError: the market refused (the revert string says why).
+        ChainError: the balance is short or the market refused (the reason says why).
     """
     check_encryption_key(encryption_public)
-    listing = market.listing(dataset_id)
-    if not listing.active:
-        raise PurchaseInvalid(f"expected dataset {dataset_id} to be listed for sale, it is not")
-    if str(listing.lister).lower() == str(sender.address).lower():
-        raise PurchaseInvalid(
-            f"expected a buyer other than the owner of dataset {dataset_id}, found the owner "
-            f"{sender.address}: an owner already holds the key and would only pay itself"
-        )
-    if str(listing.token).lower() != str(token.address).lower():
-        raise PurchaseInvalid(f"expected the listing in {token.address}, found {listing.token}")
-    price = int(listing.price) if max_price is None else int(max_price)
-    duration = int(listing.duration) if min_duration is None else int(min_duration)
-    if int(token.allowance(sender, market)) < price:
-        transact("approve", lambda: token.approve(market, price, sender=sender))
-    receipt = transact(
-        f"buying dataset {dataset_id}",
-        lambda: market.buy(dataset_id, token, price, duration, encryption_public, sender=sender),
+    client = _market(market)
+    tokens = token if isinstance(token, TokenClient) else TokenClient(token)
+    reason = client.buy_refusal(dataset_id, str(sender.address), str(tokens.address))
+    if reason is not None:
+        raise PurchaseInvalid(reason)
+    return client.buy(
+        dataset_id,
+        encryption_public,
+        tokens,
+        max_price=max_price,
+        min_duration=min_duration,
+        sender=sender,
     )
-    (event,) = receipt.decode_logs(market.Purchased)
-    return int(event.purchase_id)
 
 
 def purchase_terms(market: Any, purchase_id: int, from_block: int = 0) -> tuple[Terms, bytes]:
@@ -388,6 +385,7 @@ def purchase_terms(market: Any, purchase_id: int, from_block: int = 0) -> tuple[
     Raises:
         PurchaseInvalid: no such purchase was logged.
     """
+    market = _instance(market)
     for event in event_logs(market.Purchased, from_block, purchase_id=int(purchase_id)):
         return Terms.from_event(event.terms), bytes(event.encryption_key)
     raise PurchaseInvalid(f"expected a Purchased event for purchase {purchase_id}, found none")
@@ -407,6 +405,7 @@ def wait_for_key(
         PurchaseInvalid: the purchase is unknown or was refunded.
         KeyTimeout: nothing was delivered within ``timeout`` seconds.
     """
+    market = _instance(market)
     deadline = time.monotonic() + timeout
     while True:
         status = int(market.purchase(purchase_id).status)
@@ -451,55 +450,52 @@ def check_delivery(terms: Terms, envelope: bytes, secret: bytes) -> bytes:
     return key
 
 
-def _step(what: str, market: Any, fn: str, purchase_id: int, sender: Any, *extra: Any) -> Any:
-    terms, _key = purchase_terms(market, purchase_id)
-    call = getattr(market, fn)
-    return transact(
-        f"{what} of purchase {purchase_id}",
-        lambda: call(purchase_id, terms.as_arg(), *extra, sender=sender),
-    )
-
-
-def object_delivery(market: Any, purchase_id: int, *, sender: Any) -> int:
+def object_delivery(market: ContractInstance, purchase_id: int, *, sender: AccountAPI) -> int:
     """Object to a delivery (buyer only, within the objection window); return the
     reveal deadline (unix seconds), after which :func:`refund` returns the payment.
 
     Raises:
         ChainError: the market refused (not the buyer, not delivered, window over).
     """
-    receipt = _step("objection", market, "object_key", purchase_id, sender)
-    (event,) = receipt.decode_logs(market.Objected)
+    terms, _key = purchase_terms(market, purchase_id)
+    receipt = _market(market).object_key(purchase_id, terms.as_arg(), sender=sender)
+    (event,) = receipt.decode_logs(_instance(market).Objected)
     return int(event.reveal_deadline)
 
 
-def refund(market: Any, purchase_id: int, *, sender: Any) -> int:
+def refund(market: ContractInstance, purchase_id: int, *, sender: AccountAPI) -> int:
     """Take back the payment of an undelivered purchase after the refund timeout, or of
     an objected one whose key was not revealed in time; return the amount.
 
     Raises:
         ChainError: the market refused (the revert string says why).
     """
-    receipt = _step("refund", market, "refund", purchase_id, sender)
-    (event,) = receipt.decode_logs(market.Refunded)
+    terms, _key = purchase_terms(market, purchase_id)
+    receipt = _market(market).refund(purchase_id, terms.as_arg(), sender=sender)
+    (event,) = receipt.decode_logs(_instance(market).Refunded)
     return int(event.amount)
 
 
-def settle(market: Any, purchase_id: int, *, sender: Any) -> list[tuple[int, str, int]]:
+def settle(
+    market: ContractInstance, purchase_id: int, *, sender: AccountAPI
+) -> list[tuple[int, str, int]]:
     """Make the pinned credits of a delivery after its objection window (anyone may);
     return them as ``(dataset id, account, amount)``.
 
     Raises:
         ChainError: the market refused (not delivered, window still open).
     """
-    receipt = _step("settlement", market, "settle", purchase_id, sender)
+    terms, _key = purchase_terms(market, purchase_id)
+    receipt = _market(market).settle(purchase_id, terms.as_arg(), sender=sender)
     return [
         (int(e.dataset_id), str(e.account), int(e.amount))
-        for e in receipt.decode_logs(market.Credited)
+        for e in receipt.decode_logs(_instance(market).Credited)
     ]
 
 
 def latest_purchase(market: Any, dataset_id: int, buyer: str, from_block: int = 0) -> int | None:
     """The id of ``buyer``'s most recent purchase of ``dataset_id``, or None."""
+    market = _instance(market)
     found = None
     for event in event_logs(
         market.Purchased, from_block, dataset_id=int(dataset_id), buyer=str(buyer)
@@ -609,20 +605,14 @@ def _serve(
     if status == DELIVERED:
         if now < int(p.since) + int(market.objection_window()):
             return "waiting"
-        transact(
-            f"settle of purchase {purchase_id}",
-            lambda: market.settle(purchase_id, terms.as_arg(), sender=sender),
-        )
+        _market(market).settle(purchase_id, terms.as_arg(), sender=sender)
         return "settled"
     try:
         content = _content_key(registry, terms, key_root)
     except NotFound:
         return "no content key"
     if status == OBJECTED:
-        transact(
-            f"reveal_key for purchase {purchase_id}",
-            lambda: market.reveal_key(purchase_id, terms.as_arg(), content.key, sender=sender),
-        )
+        _market(market).reveal_key(purchase_id, terms.as_arg(), content.key, sender=sender)
         return "revealed"
     if now >= terms.created + int(market.refund_timeout()):
         return "delivery window over"
@@ -633,10 +623,7 @@ def _serve(
         return "invalid key"
     if key_commitment(content.key) != terms.key_commitment:
         return "content key does not match the listing's commitment"
-    transact(
-        f"deliver_key for purchase {purchase_id}",
-        lambda: market.deliver_key(purchase_id, terms.as_arg(), envelope, sender=sender),
-    )
+    _market(market).deliver_key(purchase_id, terms.as_arg(), envelope, sender=sender)
     return "delivered"
 
 
@@ -678,6 +665,7 @@ def keeper_step(
         ChainError: a transaction was refused, or the node could not be read (the
             state is not advanced: the next round reads the same blocks again).
     """
+    market = _instance(market)
     from ape import chain
 
     me = str(sender.address)
@@ -800,6 +788,7 @@ def fetch(
     *,
     store: Any = None,
     terms: Terms | None = None,
+    force: bool = False,
 ) -> Path:
     """Download, decrypt and verify a private dataset; return its final path.
 
@@ -811,9 +800,13 @@ def fetch(
     encrypted manifest (see :mod:`datasoil.flows.publish`); the manifest names the plaintext
     CID, profile and schema. Everything happens in a temporary directory inside
     ``out_dir``; the data (a file, or a directory for multi-file datasets) is moved
-    into ``out_dir`` only after the plaintext CID and the keyed row root both match.
+    into ``out_dir`` only after the plaintext CID and the keyed row root both match. Data
+    already there is replaced only with ``force``, in one rename for a file (a directory
+    is moved aside first and put back if the rename fails). A failed fetch leaves nothing:
+    not even the folders it created for ``out_dir``.
 
     Raises:
+        OutputExists: the data is already in ``out_dir`` and ``force`` is false.
         KeyMismatch: with ``terms``, the envelope does not open or its key is not the
             committed one.
         CryptoError: the envelope does not open or the ciphertext does not authenticate.
@@ -832,32 +825,55 @@ def fetch(
     else:
         content_key = crypto.open_envelope(crypto.envelope_from_bytes(envelope), secret)
     out_dir = Path(out_dir)
+    created = [p for p in (out_dir, *out_dir.parents) if not p.exists()]
     out_dir.mkdir(parents=True, exist_ok=True)
     store = open_store() if store is None else store
-    with tempfile.TemporaryDirectory(prefix=".datasoil-fetch-", dir=out_dir) as tmp:
-        cipher, archive = Path(tmp) / "ciphertext", Path(tmp) / "data.tar"
-        _stream_to(cipher, store.cat(as_cid(dataset.content_cid)))
-        crypto.decrypt_file(cipher, archive, content_key)
-        cipher.unlink()
-        unpacked = Path(tmp) / "data"
-        manifest = publish.extract_private(archive, unpacked)
-        archive.unlink()
-        names = [str(f["path"]) for f in manifest.get("files", [])]
-        target = unpacked / names[0] if len(names) == 1 else unpacked
-        profile = unixfs.profile_for(manifest.get("profile"))
-        found_cid = unixfs.add_path(target, profile).cid
-        expected_cid = as_cid(str(manifest["plaintext_cid"]))
-        if str(found_cid) != str(expected_cid.set(base=found_cid.base)):
-            raise CidMismatch(f"expected plaintext CID {expected_cid}, found {found_cid}")
-        schema = rows.Schema.from_json(dict(manifest["schema"]))
-        root, count = rows.dataset_root(target, schema, key=crypto.row_hmac_key(content_key))
-        if root != bytes(dataset.row_root) or count != int(dataset.row_count):
-            raise ProofError(
-                f"expected keyed row root {bytes(dataset.row_root).hex()} over "
-                f"{dataset.row_count} rows, found {root.hex()} over {count}"
-            )
-        final = out_dir / (target.name if len(names) == 1 else f"dataset-{dataset.id}")
-        if final.exists():
-            raise FileExistsError(f"expected {final} not to exist, found it: remove it first")
-        os.replace(target, final)
+    try:
+        with tempfile.TemporaryDirectory(prefix=".datasoil-fetch-", dir=out_dir) as tmp:
+            cipher, archive = Path(tmp) / "ciphertext", Path(tmp) / "data.tar"
+            _stream_to(cipher, store.cat(as_cid(dataset.content_cid)))
+            crypto.decrypt_file(cipher, archive, content_key)
+            cipher.unlink()
+            unpacked = Path(tmp) / "data"
+            manifest = publish.extract_private(archive, unpacked)
+            archive.unlink()
+            names = [str(f["path"]) for f in manifest.get("files", [])]
+            target = unpacked / names[0] if len(names) == 1 else unpacked
+            final = out_dir / (target.name if len(names) == 1 else f"dataset-{dataset.id}")
+            if (final.exists() or final.is_symlink()) and not force:
+                raise OutputExists(
+                    f"expected {final} not to exist, found it: pass --force to replace it"
+                )
+            profile = unixfs.profile_for(manifest.get("profile"))
+            found_cid = unixfs.add_path(target, profile).cid
+            expected_cid = as_cid(str(manifest["plaintext_cid"]))
+            if str(found_cid) != str(expected_cid.set(base=found_cid.base)):
+                raise CidMismatch(f"expected plaintext CID {expected_cid}, found {found_cid}")
+            schema = rows.Schema.from_json(dict(manifest["schema"]))
+            root, count = rows.dataset_root(target, schema, key=crypto.row_hmac_key(content_key))
+            if root != bytes(dataset.row_root) or count != int(dataset.row_count):
+                raise ProofError(
+                    f"expected keyed row root {bytes(dataset.row_root).hex()} over "
+                    f"{dataset.row_count} rows, found {root.hex()} over {count}"
+                )
+            _replace(target, final, Path(tmp) / "previous")
+    except BaseException:
+        for folder in created:  # innermost first; only the ones this fetch made, if empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     return final
+
+
+def _replace(source: Path, final: Path, aside: Path) -> None:
+    """Move ``source`` to ``final``: one rename over a file; a directory (or a file
+    replaced by a directory) moves what was there to ``aside`` first, back on failure."""
+    if not final.exists() or (final.is_file() and source.is_file()):
+        os.replace(source, final)
+        return
+    os.replace(final, aside)
+    try:
+        os.replace(source, final)
+    except BaseException:
+        os.replace(aside, final)
+        raise

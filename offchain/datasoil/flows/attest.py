@@ -644,10 +644,6 @@ def load_trusted(path: Path | str) -> list[str]:
 # --------------------------------------------------------------------------- chain
 
 
-def _revert_text(exc: Exception) -> str:
-    return str(getattr(exc, "revert_message", None) or exc)
-
-
 class Attestations:
     """An Attestations ape contract instance with Python-friendly calls.
 
@@ -713,19 +709,14 @@ class Attestations:
             attestation, self.chain_id, self.address, sign_with_account(account, typed)
         )
 
-    def _send(self, what: str, call: Any, *args: Any, sender: Any) -> Any:
-        from datasoil.errors import ChainError
+    def _send(self, what: str, method: str, *args: Any, sender: Any) -> Any:
+        from datasoil.chain import tx
 
-        try:
-            return call(*args, sender=sender)
-        except Exception as exc:
-            raise ChainError(
-                f"expected the contract to accept the {what}, it refused: {_revert_text(exc)}"
-            ) from exc
+        return tx.send(f"the {what} to be accepted", self.contract, method, *args, sender=sender)
 
     def attest(self, attestation: Attestation, sender: Any) -> Any:
         """Attest directly (``sender`` must be the attester). Raises ChainError on revert."""
-        return self._send("attestation", self.contract.attest, attestation.as_abi(), sender=sender)
+        return self._send("attestation", "attest", attestation.as_abi(), sender=sender)
 
     def submit(self, payload: RelayPayload, sender: Any) -> Any:
         """Relay a signed attestation after checking it locally.
@@ -745,7 +736,7 @@ class Attestations:
         payload.verify()
         return self._send(
             "relayed attestation",
-            self.contract.attest_by_sig,
+            "attest_by_sig",
             payload.attestation.as_abi(),
             split_signature(payload.signature),
             sender=sender,
@@ -757,18 +748,18 @@ class Attestations:
             payload.verify()
         return self._send(
             "batch",
-            self.contract.attest_batch,
+            "attest_batch",
             [p.attestation.as_abi() for p in payloads],
             [split_signature(p.signature) for p in payloads],
             sender=sender,
         )
 
     def revoke(self, dataset_id: int, metric_set: bytes, sender: Any) -> Any:
-        return self._send("revocation", self.contract.revoke, dataset_id, metric_set, sender=sender)
+        return self._send("revocation", "revoke", dataset_id, metric_set, sender=sender)
 
     def bump_nonce(self, dataset_id: int, metric_set: bytes, new_nonce: int, sender: Any) -> Any:
         return self._send(
-            "nonce bump", self.contract.bump_nonce, dataset_id, metric_set, new_nonce, sender=sender
+            "nonce bump", "bump_nonce", dataset_id, metric_set, new_nonce, sender=sender
         )
 
     def events(self, dataset_id: int | None = None) -> list[AttestationEvent]:

@@ -35,6 +35,8 @@ from typing import Any
 
 from eth_hash.auto import keccak
 
+from datasoil.chain import tx
+from datasoil.chain.session import ProofsClient, TokenClient
 from datasoil.errors import ChainError, ProofError
 from datasoil.formats import merkle
 from datasoil.protocol.metric_sets import reproduction_metric_set
@@ -648,7 +650,7 @@ def read_claim(proofs: Any, claim_id: int) -> ClaimStatus:
     try:
         view = proofs.claim(claim_id)
     except Exception as exc:  # ape raises ContractLogicError subclasses
-        raise ChainError(f"claim {claim_id}: expected a submitted claim, found: {exc}") from exc
+        raise tx.refusal(f"claim {claim_id} to be submitted", proofs, exc) from exc
     first = int(view.first_audit)
     older = [_audit_status(n, proofs.audit(claim_id, n)) for n in range(first)]
     latest = [_audit_status(first + k, a) for k, a in enumerate(view.audits)]
@@ -723,17 +725,11 @@ def open_audit(
     Raises :class:`~datasoil.errors.ChainError` when the contract refuses.
     """
     secret = os.urandom(32) if secret is None else secret
-    deposit = int(proofs.audit_deposit())
     if log is not None:
         log(f"claim {claim_id}: audit secret 0x{secret.hex()} (keep it until revealed)")
-    try:
-        if int(token.allowance(sender, proofs)) < deposit:
-            token.approve(proofs, deposit, sender=sender)
-        receipt = proofs.open_audit(
-            claim_id, commitment(str(sender.address), secret), sender=sender
-        )
-    except Exception as exc:
-        raise ChainError(f"open audit of claim {claim_id}: {_revert(exc)}") from exc
+    receipt = ProofsClient(proofs).open_audit(
+        claim_id, commitment(str(sender.address), secret), TokenClient(token), sender=sender
+    )
     (event,) = receipt.decode_logs(proofs.AuditOpened)
     number = int(event.audit)
     if reveal_now:
@@ -745,10 +741,7 @@ def open_audit(
 def reveal(proofs: Any, claim_id: int, audit: int, secret: bytes, sender: Any) -> bytes:
     """Reveal an audit's secret (from the block after next of its opening); returns the
     seed. Raises :class:`~datasoil.errors.ChainError` when the contract refuses."""
-    try:
-        receipt = proofs.reveal(claim_id, audit, secret, sender=sender)
-    except Exception as exc:
-        raise ChainError(f"reveal audit {audit} of claim {claim_id}: {_revert(exc)}") from exc
+    receipt = ProofsClient(proofs).reveal(claim_id, audit, secret, sender=sender)
     (event,) = receipt.decode_logs(proofs.AuditRevealed)
     return bytes(event.seed)
 
@@ -783,13 +776,11 @@ def respond(
     if reason is not Reason.NONE:
         raise ProofError(f"answer would fail the audit: {reason.name.lower()} at opening {at}")
     inputs, outputs = response.as_args()
-    try:
-        for slot, row in response.long_rows():
-            if bytes(proofs.row_leaf(claim_id, audit, slot)) != merkle.leaf_hash(row):
-                proofs.open_row(claim_id, audit, slot, row, sender=sender)
-        return proofs.respond(claim_id, audit, inputs, outputs, sender=sender)
-    except Exception as exc:
-        raise ChainError(f"respond to audit {audit} of claim {claim_id}: {_revert(exc)}") from exc
+    client = ProofsClient(proofs)
+    for slot, row in response.long_rows():
+        if bytes(proofs.row_leaf(claim_id, audit, slot)) != merkle.leaf_hash(row):
+            client.open_row(claim_id, audit, slot, row, sender=sender)
+    return client.respond(claim_id, audit, inputs, outputs, sender=sender)
 
 
 def answer_open_audits(
@@ -812,19 +803,13 @@ def answer_open_audits(
 
 def finalize(proofs: Any, claim_id: int, sender: Any) -> Any:
     """Finalise a claim after its window; returns the receipt. Raises ChainError."""
-    try:
-        return proofs.finalize(claim_id, sender=sender)
-    except Exception as exc:
-        raise ChainError(f"finalize claim {claim_id}: {_revert(exc)}") from exc
+    return ProofsClient(proofs).finalize(claim_id, sender=sender)
 
 
 def settle_dispute(proofs: Any, claim_id: int, disputer: str, sender: Any) -> Any:
     """Settle a dispute of a finalised or failed claim; returns the receipt. Raises
     ChainError."""
-    try:
-        return proofs.settle_dispute(claim_id, disputer, sender=sender)
-    except Exception as exc:
-        raise ChainError(f"settle dispute of claim {claim_id}: {_revert(exc)}") from exc
+    return ProofsClient(proofs).settle_dispute(claim_id, disputer, sender=sender)
 
 
 def _key_from_file(path: Path) -> bytes:
@@ -927,8 +912,3 @@ def _describe_facts(f: ClaimFacts) -> str:
         f"parent 0x{f.parent_root.hex()[:12]}…/{f.rows_in} rows, "
         f"child 0x{f.child_root.hex()[:12]}…/{f.rows_out} rows, fate 0x{f.fate_root.hex()[:12]}…"
     )
-
-
-def _revert(exc: Exception) -> str:
-    message = getattr(exc, "revert_message", None) or str(exc)
-    return str(message).splitlines()[0] if message else type(exc).__name__

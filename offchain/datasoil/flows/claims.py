@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from datasoil.chain import event_logs
+from datasoil.chain.session import ProofsClient, TokenClient
 from datasoil.engine import clean
-from datasoil.errors import ChainError, CryptoError, DatasoilError, ProofError
+from datasoil.errors import CryptoError, DatasoilError, ProofError
 from datasoil.flows import publish
 from datasoil.flows.loader import materialize
 from datasoil.formats import crypto, rows
@@ -34,6 +35,7 @@ __all__ = [
     "SampleError",
     "Verdict",
     "attest_verdict",
+    "check_row_sizes",
     "child_content_key",
     "claim_documents",
     "clean_and_publish",
@@ -63,6 +65,7 @@ class CleanedChild:
     private: bool
     content_key: bytes | None = None
     input_path: Path | None = None
+    parent_private: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,7 @@ def clean_and_publish(
         private,
         content_key,
         input_path,
+        bool(parent.private),
     )
 
 
@@ -175,25 +179,68 @@ def pin_bundle(store: Any, result: clean.CleanResult) -> str:
         return str(store.add_path(bundle, pin=True))
 
 
+def _longest_row(path: Path, schema: rows.Schema) -> tuple[int, int]:
+    """``(index, bytes)`` of the longest encoded row of a dataset file (``(-1, 0)`` if empty)."""
+    import pyarrow.compute
+
+    pc: Any = pyarrow.compute  # generated at import: untyped (as in formats/rows.py)
+    longest, at, offset = 0, -1, 0
+    for batch in rows.read_batches(path, schema):
+        if batch.num_rows:
+            lengths = pc.binary_length(rows.encode_batch(batch, schema)).to_numpy()
+            i = int(lengths.argmax())
+            if int(lengths[i]) > longest:
+                longest, at = int(lengths[i]), offset + i
+        offset += batch.num_rows
+    return at, longest
+
+
+def check_row_sizes(child: CleanedChild, limit: int) -> None:
+    """Refuse a claim an audit could not be answered for: a public parent or child row
+    longer than ``limit``, the most ``open_row`` takes (CleaningProofs'
+    ``MAX_LONG_ROW_BYTES``, 384 KiB).
+
+    Private rows are opened by their keyed leaf alone, so only public sides are read.
+    Raises ProofError naming the side, the row and its size.
+    """
+    proof = child.result.proof
+    sides = []
+    if not child.parent_private and child.input_path is not None:
+        sides.append(("parent", child.input_path, rows.Schema.from_json(proof["schema_in"])))
+    if not child.private:
+        sides.append(("child", child.result.data_path, rows.Schema.from_json(proof["schema_out"])))
+    for side, path, schema in sides:
+        index, size = _longest_row(Path(path), schema)
+        if size > limit:
+            raise ProofError(
+                f"expected every {side} row to fit an audit answer (at most "
+                f"{limit} bytes encoded), found {side} row {index} of {size} bytes: "
+                "no transaction could open it, so the claim's bond would be lost to the "
+                "first audit; nothing was sent"
+            )
+
+
 def submit_claim(proofs: Any, token: Any, child: CleanedChild, *, sender: Any) -> int:
-    """Approve the bond and submit the claim; return the claim id (ChainError on revert)."""
-    bond = int(proofs.bond())
-    try:
-        if int(token.allowance(sender, proofs)) < bond:
-            token.approve(proofs, bond, sender=sender)
-        receipt = proofs.submit_claim(
-            child.parent_id,
-            child.child_id,
-            cid_to_tuple(child.recipe_cid).as_abi(),
-            cid_to_tuple(child.proof_cid).as_abi(),
-            child.result.fate_root,
-            sender=sender,
-        )
-    except Exception as exc:
-        reason = getattr(exc, "revert_message", None) or exc
-        raise ChainError(f"expected the claim to be accepted, it was refused: {reason}") from exc
-    (event,) = receipt.decode_logs(proofs.ClaimSubmitted)
-    return int(event.claim_id)
+    """Check, approve the bond and submit the claim; return the claim id.
+
+    Before anything is sent: every public row of the parent and the child must fit an
+    audit's ``open_row`` (:func:`check_row_sizes`), the bond must be in the balance, and
+    the approval and the claim must pass a simulation
+    (:meth:`datasoil.chain.session.ProofsClient.submit_claim`).
+
+    Raises ProofError (a row too long to open) or ChainError (refused).
+    """
+    client = proofs if isinstance(proofs, ProofsClient) else ProofsClient(proofs)
+    check_row_sizes(child, int(client.contract.MAX_LONG_ROW_BYTES()))
+    return client.submit_claim(
+        child.parent_id,
+        child.child_id,
+        cid_to_tuple(child.recipe_cid).as_abi(),
+        cid_to_tuple(child.proof_cid).as_abi(),
+        child.result.fate_root,
+        token if isinstance(token, TokenClient) else TokenClient(token),
+        sender=sender,
+    )
 
 
 def claim_documents(proofs: Any, claim_id: int, from_block: int = 0) -> dict[str, Any]:
