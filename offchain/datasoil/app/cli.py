@@ -40,6 +40,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "quality": ("quality", "quality", "Compute the quality report of the dataset file PATH."),
     "clean": ("clean", "clean", "Clean PATH with a recipe; write the data, fate file and proof."),
     "verify": ("clean", "verify", "Re-execute a cleaning proof; exit 0 only if it reproduces."),
+    "model": ("model", "model", "Check model proofs: whether a row was in a model, from a bundle."),
 }
 
 
