@@ -672,6 +672,17 @@ def _check_buy(
     min_duration: uint256,
     encryption_key: bytes32,
 ) -> IAccessMarket.Terms:
+    """
+    @dev The checks of a purchase, then its terms: the listing is current (written in the
+         dataset's ownership period), the buyer is not the owner, the token is the listed
+         one and still allowed, the price and duration are within the buyer's bounds.
+    @param dataset_id The dataset bought.
+    @param token The token the buyer expects to pay in.
+    @param max_price The most the buyer pays.
+    @param min_duration The shortest access the buyer accepts, in seconds.
+    @param encryption_key The buyer's key the content key is sealed to; non-zero.
+    @return Terms The purchase terms, with the seller and the royalty credits.
+    """
     assert encryption_key != empty(bytes32), "market: zero encryption key"
     terms: uint256 = self._listing_terms[dataset_id]
     assert terms != 0, "market: not listed"
@@ -705,6 +716,13 @@ def _check_buy(
 
 @internal
 def _buy(terms: IAccessMarket.Terms, encryption_key: bytes32) -> uint256:
+    """
+    @dev Records a purchase as PENDING, logs `Purchased` and takes the price into escrow,
+         refusing a token that moves less than asked (checks done by `_check_buy`).
+    @param terms The purchase terms.
+    @param encryption_key The buyer's key, logged for the seller.
+    @return uint256 The purchase id.
+    """
     # Ids are bounded by the number of transactions: far below 2**256.
     purchase_id: uint256 = unsafe_add(self.purchase_count, 1)
     self.purchase_count = purchase_id
@@ -729,6 +747,12 @@ def _buy(terms: IAccessMarket.Terms, encryption_key: bytes32) -> uint256:
 
 @internal
 def _release(purchase_id: uint256, word: uint256, terms: IAccessMarket.Terms):
+    """
+    @dev Marks a purchase RELEASED and credits each share of its price (pull payments).
+    @param purchase_id The purchase.
+    @param word The purchase word (its hash bits are kept).
+    @param terms The purchase terms, whose credits are paid.
+    """
     self._purchase[purchase_id] = self._word(word, RELEASED)
     for c: IAccessMarket.Credit in terms.credits:
         self.credit[terms.token][c.account] += c.amount
@@ -744,6 +768,12 @@ def _release(purchase_id: uint256, word: uint256, terms: IAccessMarket.Terms):
 @internal
 @view
 def _load(purchase_id: uint256, terms: IAccessMarket.Terms) -> uint256:
+    """
+    @dev The stored word of a purchase, checked against the terms the caller passes.
+    @param purchase_id The purchase.
+    @param terms The terms claimed for it.
+    @return uint256 The purchase word.
+    """
     word: uint256 = self._purchase[purchase_id]
     assert word != 0, "market: unknown purchase"
     assert word & _HASH_MASK == self._hash(purchase_id, terms) & _HASH_MASK, (
@@ -755,13 +785,26 @@ def _load(purchase_id: uint256, terms: IAccessMarket.Terms) -> uint256:
 @internal
 @pure
 def _hash(purchase_id: uint256, terms: IAccessMarket.Terms) -> uint256:
+    """
+    @dev keccak256(abi_encode(purchase_id, terms)) as a number: the purchase word keeps
+         its top 216 bits.
+    @param purchase_id The purchase.
+    @param terms Its terms.
+    @return uint256 The hash.
+    """
     return convert(keccak256(abi_encode(purchase_id, terms)), uint256)
 
 
 @internal
 @view
 def _word(word: uint256, status: uint8) -> uint256:
-    # Keeps the hash bits, sets the status and the time it was entered.
+    """
+    @dev A purchase word with a new status: keeps the hash bits, sets the status and the
+         time it was entered.
+    @param word The current word (or a fresh hash).
+    @param status The new status.
+    @return uint256 The new word.
+    """
     return (word & _HASH_MASK) | (convert(status, uint256) << _STATUS_SHIFT) | (
         block.timestamp & _U32_MASK
     )
@@ -770,6 +813,11 @@ def _word(word: uint256, status: uint8) -> uint256:
 @internal
 @view
 def _owner(dataset_id: uint256) -> address:
+    """
+    @dev The dataset's owner in the registry.
+    @param dataset_id The dataset.
+    @return address Its owner.
+    """
     owner: address = empty(address)
     period: uint256 = 0
     owner, period = staticcall registry.ownership(dataset_id)
@@ -779,7 +827,12 @@ def _owner(dataset_id: uint256) -> address:
 @internal
 @view
 def _current(dataset_id: uint256, meta: uint256) -> bool:
-    # Whether a listing's meta was written in the dataset's current ownership period.
+    """
+    @dev Whether a listing's meta was written in the dataset's current ownership period.
+    @param dataset_id The dataset.
+    @param meta The listing's meta word (zero when never listed).
+    @return bool True when the listing belongs to the current owner.
+    """
     owner: address = empty(address)
     period: uint256 = 0
     owner, period = staticcall registry.ownership(dataset_id)
@@ -789,6 +842,11 @@ def _current(dataset_id: uint256, meta: uint256) -> bool:
 @internal
 @view
 def _share(dataset_id: uint256) -> uint256:
+    """
+    @dev The upstream share of a dataset: its current listing's, else DEFAULT_UPSTREAM_BPS.
+    @param dataset_id The dataset.
+    @return uint256 The share in basis points.
+    """
     meta: uint256 = self._listing_meta[dataset_id]
     if self._current(dataset_id, meta):
         return (meta >> _BPS_SHIFT) & 65535
@@ -800,6 +858,15 @@ def _share(dataset_id: uint256) -> uint256:
 def _split(dataset_id: uint256, seller: address, price: uint256) -> DynArray[
     IAccessMarket.Credit, MAX_ANCESTORS + 1
 ]:
+    """
+    @dev Splits a price among the seller and the dataset's ancestors (at most
+         MAX_ANCESTORS distinct ones, breadth first), each ancestor passing its own upstream
+         share on to its parents; dust goes to the seller (docs/market.md).
+    @param dataset_id The dataset sold.
+    @param seller The account selling it.
+    @param price The amount to split.
+    @return DynArray The credits; their amounts add up to `price`.
+    """
     credits: DynArray[IAccessMarket.Credit, MAX_ANCESTORS + 1] = []
     parents: DynArray[uint256, MAX_PARENTS] = staticcall registry.parents(dataset_id)
     if len(parents) == 0:
@@ -872,6 +939,12 @@ def _split(dataset_id: uint256, seller: address, price: uint256) -> DynArray[
 @internal
 @pure
 def _index(found: DynArray[uint256, MAX_ANCESTORS], wanted: uint256) -> uint256:
+    """
+    @dev The position of an ancestor among those found; reverts when absent.
+    @param found The ancestors found.
+    @param wanted The ancestor's dataset id.
+    @return uint256 Its position in `found`.
+    """
     for i: uint256 in range(MAX_ANCESTORS):
         if found[i] == wanted:
             return i

@@ -319,6 +319,12 @@ def reproduction_metric_set(claim_id: uint256) -> bytes32:
 @internal
 @view
 def _digest(a: IAttestations.Attestation) -> bytes32:
+    """
+    @dev The EIP-712 digest of an attestation (ATTESTATION_TYPEHASH, the report CID
+         hashed as a Cid struct), under this contract's domain.
+    @param a The attestation.
+    @return bytes32 The digest its attester signs.
+    """
     report_hash: bytes32 = keccak256(
         abi_encode(CID_TYPEHASH, a.report.version, a.report.codec, a.report.digest)
     )
@@ -342,6 +348,12 @@ def _digest(a: IAttestations.Attestation) -> bytes32:
 @internal
 @view
 def _check_signature(a: IAttestations.Attestation, sig: IAttestations.Signature):
+    """
+    @dev Reverts unless `sig` is the attester's signature of the attestation's digest
+         (snekmate's ecdsa: low-s, non-zero signer).
+    @param a The attestation.
+    @param sig The signature.
+    """
     signer: address = ecdsa._recover_vrs(
         self._digest(a), convert(sig.v, uint256), convert(sig.r, uint256), convert(sig.s, uint256)
     )
@@ -350,6 +362,13 @@ def _check_signature(a: IAttestations.Attestation, sig: IAttestations.Signature)
 
 @internal
 def _attest(a: IAttestations.Attestation):
+    """
+    @dev Checks an attestation (score, deadline, expiry, report CID, the dataset's row
+         root, the current nonce), records it as the attester's active one for
+         (dataset, metric set), updates the aggregate and logs `Attested`. The signature
+         or the sender is checked by the caller.
+    @param a The attestation.
+    """
     assert a.score <= MAX_SCORE, "attestations: score above 10000"
     assert convert(a.deadline, uint256) >= block.timestamp, "attestations: deadline passed"
     assert a.expiry == 0 or convert(a.expiry, uint256) > block.timestamp, (

@@ -118,6 +118,13 @@ FATE_SIZE: constant(uint256) = 34
 FATE_NONE: constant(uint256) = 18446744073709551615
 FATE_STEP_NONE: constant(uint256) = 255
 
+# @dev Basis points in a whole.
+_BPS: constant(uint256) = 10000
+
+# @dev Blocks from an audit's opening to its earliest reveal: the seed block (the one
+# after the opening) must be mined first.
+_REVEAL_DELAY: constant(uint256) = 2
+
 # @dev Prefix of the reproduction metric set in the Attestations contract.
 REPRODUCTION_TAG: constant(Bytes[24]) = b"datasoil.reproduction.v1"
 
@@ -135,12 +142,13 @@ _CHILD_SHIFT: constant(uint256) = 32
 _DISPUTES_SHIFT: constant(uint256) = 64
 _OPEN_SHIFT: constant(uint256) = 128
 # @dev One audit opened and one open, as added to the counts word.
-_ONE_AUDIT: constant(uint256) = 1 | (1 << 128)
+_ONE_AUDIT: constant(uint256) = 1 | (1 << _OPEN_SHIFT)
 # @dev One open audit, as subtracted from the counts word.
-_ONE_OPEN: constant(uint256) = 1 << 128
+_ONE_OPEN: constant(uint256) = 1 << _OPEN_SHIFT
 
+# @dev Field masks.
 _ADDRESS_MASK: constant(uint256) = (1 << 160) - 1
-_LOW_224: constant(uint256) = (1 << 224) - 1
+_LOW_224: constant(uint256) = (1 << _STATE_SHIFT) - 1
 _U128: constant(uint256) = (1 << 128) - 1
 _U64: constant(uint256) = (1 << 64) - 1
 _U32: constant(uint256) = (1 << 32) - 1
@@ -338,7 +346,7 @@ def __init__(
     assert audit_deposit_ != 0, "proofs: zero audit deposit"
     assert challenge_blocks_ != 0, "proofs: zero challenge window"
     assert challenge_blocks_ <= _U64 // 2, "proofs: challenge window too long"
-    assert reveal_blocks_ >= 2, "proofs: reveal window under 2 blocks"
+    assert reveal_blocks_ >= _REVEAL_DELAY, "proofs: reveal window under 2 blocks"
     assert reveal_blocks_ <= MAX_REVEAL_BLOCKS, "proofs: reveal window beyond block hash reach"
     assert response_blocks_ >= MIN_RESPONSE_BLOCKS, "proofs: response window under 10 blocks"
     assert response_blocks_ <= _U64 // 2, "proofs: response window too long"
@@ -466,7 +474,7 @@ def reveal(claim_id: uint256, audit: uint256, secret: bytes32) -> bytes32:
     record: uint256 = self._open_audit(claim_id, audit)
     assert record >> _REVEAL_SHIFT == 0, "proofs: audit already revealed"
     opened: uint256 = (record >> _BLOCK_SHIFT) & _U64
-    assert block.number >= opened + 2, "proofs: seed block not mined yet"
+    assert block.number >= opened + _REVEAL_DELAY, "proofs: seed block not mined yet"
     assert block.number <= opened + reveal_blocks, "proofs: reveal window closed"
     auditor: address = convert(record & _ADDRESS_MASK, address)
     assert keccak256(abi_encode(auditor, secret)) == self._seed[claim_id][audit], "proofs: secret does not match the commitment"
@@ -723,9 +731,9 @@ def settle_dispute(claim_id: uint256, disputer: address):
     self.disputed[claim_id][disputer] = False
     forfeited: uint256 = 0
     if state == _FINALISED:
-        forfeited = bond * DISPUTE_FORFEIT_BPS // 10000
+        forfeited = bond * DISPUTE_FORFEIT_BPS // _BPS
         self.credits[convert(head & _ADDRESS_MASK, address)] += forfeited
-    # forfeited <= bond since DISPUTE_FORFEIT_BPS <= 10000.
+    # forfeited <= bond since DISPUTE_FORFEIT_BPS <= _BPS.
     refunded: uint256 = unsafe_sub(bond, forfeited)
     self.credits[disputer] += refunded
     log DisputeSettled(
@@ -911,12 +919,22 @@ def commitment_of(auditor: address, secret: bytes32) -> bytes32:
 @internal
 @pure
 def _metric_set(claim_id: uint256) -> bytes32:
+    """
+    @dev keccak256("datasoil.reproduction.v1" || claim id as 32 bytes big-endian).
+    @param claim_id The claim.
+    @return bytes32 The Attestations metric set of its reproductions.
+    """
     return keccak256(concat(REPRODUCTION_TAG, convert(claim_id, bytes32)))
 
 
 @internal
 @view
 def _existing_head(claim_id: uint256) -> uint256:
+    """
+    @dev A claim's header; reverts for an unknown claim.
+    @param claim_id The claim.
+    @return uint256 The packed header.
+    """
     head: uint256 = self._head[claim_id]
     assert head != 0, "proofs: unknown claim"
     return head
@@ -925,6 +943,11 @@ def _existing_head(claim_id: uint256) -> uint256:
 @internal
 @view
 def _active_head(claim_id: uint256) -> uint256:
+    """
+    @dev An active claim's header; reverts unless the claim exists and is active.
+    @param claim_id The claim.
+    @return uint256 The packed header.
+    """
     head: uint256 = self._existing_head(claim_id)
     assert (head >> _STATE_SHIFT) & _U8 == _ACTIVE, "proofs: claim not active"
     return head
@@ -933,6 +956,12 @@ def _active_head(claim_id: uint256) -> uint256:
 @internal
 @view
 def _open_audit(claim_id: uint256, audit: uint256) -> uint256:
+    """
+    @dev An open audit's record; reverts unless the audit exists and is open.
+    @param claim_id The claim.
+    @param audit The audit number.
+    @return uint256 The packed audit record.
+    """
     record: uint256 = self._audit[claim_id][audit]
     assert record != 0, "proofs: unknown audit"
     assert (record >> _STATE_SHIFT) & _U8 == convert(AUDIT_OPEN, uint256), "proofs: audit not open"
@@ -942,7 +971,12 @@ def _open_audit(claim_id: uint256, audit: uint256) -> uint256:
 @internal
 @view
 def _revealed_audit(claim_id: uint256, audit: uint256) -> uint256:
-    # An open, revealed audit whose answer is not yet due.
+    """
+    @dev An open, revealed audit whose answer is not yet due; reverts otherwise.
+    @param claim_id The claim.
+    @param audit The audit number.
+    @return uint256 The packed audit record.
+    """
     record: uint256 = self._open_audit(claim_id, audit)
     delta: uint256 = record >> _REVEAL_SHIFT
     assert delta != 0, "proofs: audit not revealed"
@@ -954,7 +988,14 @@ def _revealed_audit(claim_id: uint256, audit: uint256) -> uint256:
 @internal
 @view
 def _public_leaf(claim_id: uint256, key: uint256, row: Bytes[rfc9162.MAX_ROW_BYTES]) -> bytes32:
-    # An empty inline row stands for the row `open_row` opened in this slot, if any.
+    """
+    @dev The leaf hash of a public row: an empty inline row stands for the row
+         `open_row` opened in this slot, if any; otherwise the RFC 9162 leaf of `row`.
+    @param claim_id The claim.
+    @param key The slot key, audit * ROW_SLOTS + slot.
+    @param row The inline row (empty for one opened with `open_row`).
+    @return bytes32 The leaf hash.
+    """
     if len(row) == 0:
         opened: bytes32 = self._row_leaf[claim_id][key]
         if opened != empty(bytes32):
@@ -965,12 +1006,24 @@ def _public_leaf(claim_id: uint256, key: uint256, row: Bytes[rfc9162.MAX_ROW_BYT
 @internal
 @view
 def _window_end(head: uint256) -> uint256:
+    """
+    @dev The last block of a claim's challenge window.
+    @param head The claim's header.
+    @return uint256 The submission block plus `challenge_blocks`.
+    """
     return ((head >> _BLOCK_SHIFT) & _U64) + challenge_blocks
 
 
 @internal
 @view
 def _status(claim_id: uint256, head: uint256) -> uint8:
+    """
+    @dev A claim's public status: FAILED or FINALISED when settled, else DISPUTED when
+         disputed, AUDITED when audited, PENDING otherwise.
+    @param claim_id The claim.
+    @param head The claim's header.
+    @return uint8 The status code.
+    """
     state: uint256 = (head >> _STATE_SHIFT) & _U8
     if state == _FAILED:
         return FAILED
@@ -986,6 +1039,12 @@ def _status(claim_id: uint256, head: uint256) -> uint8:
 @internal
 @view
 def _audit_view(claim_id: uint256, audit: uint256) -> ICleaningProofs.AuditView:
+    """
+    @dev One audit unpacked for `claim` and `audit`.
+    @param claim_id The claim.
+    @param audit The audit number.
+    @return AuditView The audit.
+    """
     record: uint256 = self._audit[claim_id][audit]
     opened: uint256 = (record >> _BLOCK_SHIFT) & _U64
     delta: uint256 = record >> _REVEAL_SHIFT
@@ -1009,7 +1068,14 @@ def _audit_view(claim_id: uint256, audit: uint256) -> ICleaningProofs.AuditView:
 @internal
 @pure
 def _set_state(record: uint256, state: uint8, reason: uint8) -> uint256:
-    # Keeps the auditor, the opening block and the reveal delta.
+    """
+    @dev An audit record with a new state and reason; keeps the auditor, the opening
+         block and the reveal delta.
+    @param record The audit record.
+    @param state The new state (AUDIT_*).
+    @param reason The failure reason (REASON_*), or 0.
+    @return uint256 The new record.
+    """
     return (
         (record & (_LOW_224 | (_U16 << _REVEAL_SHIFT)))
         | (convert(state, uint256) << _STATE_SHIFT)
@@ -1020,7 +1086,13 @@ def _set_state(record: uint256, state: uint8, reason: uint8) -> uint256:
 @internal
 @view
 def _read_seed(claim_id: uint256, audit: uint256, record: uint256) -> bytes32:
-    # Before the reveal the slot holds the commitment, not a seed.
+    """
+    @dev An audit's seed; zero before the reveal, when the slot holds the commitment.
+    @param claim_id The claim.
+    @param audit The audit number.
+    @param record The audit record.
+    @return bytes32 The seed, or zero.
+    """
     if record >> _REVEAL_SHIFT == 0:
         return empty(bytes32)
     return self._seed[claim_id][audit]
@@ -1029,8 +1101,15 @@ def _read_seed(claim_id: uint256, audit: uint256, record: uint256) -> bytes32:
 @internal
 @pure
 def _indices(seed: bytes32, offset: uint256, size: uint256) -> DynArray[uint256, SAMPLES]:
-    # Index j is keccak256(seed || uint256(offset + j)) mod size: inputs use offsets
-    # 0..SAMPLES-1, outputs SAMPLES..2*SAMPLES-1. The modulo bias is below 2**-190.
+    """
+    @dev SAMPLES row indices drawn from a seed: index j is
+         keccak256(seed || uint256(offset + j)) mod size, inputs with offsets
+         0..SAMPLES-1, outputs SAMPLES..2*SAMPLES-1. The modulo bias is below 2**-190.
+    @param seed The audit's seed.
+    @param offset 0 for input rows, SAMPLES for output rows.
+    @param size The number of rows sampled from.
+    @return DynArray The indices (none when `size` is 0).
+    """
     result: DynArray[uint256, SAMPLES] = []
     if size == 0:
         return result
@@ -1048,6 +1127,15 @@ def _fate_opens(
     path: DynArray[bytes32, rfc9162.MAX_DEPTH],
     fate_root: bytes32,
 ) -> bool:
+    """
+    @dev Whether a fate record is 34 bytes and proven to be leaf `index` of the fate tree.
+    @param fate The fate record.
+    @param index The input row it is the fate of.
+    @param rows_in The parent's row count (the fate tree's size, from the registry).
+    @param path The audit path.
+    @param fate_root The claim's fate root.
+    @return bool True when the record opens.
+    """
     if len(fate) != FATE_SIZE:
         return False
     return rfc9162._verify_inclusion(rfc9162._leaf_hash(fate), index, rows_in, path, fate_root)
@@ -1061,6 +1149,12 @@ def _fate_rules(
     """
     @dev Decodes a 34-byte fate record of input row `index` and checks the fate rules;
          returns (ok, output index or FATE_NONE).
+    @param fate The fate record (34 bytes: `_fate_opens` checked it).
+    @param index The input row it is the fate of.
+    @param rows_in The parent's row count.
+    @param rows_out The child's row count.
+    @return bool True when the record keeps every rule.
+    @return uint256 The output index of a kept row, FATE_NONE for a dropped one.
     """
     input_index: uint256 = convert(slice(fate, 0, 8), uint256)
     kept: uint256 = convert(slice(fate, 8, 1), uint256)
@@ -1089,6 +1183,13 @@ def _fate_rules(
 
 @internal
 def _void(claim_id: uint256, audit: uint256, record: uint256, paid_to: address):
+    """
+    @dev Makes an open audit void and credits its deposit to `paid_to`.
+    @param claim_id The claim.
+    @param audit The audit number.
+    @param record The audit record.
+    @param paid_to The auditor (claim failed elsewhere) or the claimant (never revealed).
+    """
     self._audit[claim_id][audit] = self._set_state(record, AUDIT_VOID, 0)
     self.credits[paid_to] += audit_deposit
     log AuditVoided(
@@ -1101,13 +1202,22 @@ def _void(claim_id: uint256, audit: uint256, record: uint256, paid_to: address):
 
 @internal
 def _fail(claim_id: uint256, audit: uint256, head: uint256, record: uint256, reason: uint8, at: uint256):
-    # The claim fails; other open audits stay open until `reclaim`ed, disputes until
-    # `settle_dispute`d (no loop over either).
+    """
+    @dev Fails an audit and its claim and slashes the bond: AUDITOR_SHARE_BPS of it and
+         the deposit credited to the auditor, the rest burned. Other open audits stay open
+         until `reclaim`ed, disputes until `settle_dispute`d (no loop over either).
+    @param claim_id The claim.
+    @param audit The audit number.
+    @param head The claim's header.
+    @param record The audit record.
+    @param reason Why the audit failed (REASON_*).
+    @param at The opening that failed (0..2*SAMPLES-1), or 0.
+    """
     auditor: address = convert(record & _ADDRESS_MASK, address)
     self._audit[claim_id][audit] = self._set_state(record, AUDIT_FAILED, reason)
     self._head[claim_id] = (head & ~(_U8 << _STATE_SHIFT)) | (_FAILED << _STATE_SHIFT)
-    share: uint256 = bond * AUDITOR_SHARE_BPS // 10000
-    # share <= bond since AUDITOR_SHARE_BPS <= 10000.
+    share: uint256 = bond * AUDITOR_SHARE_BPS // _BPS
+    # share <= bond since AUDITOR_SHARE_BPS <= _BPS.
     burn: uint256 = unsafe_sub(bond, share)
     self.burned += burn
     self.credits[auditor] += share + audit_deposit
@@ -1118,12 +1228,21 @@ def _fail(claim_id: uint256, audit: uint256, head: uint256, record: uint256, rea
 @internal
 @view
 def _check_funds(amount: uint256, what: String[7]):
+    """
+    @dev Reverts, naming `what`, unless the caller approved and holds `amount`.
+    @param amount The amount to be pulled.
+    @param what "bond" or "deposit", for the revert string.
+    """
     assert staticcall bond_token.allowance(msg.sender, self) >= amount, concat("proofs: ", what, " not approved")
     assert staticcall bond_token.balanceOf(msg.sender) >= amount, concat("proofs: ", what, " exceeds balance")
 
 
 @internal
 def _pull(amount: uint256):
+    """
+    @dev Takes `amount` from the caller and checks the balance grew by exactly that much.
+    @param amount The amount.
+    """
     before: uint256 = staticcall bond_token.balanceOf(self)
     assert extcall bond_token.transferFrom(msg.sender, self, amount, default_return_value=True), "proofs: transfer failed"
     # A token that keeps a fee would leave the last withdrawers short.

@@ -311,6 +311,12 @@ def info(dataset_id: uint256) -> IDatasetRegistry.DatasetInfo:
 @internal
 @pure
 def _check_cid(cid: IDatasetRegistry.PackedCid, what: String[8]):
+    """
+    @dev Reverts unless a packed CID is well formed: a non-zero digest, version 0 or 1,
+         and a CIDv0 only with the dag-pb codec.
+    @param cid The packed CID.
+    @param what What the CID is, for the revert string ("metadata", "schema", ...).
+    """
     assert cid.digest != empty(bytes32), concat("registry: zero ", what, " digest")
     version: uint256 = cid.prefix >> 64
     assert version <= 1, concat("registry: ", what, " CID version not 0 or 1")
@@ -320,12 +326,22 @@ def _check_cid(cid: IDatasetRegistry.PackedCid, what: String[8]):
 @internal
 @view
 def _owner(dataset_id: uint256) -> address:
+    """
+    @dev The dataset's owner; the zero address for an unknown id.
+    @param dataset_id The dataset.
+    @return address Its owner.
+    """
     return convert(self._record[dataset_id] & _ADDRESS_MASK, address)
 
 
 @internal
 @view
 def _existing_owner(dataset_id: uint256) -> address:
+    """
+    @dev The dataset's owner; reverts for an unknown id.
+    @param dataset_id The dataset.
+    @return address Its owner.
+    """
     owner: address = self._owner(dataset_id)
     assert owner != empty(address), "registry: unknown dataset"
     return owner
@@ -334,6 +350,12 @@ def _existing_owner(dataset_id: uint256) -> address:
 @internal
 @pure
 def _unpack_parents(packed: uint256) -> DynArray[uint256, MAX_PARENTS]:
+    """
+    @dev The parent ids packed in one word, 32 bits each from the lowest, up to the
+         first zero.
+    @param packed The packed parents.
+    @return DynArray The parent ids, in registration order.
+    """
     result: DynArray[uint256, MAX_PARENTS] = []
     word: uint256 = packed
     for _: uint256 in range(MAX_PARENTS):

@@ -668,12 +668,22 @@ def verify_row_absent(
 @internal
 @view
 def _owner(model_id: uint256) -> address:
+    """
+    @dev The model's owner; the zero address for an unknown id.
+    @param model_id The model.
+    @return address Its owner.
+    """
     return convert(self._record[model_id] & _ADDRESS_MASK, address)
 
 
 @internal
 @view
 def _existing_owner(model_id: uint256) -> address:
+    """
+    @dev The model's owner; reverts for an unknown id.
+    @param model_id The model.
+    @return address Its owner.
+    """
     owner: address = self._owner(model_id)
     assert owner != empty(address), "models: unknown model"
     return owner
@@ -682,6 +692,12 @@ def _existing_owner(model_id: uint256) -> address:
 @internal
 @pure
 def _position(datasets: DynArray[IModelRegistry.Ingredient, MAX_DATASETS], dataset_id: uint256) -> uint256:
+    """
+    @dev The position of a dataset among a model's ingredients; reverts when absent.
+    @param datasets The ingredients.
+    @param dataset_id The dataset.
+    @return uint256 Its position.
+    """
     for i: uint256 in range(len(datasets), bound=MAX_DATASETS):
         if datasets[i].dataset_id == dataset_id:
             return i
@@ -691,6 +707,12 @@ def _position(datasets: DynArray[IModelRegistry.Ingredient, MAX_DATASETS], datas
 @internal
 @view
 def _check_receipt(receipt: IModelRegistry.Receipt):
+    """
+    @dev Reverts unless a market receipt proves the caller's current access: the caller
+         is its buyer, its terms hash matches the market's, the key was delivered and not
+         objected to or refunded, and the access has not expired.
+    @param receipt The receipt (purchase id and terms).
+    """
     assert receipt.terms.buyer == msg.sender, "models: receipt for another account"
     state: IAccessMarket.PurchaseState = staticcall market.purchase(receipt.purchase_id)
     # The market stores the top 216 bits of keccak256(abi_encode(id, terms)).
@@ -714,6 +736,17 @@ def _split(
     price: uint256,
     size: uint256,
 ) -> DynArray[IModelRegistry.SaleCredit, MAX_CREDITS]:
+    """
+    @dev Splits a model's sale price: `data_bps` among the datasets in proportion to the
+         rows used (each part split again by the market's `quote_release`), `parents_bps`
+         evenly among the parent models' owners, the rest and the dust to the owner.
+    @param model_id The model sold.
+    @param owner Its owner.
+    @param composition The model's datasets, parents and shares.
+    @param price The amount to split.
+    @param size The total rows used over all datasets.
+    @return DynArray The credits; their amounts add up to `price`.
+    """
     credits: DynArray[IModelRegistry.SaleCredit, MAX_CREDITS] = []
     paid: uint256 = 0
     # price < 2**96 and shares <= 10000: the products cannot overflow.
@@ -753,14 +786,26 @@ def _split(
 @internal
 @pure
 def _leaf(dataset_id: uint256, row_index: uint256) -> bytes32:
-    # DAG-CBOR: array of 2 (0x82), then two unsigned integers in their shortest form.
+    """
+    @dev The RFC 9162 leaf of a training-manifest entry: SHA-256(0x00 || DAG-CBOR
+         [dataset_id, row_index]), an array of 2 (0x82) then two unsigned integers in
+         their shortest form.
+    @param dataset_id The dataset.
+    @param row_index The row.
+    @return bytes32 The leaf hash.
+    """
     return sha256(concat(b"\x00", b"\x82", self._cbor_uint(dataset_id), self._cbor_uint(row_index)))
 
 
 @internal
 @pure
 def _cbor_uint(n: uint256) -> Bytes[9]:
-    # CBOR major type 0, shortest encoding (RFC 8949 section 4.2.1), up to 64 bits.
+    """
+    @dev The CBOR encoding of an unsigned integer: major type 0, shortest form (RFC 8949
+         section 4.2.1), up to 64 bits; reverts above.
+    @param n The integer.
+    @return Bytes The 1 to 9 encoded bytes.
+    """
     assert n <= _U64_MASK, "models: manifest entry above 64 bits"
     word: bytes32 = convert(n, bytes32)
     if n < 24:
@@ -777,5 +822,12 @@ def _cbor_uint(n: uint256) -> Bytes[9]:
 @internal
 @pure
 def _before(a_dataset: uint256, a_row: uint256, b_dataset: uint256, b_row: uint256) -> bool:
-    # Manifest order: by dataset id, then by row index.
+    """
+    @dev Manifest order: by dataset id, then by row index.
+    @param a_dataset The first entry's dataset.
+    @param a_row The first entry's row.
+    @param b_dataset The second entry's dataset.
+    @param b_row The second entry's row.
+    @return bool True when the first entry sorts strictly before the second.
+    """
     return a_dataset < b_dataset or (a_dataset == b_dataset and a_row < b_row)
