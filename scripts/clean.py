@@ -10,6 +10,7 @@ import click
 from ape import project
 from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
 
+from datasoil.app.pin_remote import pin_or_exit
 from datasoil.app.scripting import friendly
 
 
@@ -22,9 +23,22 @@ from datasoil.app.scripting import friendly
 @click.option("--name", default=None, help="Name of the cleaned dataset.")
 @click.option("--work", type=click.Path(path_type=Path), default=None, help="Work directory.")
 @click.option("--no-claim", is_flag=True, help="Publish the child but do not submit a claim.")
+@click.option(
+    "--pin-remote",
+    "pin_remote",
+    metavar="NAME",
+    default=None,
+    help="Also pin the child's data, metadata, recipe and proof on the Pinning Service API "
+    "configured as NAME (DATASOIL_PINNING_SERVICES; token from DATASOIL_PINNING_TOKEN_<NAME>).",
+)
 @friendly
-def cli(cli_ctx, account, dataset_id, recipe_path, private, name, work, no_claim):
-    """Clean DATASET_ID with the recipe, publish the result as its child, and claim it."""
+def cli(cli_ctx, account, dataset_id, recipe_path, private, name, work, no_claim, pin_remote):
+    """Clean DATASET_ID with the recipe, publish the result as its child, and claim it.
+
+    With ``--pin-remote NAME`` the child's CIDs are then pinned on that Pinning Service API
+    and followed to ``pinned``; a failure there is one line and exit status 1, the child
+    staying registered (and claimed).
+    """
     from datasoil import chain
     from datasoil.chain.registry import Registry
     from datasoil.flows import claims
@@ -63,4 +77,8 @@ def cli(cli_ctx, account, dataset_id, recipe_path, private, name, work, no_claim
         )
         summary["claim_id"] = claim_id
         cli_ctx.logger.success(f"submitted cleaning claim #{claim_id} (bond posted)")
+    if pin_remote:
+        registered = registry.get(child.child_id)
+        cids = [registered.content_cid, registered.metadata_cid, child.recipe_cid, child.proof_cid]
+        pin_or_exit(cli_ctx.logger, pin_remote, cids, child.child_id)
     click.echo(json.dumps(summary, indent=2))

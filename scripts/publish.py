@@ -11,6 +11,7 @@ from ape import project
 from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
 from rich.console import Console
 
+from datasoil.app.pin_remote import pin_or_exit
 from datasoil.app.scripting import friendly
 
 
@@ -34,6 +35,14 @@ from datasoil.app.scripting import friendly
 )
 @click.option("--allow-empty", is_flag=True, help="Publish a dataset with no rows.")
 @click.option("--allow-duplicate", is_flag=True, help="Register data that is already registered.")
+@click.option(
+    "--pin-remote",
+    "pin_remote",
+    metavar="NAME",
+    default=None,
+    help="Also pin the data and metadata on the Pinning Service API configured as NAME "
+    "(DATASOIL_PINNING_SERVICES; token from DATASOIL_PINNING_TOKEN_<NAME>).",
+)
 @friendly
 def cli(
     cli_ctx,
@@ -49,12 +58,17 @@ def cli(
     schema_file,
     allow_empty,
     allow_duplicate,
+    pin_remote,
 ):
     """Publish the CSV, Parquet or JSONL file (or directory) at PATH and register it.
 
     Ctrl-C stops it with exit status 130 and one line saying what it left: nothing
     registered (and what stays pinned for a rerun), or, if the registration transaction
     had already been sent, the id it was registered as.
+
+    With ``--pin-remote NAME`` the content and metadata CIDs are then pinned on that
+    Pinning Service API and followed to ``pinned``; a refusal or failure there is one line
+    and exit status 1, the dataset staying registered.
     """
     from datasoil import chain
     from datasoil.chain.registry import Registry
@@ -98,4 +112,7 @@ def cli(
     ):
         cli_ctx.logger.info(line)
     cli_ctx.logger.success(f"registered dataset #{done.dataset_id}")
+    if pin_remote:
+        cids = [prepared.content_cid, prepared.metadata_cid]
+        pin_or_exit(cli_ctx.logger, pin_remote, cids, done.dataset_id)
     click.echo(json.dumps({"dataset_id": done.dataset_id, **prepared.summary()}, indent=2))
