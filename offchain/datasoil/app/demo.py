@@ -307,11 +307,13 @@ def stage_market(
     log: Log,
     keeper_command: list[str] | None = None,
 ) -> None:
-    """List the private child, sell it through the keeper, load the rows and train."""
+    """List the private child, sell it through the keeper to a buyer in a second process
+    (its own DATASOIL_HOME, fetching through the seller's gateway), and settle."""
     import subprocess
 
+    from datasoil.app import gateway
     from datasoil.app.node import register_service, stop_service
-    from datasoil.flows import access, loader
+    from datasoil.flows import access
 
     market, token = contracts.require("market"), contracts.require("token")
     dataset_id = state.ids["private"]
@@ -333,24 +335,23 @@ def stage_market(
             start_new_session=True,
         )
         register_service(state.work.parent, "keeper", proc.pid)
-    log("12. the buyer pays into escrow with a wallet-derived X25519 key")
-    chain_id = int(buyer.provider.chain_id)
-    _secret, public = access.encryption_keypair(buyer, chain_id)
-    purchase = access.buy(market, token, dataset_id, public, sender=buyer)
-    log(f"  purchase #{purchase} pending; waiting for the keeper to deliver the key")
-    if not keeper_command:
-        access.keeper_step(market, registry, seller, state.work / "keeper.json", log=log)
-    envelope = access.wait_for_key(market, purchase, timeout=120)
+    server = gateway.serve(gateway.Gateway(None, store), 0)
+    log(f"12. the seller serves its store as a trustless gateway at {server.url}")
+    log("13. the buyer, a second process with its own home, pays into escrow with a")
+    log("    wallet-derived X25519 key, fetches through the gateway, verifies, decrypts, loads")
+    try:
+        purchase = _run_buyer(
+            state, contracts, dataset_id, buyer, server.url, log, deliver=not keeper_command,
+            keeper=lambda: access.keeper_step(
+                market, registry, seller, state.work / "keeper.json", log=log
+            ),
+        )  # fmt: skip
+    finally:
+        server.shutdown()
     log(
-        f"  key delivered ({len(envelope)} bytes sealed); access: "
-        f"{market.has_access(dataset_id, buyer)} until {market.access_expiry(dataset_id, buyer)}"
+        f"  access: {market.has_access(dataset_id, buyer)} until "
+        f"{market.access_expiry(dataset_id, buyer)}"
     )
-
-    log("13. the buyer loads the verified rows straight into training")
-    table = loader.load(dataset_id, registry=registry, store=store, account=buyer, market=market)
-    log(f"  {table.num_rows} verified rows, columns {table.column_names}")
-    _train(table, log)
-
     _settle_after_window(market, purchase, buyer, log)
     log("14. payments: seller and upstream owners withdraw their credits")
     for who, account in (("seller", seller), ("raw data owner", raw_owner)):
@@ -358,6 +359,65 @@ def stage_market(
         if credit:
             market.withdraw(token, sender=account)
         log(f"  {who} withdrew {credit / 10**18:.4f} SOIL")
+
+
+def _run_buyer(
+    state: DemoState,
+    contracts: Any,
+    dataset_id: int,
+    buyer: Any,
+    gateway_url: str,
+    log: Log,
+    *,
+    deliver: bool,
+    keeper: Callable[[], Any],
+) -> int:
+    """Run :mod:`datasoil.app.demo_buyer` with its own home and only ``gateway_url``;
+    relay its lines; return its purchase id. Without a background keeper (``deliver``),
+    run ``keeper`` rounds here until the buyer is done."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from datasoil.errors import DatasoilError
+
+    home = (state.work / "buyer").resolve()
+    shutil.rmtree(home, ignore_errors=True)  # a fresh second party on every run
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATASOIL_")}
+    env.update(DATASOIL_HOME=str(home), DATASOIL_GATEWAYS=gateway_url)
+    addresses = (contracts.registry.address, contracts.market.address, contracts.token.address)
+    args = [str(buyer.index), *map(str, addresses), str(dataset_id)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "datasoil.app.demo_buyer", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    while deliver and proc.poll() is None and time.monotonic() < deadline:
+        keeper()
+        time.sleep(0.5)
+    try:
+        out, err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise DatasoilError(
+            "expected the buyer to finish within 300 s, found it still running"
+        ) from None
+    lines = out.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        last = (err.strip().splitlines() or ["no output"])[-1]
+        raise DatasoilError(f"expected the buyer process to load the rows, found: {last}")
+    for line in lines[:-1]:
+        log(f"  buyer: {line}")
+    summary = json.loads(lines[-1])
+    log(
+        f"  buyer: {summary['blocks']} blocks in its own store at {summary['home']}, "
+        "every one checked against its CID"
+    )
+    return int(summary["purchase"])
 
 
 def _settle_after_window(market: Any, purchase: int, caller: Any, log: Log) -> None:
@@ -383,13 +443,13 @@ def _settle_after_window(market: Any, purchase: int, caller: Any, log: Log) -> N
             raise
 
 
-def _train(table: Any, log: Log) -> None:
-    """Fit a least-squares line income ~ age on the rows that have both (numpy only)."""
+def train_line(table: Any) -> str:
+    """Fit a least-squares line income ~ age on the rows that have both (numpy only);
+    return the line saying what was fitted."""
     import numpy as np
 
     if not {"age", "income"} <= set(table.column_names):
-        log("  (no age/income columns: training-ready table printed above)")
-        return
+        return "(no age/income columns: training-ready table printed above)"
     frame = table.select(["age", "income"]).to_pandas().dropna()
     x = frame["age"].to_numpy(dtype=float)
     y = frame["income"].to_numpy(dtype=float)
@@ -397,4 +457,4 @@ def _train(table: Any, log: Log) -> None:
     coef, *_ = np.linalg.lstsq(design, y, rcond=None)
     fitted = design @ coef
     r2 = 1 - float(((y - fitted) ** 2).sum()) / float(((y - y.mean()) ** 2).sum() or 1)
-    log(f"  trained income = {coef[0]:.1f} + {coef[1]:.2f}·age on {len(x)} rows (R² {r2:.3f})")
+    return f"trained income = {coef[0]:.1f} + {coef[1]:.2f}·age on {len(x)} rows (R² {r2:.3f})"
