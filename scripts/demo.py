@@ -35,6 +35,7 @@ def cli(cli_ctx, data, recipe, work, no_keeper):
     deployer, owner, cleaner, attester, buyer, auditor = (test[i] for i in (0, 1, 3, 4, 5, 6))
     try:
         contracts = chain.contracts(project)
+        contracts.require("models")  # a record from before ModelRegistry: deploy afresh
     except Exception as exc:  # no deployment, reset chain or stale code: deploy afresh
         log(f"deploying ({exc})")
         chain.deploy_all(project, deployer, mint_to=test[:8], log=log)
@@ -82,6 +83,16 @@ def cli(cli_ctx, data, recipe, work, no_keeper):
         buyer=buyer,
         log=log,
         keeper_command=keeper,
+    )
+    demo.stage_models(
+        state,
+        registry=registry,
+        store=store,
+        contracts=contracts,
+        trainer=buyer,
+        raw_owner=owner,
+        customer=auditor,
+        log=log,
     )
     path = demo.write_summary(state)
     cli_ctx.logger.success(f"demo done; dataset ids in {path}")

@@ -458,3 +458,178 @@ def train_line(table: Any) -> str:
     fitted = design @ coef
     r2 = 1 - float(((y - fitted) ** 2).sum()) / float(((y - y.mean()) ** 2).sum() or 1)
     return f"trained income = {coef[0]:.1f} + {coef[1]:.2f}·age on {len(x)} rows (R² {r2:.3f})"
+
+
+def stage_models(
+    state: DemoState,
+    *,
+    registry: Registry,
+    store: Store,
+    contracts: Any,
+    trainer: Any,
+    raw_owner: Any,
+    customer: Any,
+    log: Log,
+) -> None:
+    """Train on the bought private child (recording the rows used), register the model
+    with its receipt, export its BOM, sell a licence once, pay the data back up the
+    lineage, and prove a parent row in the model and a dropped one out."""
+    import numpy as np
+
+    from datasoil.flows import loader, train
+    from datasoil.flows import models as flow
+
+    models, market = contracts.require("models"), contracts.require("market")
+    token, proofs = contracts.require("token"), contracts.require("proofs")
+    child, raw = state.ids["private"], state.ids["raw"]
+    out = state.work / "model"
+    out.mkdir(parents=True, exist_ok=True)
+
+    log("15. the buyer trains a small model on the private child, recording every row served")
+    table = loader.load(child, registry=registry, store=store, account=trainer, market=market)
+    recorder = train.Recorder([train.DatasetRef.of(registry.get(child))])
+    age = table.column("age").to_numpy(zero_copy_only=False)
+    income = table.column("income").to_numpy(zero_copy_only=False)
+    usable = np.flatnonzero(~(np.isnan(age.astype(float)) | np.isnan(income.astype(float))))
+    weights = _logistic(table, usable, recorder, child, epochs=3)
+    manifest = recorder.write(out / "manifest.json")
+    log(
+        f"  logistic regression positive ~ age + income, 3 epochs; {manifest.size} of "
+        f"{table.num_rows} rows used, manifest root 0x{manifest.root.hex()[:16]}…"
+    )
+    config = {"model": "logistic-regression", "features": ["age", "income"], "epochs": 3}
+    weights_cid = str(store.add_bytes(np.asarray(weights, ">f8").tobytes()))
+    config_cid = str(store.add_bytes(json.dumps(config, sort_keys=True).encode()))
+
+    log("16. register the model: manifest, datasets with counts, the purchase as its receipt")
+    model_id = flow.register(
+        manifest,
+        models=models,
+        registry=registry,
+        market=market,
+        store=store,
+        sender=trainer,
+        weights_cid=weights_cid,
+        config_cid=config_cid,
+        license="CC-BY-4.0",
+        data_bps=3000,
+        from_block=contracts.deployment.block,
+    )
+    state.ids["model"] = model_id
+    model = flow.get(models, model_id, contracts.deployment.block)
+    log(f"  model #{model_id}: weights {weights_cid}, receipts {list(model.receipts)}")
+    _export_bom(state, model_id, registry=registry, store=store, contracts=contracts, log=log)
+
+    log("17. the model's owner sells a licence (5 SOIL, 30% to the data); a customer buys")
+    flow.list_for_sale(
+        models, token, model_id, price=5 * 10**18, duration=30 * 86400, sender=trainer
+    )
+    _expiry, credits = flow.buy(
+        models, token, model_id, sender=customer, from_block=contracts.deployment.block
+    )
+    names = {
+        str(trainer.address): "model owner",
+        registry.get(child).owner: "cleaned data's owner",
+        str(raw_owner.address): "raw data owner",
+    }
+    for who, dataset_id, _source, amount in credits:
+        via = f" (dataset #{dataset_id})" if dataset_id else ""
+        log(f"  {names.get(who, who)}{via}: {amount / 10**18:.4f} SOIL")
+    paid = flow.withdraw(models, token, sender=raw_owner)
+    log(f"  the raw data owner withdrew {paid / 10**18:.4f} SOIL through the lineage")
+
+    log("18. was row 17 of the raw data in the model? and a row the cleaning dropped?")
+    leaves = {
+        child: flow.leaves_for(
+            child, registry=registry, store=store, account=trainer, market=market
+        )
+    }
+    fates = (state.work / "private-clean" / "clean" / "fate.bin").read_bytes()
+    dropped = next(
+        i for i in range(registry.get(raw).row_count) if fates[i * 34 + 8] == 0
+    )  # byte 8 of a fate record: kept
+    for row, expected in ((17, True), (dropped, False)):
+        bundle = flow.prove_row(
+            model_id,
+            raw,
+            row,
+            models=models,
+            registry=registry,
+            store=store,
+            leaves=leaves,
+            proofs=proofs,
+            claim_id=state.ids["claim"],
+            fates=fates,
+            from_block=contracts.deployment.block,
+        )
+        flow.verify_on_chain(bundle, models=models, registry=registry, proofs=proofs)
+        path = out / f"row-{row}.json"
+        path.write_text(bundle.dumps())
+        if bundle.used != expected:
+            raise AssertionError(f"row {row}: expected used={expected}, found {bundle.used}")
+        log(f"  {bundle.describe()}")
+        log(f"    checked by ModelRegistry; `datasoil model prove-row {model_id} {raw} {row} "
+            f"--bundle {path}` exits {0 if bundle.used else 1}")  # fmt: skip
+
+
+def _logistic(
+    table: Any, usable: Any, recorder: Any, dataset_id: int, *, epochs: int
+) -> list[float]:
+    """A few lines of numpy logistic regression over mini-batches served through
+    :func:`datasoil.flows.train.select`, so the recorder sees exactly the rows used."""
+    import numpy as np
+
+    from datasoil.flows import train
+
+    rng = np.random.default_rng(0)
+    w = np.zeros(3)
+    for _ in range(epochs):
+        for batch in np.array_split(rng.permutation(usable), 8):
+            rows = train.select(table, batch, recorder, dataset_id)
+            x = np.column_stack(
+                [
+                    np.ones(len(batch)),
+                    (rows.column("age").to_numpy(zero_copy_only=False) - 45.0) / 15.0,
+                    (rows.column("income").to_numpy(zero_copy_only=False) - 50_000.0) / 20_000.0,
+                ]
+            )
+            y = np.array([v == "positive" for v in rows.column("label").to_pylist()], float)
+            p = 1.0 / (1.0 + np.exp(-(x @ w)))
+            w -= 0.5 * x.T @ (p - y) / len(batch)
+    return [float(v) for v in w]
+
+
+def _export_bom(
+    state: DemoState, model_id: int, *, registry: Registry, store: Store, contracts: Any, log: Log
+) -> None:
+    """Write the model's SPDX 3.0.1, CycloneDX 1.6 and EU-summary BOMs (validated)."""
+    try:
+        from datasoil.flows import bom
+    except ImportError:  # pragma: no cover - bom imports its libraries lazily
+        return
+    facts = bom.gather(
+        model_id,
+        models=contracts.require("models"),
+        registry=registry,
+        store=store,
+        market=contracts.require("market"),
+        chain_id=int(contracts.deployment.chain_id),
+        from_block=contracts.deployment.block,
+        name="demo-income-classifier",
+    )
+    written = []
+    for fmt, suffix in (
+        ("spdx", "spdx.json"),
+        ("cyclonedx", "cdx.json"),
+        ("eu-summary", "eu.json"),
+    ):
+        try:
+            text = bom.render(facts, fmt)
+        except bom.BomError as exc:  # the [bom] extra is not installed
+            log(f"  BOM {fmt}: skipped ({exc})")
+            continue
+        path = state.work / "model" / f"bom.{suffix}"
+        path.write_text(text)
+        written.append(path.name)
+    if written:
+        log(f"  AI bill of materials, validated: {', '.join(written)} in {state.work / 'model'}")
