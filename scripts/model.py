@@ -295,6 +295,7 @@ def bom(cli_ctx, model_id, fmt, out_path, name):
         models=models,
         registry=registry,
         store=open_store(),
+        market=contracts.market,
         chain_id=int(contracts.deployment.chain_id),
         from_block=contracts.deployment.block,
         name=name,
