@@ -190,8 +190,11 @@ def keeper(cli_ctx, account, state_path, key_root, interval, once):
     multiple=True,
     help="Fetch through this trustless gateway (repeat to fall back; default DATASOIL_GATEWAYS).",
 )
+@click.option("--force", is_flag=True, help="Replace the data if --out already holds it.")
 @friendly
-def fetch(cli_ctx, account, dataset_id, out_dir, purchase_id, timeout, auto_object, gateways):
+def fetch(
+    cli_ctx, account, dataset_id, out_dir, purchase_id, timeout, auto_object, gateways, force
+):
     """Wait for the key, check it against the purchase's commitment (objecting if it
     does not match), then download, decrypt and verify DATASET_ID into --out."""
     from datasoil.flows import access
@@ -227,7 +230,7 @@ def fetch(cli_ctx, account, dataset_id, out_dir, purchase_id, timeout, auto_obje
     store = None
     if gateways or config.gateways():
         store = open_gateways(gateways, cache=open_store(), warn=cli_ctx.logger.warning)
-    path = access.fetch(dataset, envelope, secret, out_dir, terms=terms, store=store)
+    path = access.fetch(dataset, envelope, secret, out_dir, terms=terms, store=store, force=force)
     cli_ctx.logger.success(f"verified and wrote {path}")
 
 

@@ -150,7 +150,14 @@ class MarketClient(Client):
     """The AccessMarket: listings, purchases and their steps, withdrawals."""
 
     def listing(self, dataset_id: int) -> Listing:
-        lst = self.contract.listing(dataset_id)
+        """The listing of ``dataset_id``; ChainError for an unknown dataset."""
+        try:
+            lst = self.contract.listing(dataset_id)
+            keeper = str(self.contract.keeper(dataset_id))
+        except Exception as exc:  # ape's ContractLogicError: "registry: unknown dataset"
+            raise tx.refusal(
+                f"dataset {dataset_id} to be listed for sale", self.contract, exc
+            ) from exc
         return Listing(
             dataset_id=int(dataset_id),
             lister=str(lst.lister),
@@ -160,7 +167,7 @@ class MarketClient(Client):
             upstream_bps=int(lst.upstream_bps),
             key_commitment=bytes(lst.key_commitment),
             active=bool(lst.active),
-            keeper=str(self.contract.keeper(dataset_id)),
+            keeper=keeper,
         )
 
     def buy_refusal(self, dataset_id: int, buyer: str, token: str | None = None) -> str | None:

@@ -115,6 +115,18 @@ def _nonce_clash(exc: BaseException) -> bool:
     return any(clash in text for clash in _NONCE_CLASHES)
 
 
+def _mined(receipt: ReceiptAPI, sender: AccountAPI, timeout: float = 600.0) -> ReceiptAPI:
+    """The receipt once its transaction is in a block: ape hands back an unmined one when
+    the node does not mine on its own (anvil without automine), and the next transaction
+    (a purchase after its approval) must see this one's effects."""
+    if receipt.block_number is not None and receipt.block_number >= 0:
+        return receipt
+    provider = sender.provider
+    provider.web3.eth.wait_for_transaction_receipt(receipt.txn_hash, timeout=timeout)
+    mined: ReceiptAPI = provider.get_receipt(receipt.txn_hash)
+    return mined
+
+
 def send(
     what: str,
     contract: ContractInstance,
@@ -154,6 +166,7 @@ def send(
                     "the same nonce; wait until it is mined and run the command again",
                 ) from exc
             raise refusal(what, contract, exc) from exc
+        receipt = _mined(receipt, sender)
         if receipt.failed:
             raise refusal(what, contract, f"transaction {receipt.txn_hash} failed")
         return receipt
