@@ -359,11 +359,27 @@ def to_pandas(table: pa.Table) -> Any:
 
 
 def to_hf_dataset(table: pa.Table) -> Any:
-    """The table as a Hugging Face ``datasets.Dataset`` (``datasets`` must be installed)."""
+    """The table as a Hugging Face ``datasets.Dataset`` (the ``[hf]`` extra installs it).
+
+    Raises:
+        DatasoilError: ``datasets`` is not installed, or does not import beside the
+            installed pyarrow and fsspec (``pip install 'datasoil[hf]'`` pins ones that do).
+    """
     try:
         import datasets
+    except ModuleNotFoundError as exc:
+        if exc.name != "datasets":
+            raise DatasoilError(
+                f"expected the Hugging Face `datasets` package to import, found {exc}: "
+                "pip install 'datasoil[hf]'"
+            ) from exc
+        raise DatasoilError(
+            "expected the Hugging Face `datasets` package, found it missing: "
+            "pip install 'datasoil[hf]'"
+        ) from exc
     except ImportError as exc:
         raise DatasoilError(
-            "expected the Hugging Face `datasets` package, found it missing: pip install datasets"
+            f"expected the Hugging Face `datasets` package to import, found {exc}: "
+            "pip install 'datasoil[hf]'"
         ) from exc
     return datasets.Dataset(table)
