@@ -16,4 +16,5 @@ echo "== throughput"
 $PY bench/bench_cid.py --size-mib 256 --repeat 3
 $PY bench/bench_rows.py
 $PY bench/bench_clean.py
+$PY bench/bench_train.py
 $PY bench/bench_boa.py

@@ -26,6 +26,8 @@ Three ways in, each recording exactly what it serves:
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,26 +85,32 @@ class Recorder:
         self._chunks.setdefault(ref.dataset_id, [])
 
     def record(self, dataset_id: int, indices: int | Iterable[int] | np.ndarray[Any, Any]) -> None:
-        """Record that rows ``indices`` of ``dataset_id`` were served (repeats are fine)."""
+        """Record that rows ``indices`` of ``dataset_id`` were served (repeats are fine).
+        Raises ManifestError for a negative or non-integer index."""
         if isinstance(indices, (int, np.integer)):
             arr = np.array([int(indices)], dtype=np.int64)
         elif isinstance(indices, np.ndarray):
             arr = indices.reshape(-1)
         else:
             arr = np.fromiter((int(i) for i in indices), dtype=np.int64)
-        self._chunks.setdefault(int(dataset_id), []).append(arr)
+        if arr.dtype.kind not in "iu":
+            raise ManifestError(
+                f"dataset {dataset_id}: expected integer row indices, found {arr.dtype}"
+            )
+        if arr.size and arr.dtype.kind == "i" and int(arr.min()) < 0:
+            raise ManifestError(
+                f"dataset {dataset_id}: expected non-negative row indices, found {int(arr.min())}"
+            )
+        self._chunks.setdefault(int(dataset_id), []).append(arr.astype(np.uint64, copy=False))
 
     def indices(self, dataset_id: int) -> np.ndarray[Any, Any]:
         """The distinct indices recorded for ``dataset_id``, sorted."""
         chunks = self._chunks.get(int(dataset_id), [])
         if not chunks:
             return np.empty(0, np.uint64)
-        arr = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
-        if arr.size and arr.dtype.kind == "i" and int(arr.min()) < 0:
-            raise ManifestError(
-                f"dataset {dataset_id}: expected non-negative row indices, found {int(arr.min())}"
-            )
-        unique = np.unique(arr.astype(np.uint64, copy=False))
+        unique: np.ndarray[Any, Any] = np.unique(
+            np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+        )
         self._chunks[int(dataset_id)] = [unique]
         return unique
 
@@ -167,8 +175,8 @@ def RecordingSampler(  # a factory: torch is imported on use
     """A ``torch.utils.data.Sampler`` yielding what ``sampler`` yields (any sampler or
     iterable of indices) and recording each index as served to ``dataset_id``.
 
-    Indices are recorded in batches of 65,536 as they pass, and the rest when the
-    iteration ends, so an epoch stopped early records what it served.
+    Indices are drawn in chunks of 65,536 and recorded once served: a chunk when it is
+    used up, and exactly the part served when an epoch stops early.
     """
     data = _torch()
 
@@ -177,17 +185,18 @@ def RecordingSampler(  # a factory: torch is imported on use
             self.sampler = sampler
 
         def __iter__(self) -> Iterator[int]:
-            buf: list[int] = []
-            try:
-                for i in self.sampler:
-                    buf.append(int(i))
-                    if len(buf) >= 65536:
-                        recorder.record(dataset_id, np.array(buf, dtype=np.int64))
-                        buf = []
-                    yield int(i)
-            finally:
-                if buf:
-                    recorder.record(dataset_id, np.array(buf, dtype=np.int64))
+            source = iter(self.sampler)
+            while True:
+                chunk = list(itertools.islice(source, 65536))
+                if not chunk:
+                    return
+                served = iter(chunk)
+                try:
+                    yield from served
+                finally:
+                    # A list iterator knows exactly how many items it has left.
+                    done = len(chunk) - operator.length_hint(served)
+                    recorder.record(dataset_id, np.asarray(chunk[:done], dtype=np.int64))
 
         def __len__(self) -> int:
             return len(self.sampler)  # type: ignore[arg-type]
