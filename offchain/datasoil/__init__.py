@@ -48,6 +48,9 @@ _MODULES = {
     "claims": "datasoil.flows.claims",
     "attest": "datasoil.flows.attest",
     "audit": "datasoil.flows.audit",
+    "models": "datasoil.flows.models",
+    "train": "datasoil.flows.train",
+    "manifest": "datasoil.formats.manifest",
 }
 
 
