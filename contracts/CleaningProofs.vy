@@ -57,6 +57,7 @@ from interfaces import ICleaningProofs
 from ethereum.ercs import IERC20
 from interfaces import IDatasetRegistry
 from snekmate.utils import block_hash
+from .modules import fate
 from .modules import rfc9162
 
 implements: ICleaningProofs
@@ -111,12 +112,6 @@ REASON_NO_RESPONSE: public(constant(uint8)) = 5
 
 # @dev The RFC 9162 root of the empty tree (a 0-row parent's fate root).
 EMPTY_ROOT: constant(bytes32) = 0xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-
-# @dev `datasoil-fate-v1`: u64 input | u8 kept | u64 output | u64 kept_before |
-# u8 step | u64 dup_of, big-endian, 34 bytes; "none" is 2**64-1 (step: 0xff).
-FATE_SIZE: constant(uint256) = 34
-FATE_NONE: constant(uint256) = 18446744073709551615
-FATE_STEP_NONE: constant(uint256) = 255
 
 # @dev Basis points in a whole.
 _BPS: constant(uint256) = 10000
@@ -254,7 +249,7 @@ event AuditPassed:
     input_indices: DynArray[uint256, SAMPLES]
     input_rows: DynArray[Bytes[rfc9162.MAX_ROW_BYTES], SAMPLES]
     input_leaves: DynArray[bytes32, SAMPLES]
-    fates: DynArray[Bytes[FATE_SIZE], SAMPLES]
+    fates: DynArray[Bytes[fate.SIZE], SAMPLES]
     output_indices: DynArray[uint256, SAMPLES]
     output_sources: DynArray[uint256, SAMPLES]
 
@@ -558,7 +553,7 @@ def respond(
 
     rows: DynArray[Bytes[rfc9162.MAX_ROW_BYTES], SAMPLES] = []
     leaves: DynArray[bytes32, SAMPLES] = []
-    fates: DynArray[Bytes[FATE_SIZE], SAMPLES] = []
+    fates: DynArray[Bytes[fate.SIZE], SAMPLES] = []
     sources: DynArray[uint256, SAMPLES] = []
     reason: uint8 = 0
     at: uint256 = 0
@@ -578,19 +573,19 @@ def respond(
             reason = REASON_INPUT_ROW
             at = j
             continue
-        fate: Bytes[FATE_SIZE] = inputs[j].fate
-        if not self._fate_opens(fate, i, rows_in, inputs[j].fate_path, fate_root):
+        fate_record: Bytes[fate.SIZE] = inputs[j].fate
+        if not fate._opens(fate_record, i, rows_in, inputs[j].fate_path, fate_root):
             reason = REASON_FATE_OPENING
             at = j
             continue
         output: uint256 = 0
         ok: bool = False
-        ok, output = self._fate_rules(fate, i, rows_in, rows_out)
+        ok, output = fate._rules(fate_record, i, rows_in, rows_out)
         if not ok:
             reason = REASON_FATE_RULE
             at = j
             continue
-        if output != FATE_NONE:
+        if output != fate.NO_ROW:
             out_leaf: bytes32 = inputs[j].output_leaf
             if not child.private:
                 out_leaf = self._public_leaf(claim_id, slots + SAMPLES + j, inputs[j].output_row)
@@ -605,7 +600,7 @@ def respond(
         else:
             rows.append(inputs[j].row)
         leaves.append(leaf)
-        fates.append(fate)
+        fates.append(fate_record)
     for j: uint256 in range(SAMPLES):
         if j == len(outputs):
             break
@@ -614,13 +609,13 @@ def respond(
         if reason != 0:
             continue
         source: uint256 = outputs[j].source
-        if not self._fate_opens(outputs[j].fate, source, rows_in, outputs[j].fate_path, fate_root):
+        if not fate._opens(outputs[j].fate, source, rows_in, outputs[j].fate_path, fate_root):
             reason = REASON_FATE_OPENING
             at = SAMPLES + j
             continue
         output: uint256 = 0
         ok: bool = False
-        ok, output = self._fate_rules(outputs[j].fate, source, rows_in, rows_out)
+        ok, output = fate._rules(outputs[j].fate, source, rows_in, rows_out)
         if not ok or output != o:
             reason = REASON_FATE_RULE
             at = SAMPLES + j
@@ -1116,69 +1111,6 @@ def _indices(seed: bytes32, offset: uint256, size: uint256) -> DynArray[uint256,
     for j: uint256 in range(SAMPLES):
         result.append(convert(keccak256(abi_encode(seed, offset + j)), uint256) % size)
     return result
-
-
-@internal
-@pure
-def _fate_opens(
-    fate: Bytes[FATE_SIZE],
-    index: uint256,
-    rows_in: uint256,
-    path: DynArray[bytes32, rfc9162.MAX_DEPTH],
-    fate_root: bytes32,
-) -> bool:
-    """
-    @dev Whether a fate record is 34 bytes and proven to be leaf `index` of the fate tree.
-    @param fate The fate record.
-    @param index The input row it is the fate of.
-    @param rows_in The parent's row count (the fate tree's size, from the registry).
-    @param path The audit path.
-    @param fate_root The claim's fate root.
-    @return bool True when the record opens.
-    """
-    if len(fate) != FATE_SIZE:
-        return False
-    return rfc9162._verify_inclusion(rfc9162._leaf_hash(fate), index, rows_in, path, fate_root)
-
-
-@internal
-@pure
-def _fate_rules(
-    fate: Bytes[FATE_SIZE], index: uint256, rows_in: uint256, rows_out: uint256
-) -> (bool, uint256):
-    """
-    @dev Decodes a 34-byte fate record of input row `index` and checks the fate rules;
-         returns (ok, output index or FATE_NONE).
-    @param fate The fate record (34 bytes: `_fate_opens` checked it).
-    @param index The input row it is the fate of.
-    @param rows_in The parent's row count.
-    @param rows_out The child's row count.
-    @return bool True when the record keeps every rule.
-    @return uint256 The output index of a kept row, FATE_NONE for a dropped one.
-    """
-    input_index: uint256 = convert(slice(fate, 0, 8), uint256)
-    kept: uint256 = convert(slice(fate, 8, 1), uint256)
-    output: uint256 = convert(slice(fate, 9, 8), uint256)
-    kept_before: uint256 = convert(slice(fate, 17, 8), uint256)
-    step: uint256 = convert(slice(fate, 25, 1), uint256)
-    dup_of: uint256 = convert(slice(fate, 26, 8), uint256)
-    if input_index != index or kept > 1:
-        return False, FATE_NONE
-    # Rows kept before this one: no more than the rows before it, nor the output rows.
-    if kept_before > index or kept_before + kept > rows_out:
-        return False, FATE_NONE
-    # The last input row closes the count: every output row is accounted for.
-    if index + 1 == rows_in and kept_before + kept != rows_out:
-        return False, FATE_NONE
-    if dup_of != FATE_NONE and dup_of >= index:
-        return False, FATE_NONE
-    if kept == 1:
-        if output != kept_before or step != FATE_STEP_NONE or dup_of != FATE_NONE:
-            return False, FATE_NONE
-        return True, output
-    if output != FATE_NONE or step == FATE_STEP_NONE:
-        return False, FATE_NONE
-    return True, FATE_NONE
 
 
 @internal
