@@ -35,7 +35,13 @@ def cli():
 @ape_cli_context()
 @account_option()
 @click.argument("dataset_id", type=int)
-@click.option("--price", type=int, required=True, help="Price in the token's base units.")
+@click.option(
+    "--price",
+    required=True,
+    help="Price in whole tokens (10, 0.5; the token's decimals apply), or in base units "
+    "with --base-units.",
+)
+@click.option("--base-units", is_flag=True, help="--price is in the token's base units.")
 @click.option("--duration", type=int, default=30 * 86400, show_default=True, help="Seconds.")
 @click.option(
     "--upstream-bps",
@@ -55,7 +61,16 @@ def cli():
 )
 @friendly
 def list_(
-    cli_ctx, account, dataset_id, price, duration, upstream_bps, token_address, keeper, key_root
+    cli_ctx,
+    account,
+    dataset_id,
+    price,
+    base_units,
+    duration,
+    upstream_bps,
+    token_address,
+    keeper,
+    key_root,
 ):
     """List private DATASET_ID for sale (or change its listing), committing to its key."""
     from datasoil.errors import NotFound
@@ -76,12 +91,21 @@ def list_(
             "that published the dataset (or pass --keys)"
         ) from None
     commitment = access.key_commitment(content.key)
+    if base_units:
+        if not str(price).isdigit():
+            raise click.BadParameter(f"expected an integer of base units, found {price!r}")
+        price = int(price)
+    else:
+        price = token.parse(price)
     session.market.list_dataset(
         dataset_id, token.address, price, duration, upstream_bps, commitment
     )
     if keeper:
         session.market.set_keeper(dataset_id, keeper)
-    cli_ctx.logger.success(f"dataset {dataset_id} listed at {price} for {duration} s")
+    cli_ctx.logger.success(
+        f"dataset {dataset_id} listed at {token.format(price)} ({price} base units, "
+        f"{token.decimals()} decimals) for {duration} s"
+    )
 
 
 @cli.command(cls=ChainCommand)
@@ -90,8 +114,13 @@ def list_(
 @friendly
 def listing(cli_ctx, dataset_id):
     """Print the listing of DATASET_ID as JSON."""
-    listing = _session().market.listing(dataset_id)
-    click.echo(json.dumps(listing.to_json(), indent=2))
+    session = _session()
+    listing = session.market.listing(dataset_id)
+    data = listing.to_json()
+    if int(listing.price):
+        token = session.token_at(listing.token)
+        data.update(price_tokens=token.format(int(listing.price)), decimals=token.decimals())
+    click.echo(json.dumps(data, indent=2))
 
 
 @cli.command(cls=ChainCommand)
@@ -120,7 +149,10 @@ def buy(cli_ctx, account, dataset_id, max_price, min_duration):
         max_price=max_price,
         min_duration=min_duration,
     )
-    cli_ctx.logger.success(f"purchase {pid} pending: the owner's keeper delivers the key")
+    price = token.format(int(session.market.listing(dataset_id).price))
+    cli_ctx.logger.success(
+        f"purchase {pid} pending ({price} in escrow): the owner's keeper delivers the key"
+    )
     click.echo(pid)
 
 

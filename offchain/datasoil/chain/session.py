@@ -40,6 +40,8 @@ __all__ = [
     "RegistryClient",
     "Session",
     "TokenClient",
+    "format_units",
+    "parse_units",
 ]
 
 RegistryClient = Registry
@@ -75,6 +77,41 @@ class Client:
         return f"<{type(self).__name__} {self.contract.address}>"
 
 
+def format_units(base_units: int, decimals: int) -> str:
+    """An integer amount of base units as a decimal string of whole units, exact.
+
+    >>> format_units(10 * 10**18, 18), format_units(5 * 10**17, 18), format_units(7, 0)
+    ('10', '0.5', '7')
+    """
+    whole, frac = divmod(int(base_units), 10**decimals)
+    digits = str(frac).rjust(decimals, "0").rstrip("0") if decimals else ""
+    return f"{whole}.{digits}" if digits else str(whole)
+
+
+def parse_units(text: str, decimals: int, symbol: str = "tokens") -> int:
+    """Whole units (``"10"``, ``"0.5"``) as base units, exact.
+
+    >>> parse_units("10", 18), parse_units("0.5", 18)
+    (10000000000000000000, 500000000000000000)
+
+    Raises ChainError for anything else, or more decimals than the token has.
+    """
+    import decimal
+
+    try:
+        value = decimal.Decimal(str(text).strip())
+    except decimal.InvalidOperation:
+        value = decimal.Decimal("NaN")
+    if not value.is_finite() or value < 0:
+        raise ChainError(f"expected an amount of {symbol} such as 10 or 0.5, found {text!r}")
+    scaled = value.scaleb(decimals)
+    if scaled != scaled.to_integral_value():
+        raise ChainError(
+            f"expected at most {decimals} decimals for an amount of {symbol}, found {text!r}"
+        )
+    return int(scaled)
+
+
 class TokenClient(Client):
     """An ERC-20 (the demo token, or the deployment's payment and bond token)."""
 
@@ -90,6 +127,22 @@ class TokenClient(Client):
         except Exception:  # an ERC-20 without the optional symbol()
             return "tokens"
 
+    def decimals(self) -> int:
+        """The token's decimals (ERC-20's optional ``decimals()``; 18 when it has none)."""
+        try:
+            return int(self.contract.decimals())
+        except Exception:  # an ERC-20 without the optional decimals()
+            return 18
+
+    def format(self, base_units: int) -> str:
+        """``base_units`` as whole tokens: ``"10 SOIL"``, ``"0.5 SOIL"`` (exact, no float)."""
+        return f"{format_units(base_units, self.decimals())} {self.symbol()}"
+
+    def parse(self, text: str) -> int:
+        """Whole tokens (``"10"``, ``"0.5"``) in base units (exact). Raises ChainError for
+        an amount that is not a non-negative number or has more decimals than the token."""
+        return parse_units(text, self.decimals(), self.symbol())
+
     def ensure_allowance(
         self, spender: Client, amount: int, *, for_what: str, sender: AccountAPI | None = None
     ) -> ReceiptAPI | None:
@@ -104,8 +157,7 @@ class TokenClient(Client):
             raise tx.refusal(
                 for_what,
                 self.contract,
-                f"{account.address} holds {balance} {self.symbol()} (base units), "
-                f"{amount} are needed",
+                f"{account.address} holds {self.format(balance)}, {self.format(amount)} are needed",
             )
         if self.allowance(account.address, spender.address) >= amount:
             return None
