@@ -120,10 +120,12 @@ def test_attest__row_root_not_the_datasets_reverts(attestations, attester, make)
         attestations.attest(make(attester, row_root=root(2)).as_abi(), sender=attester)
 
 
-def test_attest__unknown_dataset_reverts(attestations, attester, make):
-    # The registry answers a zero root for an unknown id, which no root matches.
+def test_attest__unknown_dataset_reverts(attestations, registry, attester, make):
+    # The registry answers a zero root for an unknown id, which no root matches. The id
+    # is one past the registry's count, whatever earlier tests left registered.
+    unknown = int(registry.dataset_count()) + 1
     with ape.reverts("attestations: row root is not the dataset's"):
-        attestations.attest(make(attester, dataset_id=3).as_abi(), sender=attester)
+        attestations.attest(make(attester, dataset_id=unknown).as_abi(), sender=attester)
 
 
 def test_attest__zero_row_root_reverts(attestations, attester, make):
