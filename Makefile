@@ -33,7 +33,7 @@ $(PYTHON):
 
 $(VENV)/.installed: $(PYTHON) pyproject.toml constraints.txt
 	$(PYTHON) -m pip install -q --upgrade "pip==26.3"
-	$(PYTHON) -m pip install -q -c constraints.txt -e ".[dev,test,hf]"
+	$(PYTHON) -m pip install -q -c constraints.txt -e ".[dev,test,hf,bom]"
 	touch $@
 
 # Kubo's importer in-process, for the CID bench only (245 MB).
