@@ -23,6 +23,7 @@ def test_deploy_all__local_records_every_contract(project, deployer, owner, home
         "Attestations",
         "CleaningProofs",
         "AccessMarket",
+        "ModelRegistry",
     }
     assert record.params["challenge_blocks"] == chain.LOCAL_PARAMS["challenge_blocks"]
     found = chain.contracts(project)

@@ -42,9 +42,10 @@ def seller(project, deployer, registry, token, owner, tmp_path, monkeypatch):
     (tmp_path / "parent.csv").write_text(PARENT)
     (tmp_path / "child.csv").write_text(CHILD)
     parent = publish.prepare(tmp_path / "parent.csv", store=store)
-    parent_id = publish.register(parent, reg, sender=owner)
+    # allow_duplicate: the fixture must not depend on what earlier tests left registered
+    parent_id = publish.register(parent, reg, sender=owner, allow_duplicate=True)
     child = publish.prepare(tmp_path / "child.csv", store=store, private=True)
-    child_id = publish.register(child, reg, parents=[parent_id], sender=owner)
+    child_id = publish.register(child, reg, parents=[parent_id], sender=owner, allow_duplicate=True)
     commitment = access.key_commitment(access.load_content_key(child.content_cid).key)
     market.list_dataset(child_id, token, 10**18, 3600, 0, commitment, sender=owner)
     server = gateway.serve(gateway.Gateway(None, store, dist=tmp_path / "dist"), 0)

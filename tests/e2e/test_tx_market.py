@@ -83,7 +83,7 @@ def test_buy__short_balance_sends_no_approval(env, accounts):
     _one_line_error(
         result,
         f"expected dataset {env['ids'][0]} to be bought, the DemoToken refused: "
-        f"{broke.address} holds 0 SOIL (base units), {PRICE} are needed",
+        f"{broke.address} holds 0 SOIL, 1 SOIL are needed",
     )
     assert _state(broke.address) == before
     assert env["session"].token.allowance(broke.address, env["session"].market.address) == 0
