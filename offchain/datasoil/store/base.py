@@ -16,19 +16,22 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
 from multiformats import CID, multihash
 
 from datasoil.errors import CidMismatch, InvalidCid
 
 if TYPE_CHECKING:
+    import httpx
+
     from datasoil.formats.unixfs import Profile
 
 __all__ = [
     "DAG_PB",
     "RAW",
     "GetBlock",
+    "HttpClientOwner",
     "Store",
     "as_cid",
     "block_links",
@@ -195,3 +198,19 @@ def resolve_profile(profile: Profile | str | None) -> Profile:
     if profile is None or isinstance(profile, str):
         return unixfs.profile_for(profile)
     return profile
+
+
+class HttpClientOwner:
+    """A backend holding an httpx client in ``_client``: ``close()`` and ``with`` support."""
+
+    _client: httpx.Client
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -32,7 +32,14 @@ from multiformats import CID
 
 from datasoil import config
 from datasoil.errors import BackendUnavailable, CidMismatch, NotFound, StoreError
-from datasoil.store.base import Store, block_links, fetch_to, normalize, verify_block
+from datasoil.store.base import (
+    HttpClientOwner,
+    Store,
+    block_links,
+    fetch_to,
+    normalize,
+    verify_block,
+)
 
 if TYPE_CHECKING:
     from datasoil.formats.unixfs import Profile
@@ -56,7 +63,7 @@ class _Refused(Exception):
         self.kind = kind
 
 
-class GatewayStore:
+class GatewayStore(HttpClientOwner):
     """Blocks from trustless gateways, each verified, falling back gateway by gateway."""
 
     def __init__(
@@ -92,16 +99,6 @@ class GatewayStore:
 
     def __repr__(self) -> str:
         return f"GatewayStore({self.gateways!r}, cache={self.cache!r})"
-
-    def close(self) -> None:
-        """Close the HTTP connection pool."""
-        self._client.close()
-
-    def __enter__(self) -> GatewayStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- blocks ---------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ from datasoil.errors import (
     NotFound,
     StoreError,
 )
-from datasoil.store.base import fetch_to, normalize, resolve_profile, verify_block
+from datasoil.store.base import HttpClientOwner, fetch_to, normalize, resolve_profile, verify_block
 from datasoil.store.car import encode_header
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class _Cancelled(Exception):
     pass
 
 
-class KuboStore:
+class KuboStore(HttpClientOwner):
     """A :class:`~datasoil.store.base.Store` backed by a Kubo RPC endpoint."""
 
     def __init__(
@@ -93,16 +93,6 @@ class KuboStore:
 
     def __repr__(self) -> str:
         return f"KuboStore({self.url!r})"
-
-    def close(self) -> None:
-        """Close the HTTP connection pool."""
-        self._client.close()
-
-    def __enter__(self) -> KuboStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- transport ------------------------------------------------------------------
 
