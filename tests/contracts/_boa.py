@@ -1,0 +1,143 @@
+"""Contract unit tests on titanoboa: the same Vyper sources, run by py-evm in process
+(bench/boa.md: about 14x faster per call than ape over anvil). anvil stays for the
+end-to-end, script and gas tests (tests/e2e, tests/gas, tests/offchain).
+
+A folder opts in with `from tests.contracts._boa import *` in its conftest; the role
+fixtures then override the ape ones of tests/conftest.py for that folder only.
+Each role is an `Actor`: its checksummed address as a ``str`` (so ``sender=owner`` and
+``registry.owner_of(1) == owner`` read as before), with its private key for EIP-712
+signatures and its ether balance. Contracts deployed by session fixtures persist; each
+test runs inside its own `boa.env.anchor()`, so nothing a test does leaks into the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boa
+import pytest
+from eth_account import Account
+from eth_utils.crypto import keccak
+
+from tests.boa.conftest import load
+
+ROLES = ("deployer", "owner", "other", "cleaner", "attester", "buyer", "auditor", "spare")
+ETHER = 10**18
+TOKENS = 10**24  # DemoToken minted to every role
+
+
+class Actor(str):
+    """A test account: its checksummed address, plus its key and ether balance."""
+
+    private_key: bytes
+
+    def __new__(cls, name: str) -> Actor:
+        key = keccak(b"datasoil test role " + name.encode())
+        actor = super().__new__(cls, Account.from_key(key).address)
+        actor.private_key = key
+        return actor
+
+    @property
+    def address(self) -> str:
+        return str(self)
+
+    @property
+    def balance(self) -> int:
+        return int(boa.env.get_balance(str(self)))
+
+
+ACTORS = {name: Actor(name) for name in ROLES}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def funded() -> None:
+    for actor in ACTORS.values():
+        boa.env.set_balance(str(actor), 1000 * ETHER)
+
+
+@pytest.fixture(autouse=True)
+def isolated() -> Iterator[None]:
+    """Each test in its own copy of the chain state (ape's per-test snapshot, in boa)."""
+    with boa.env.anchor():
+        yield
+
+
+@pytest.fixture(scope="session")
+def accounts() -> list[Actor]:
+    return list(ACTORS.values())
+
+
+@pytest.fixture(scope="session")
+def deployer() -> Actor:
+    return ACTORS["deployer"]
+
+
+@pytest.fixture(scope="session")
+def owner() -> Actor:
+    return ACTORS["owner"]
+
+
+@pytest.fixture(scope="session")
+def other() -> Actor:
+    return ACTORS["other"]
+
+
+@pytest.fixture(scope="session")
+def cleaner() -> Actor:
+    return ACTORS["cleaner"]
+
+
+@pytest.fixture(scope="session")
+def attester() -> Actor:
+    return ACTORS["attester"]
+
+
+@pytest.fixture(scope="session")
+def buyer() -> Actor:
+    return ACTORS["buyer"]
+
+
+@pytest.fixture(scope="session")
+def auditor() -> Actor:
+    return ACTORS["auditor"]
+
+
+@pytest.fixture(scope="session")
+def chain_id() -> int:
+    return int(boa.env.evm.patch.chain_id)
+
+
+def deploy(name: str, *args: Any, sender: str | None = None) -> Any:
+    """Deploy ``contracts/<name>.vy`` from ``sender`` (the deployer by default)."""
+    with boa.env.prank(str(sender or ACTORS["deployer"])):
+        return load(name, *args)
+
+
+@pytest.fixture(scope="session")
+def registry(funded) -> Any:
+    return deploy("DatasetRegistry")
+
+
+@pytest.fixture(scope="session")
+def token(funded) -> Any:
+    token = deploy("DemoToken", "datasoil demo", "SOIL")
+    for actor in ACTORS.values():
+        token.mint(str(actor), TOKENS, sender=str(ACTORS["deployer"]))
+    return token
+
+
+def events(contract: Any, name: str) -> list[Any]:
+    """The decoded ``name`` events of ``contract``'s last call (``tx.decode_logs``): read
+    them right after the transaction, before any view call replaces it."""
+    return [
+        log
+        for log in contract.get_logs()
+        if type(log).__name__ == name and str(log.address) == str(contract.address)
+    ]
+
+
+def event(contract: Any, name: str) -> Any:
+    """The single ``name`` event of the last call; fails if there is not exactly one."""
+    (found,) = events(contract, name)
+    return found
