@@ -35,7 +35,6 @@ Errors are answered with a status and one sentence (``text/plain``), never a tra
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import concurrent.futures
 import contextlib
@@ -51,6 +50,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import click
 from aiohttp import web
 from multiformats import CID
 
@@ -68,6 +68,7 @@ __all__ = [
     "Gateway",
     "GatewayError",
     "Server",
+    "cli",
     "deployment_document",
     "main",
     "make_app",
@@ -654,39 +655,90 @@ def serve(
     return Server(make_app(gateway, log), host, port)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m datasoil.app.gateway``: serve until interrupted."""
-    parser = argparse.ArgumentParser(prog="python -m datasoil.app.gateway", description=__doc__)
-    parser.add_argument("--port", type=int, default=8600)
-    parser.add_argument("--node", default="http://127.0.0.1:8545", help="the chain's JSON-RPC URL")
-    parser.add_argument("--dist", type=Path, default=DEFAULT_DIST, help="the built page")
-    parser.add_argument("--build", type=Path, default=DEFAULT_BUILD, help="ape's build manifest")
-    parser.add_argument("--quiet", action="store_true", help="do not log requests")
-    args = parser.parse_args(argv)
+def _reason(exc: BaseException) -> str:
+    """The innermost cause of ``exc`` in a few words (``connection refused``), for one sentence.
+
+    >>> try:
+    ...     try:
+    ...         raise ConnectionRefusedError(111, "Connection refused")
+    ...     except OSError as inner:
+    ...         raise RuntimeError("Max retries exceeded with url: /") from inner
+    ... except RuntimeError as outer:
+    ...     _reason(outer)
+    'connection refused'
+    """
+    while (inner := exc.__cause__ or exc.__context__) is not None:
+        exc = inner
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@click.command(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Serve the web page, the deployment, the event index, read-only /rpc and /ipfs/ "
+    "on 127.0.0.1 until interrupted.",
+)
+@click.option("--port", type=click.IntRange(0, 65535), default=8600, show_default=True)
+@click.option(
+    "--node", default="http://127.0.0.1:8545", show_default=True, help="the chain's JSON-RPC URL"
+)
+@click.option(
+    "--dist", type=click.Path(path_type=Path), default=DEFAULT_DIST, help="the built page"
+)
+@click.option(
+    "--build", type=click.Path(path_type=Path), default=DEFAULT_BUILD, help="ape's build manifest"
+)
+@click.option("--quiet", is_flag=True, help="do not log requests")
+def cli(port: int, node: str, dist: Path, build: Path, quiet: bool) -> None:
     from web3 import Web3
 
-    w3 = Web3(Web3.HTTPProvider(args.node, request_kwargs={"timeout": 10}))
+    w3 = Web3(Web3.HTTPProvider(node, request_kwargs={"timeout": 10}))
     try:
-        document = deployment_document(w3, build=args.build)
-    except DatasoilError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        document = deployment_document(w3, build=build)
+    except DatasoilError:
+        raise
     except Exception as exc:  # web3 raises requests' errors when the node is down
-        print(f"error: expected a node at {args.node}, found none ({exc})", file=sys.stderr)
-        return 1
-    gateway = Gateway(w3, open_store(), node=args.node, dist=args.dist, build=args.build)
-    log: Callable[[str], None] = (lambda _m: None) if args.quiet else print
-    server = serve(gateway, args.port, log=log)
+        raise click.ClickException(
+            f"expected a node at {node}, found none ({_reason(exc)})"
+        ) from exc
+    gateway = Gateway(w3, open_store(), node=node, dist=dist, build=build)
+    log: Callable[[str], None] = (lambda _m: None) if quiet else click.echo
+    try:
+        server = serve(gateway, port, log=log)
+    except OSError as exc:  # the port is taken, or not ours to bind
+        raise click.ClickException(
+            f"expected port {port} on 127.0.0.1 to be free, found it refused ({_reason(exc)})"
+        ) from exc
     url = f"http://127.0.0.1:{server.server_address[1]}/"
-    print(f"datasoil web page on {url} (chain {document['chainId']}, node {args.node})")
-    if not (args.dist / "index.html").is_file():
-        print(f"warning: no built page in {args.dist}: run `cd web && npm run build`")
+    click.echo(f"datasoil web page on {url} (chain {document['chainId']}, node {node})")
+    if not (dist / "index.html").is_file():
+        click.echo(f"warning: no built page in {dist}: run `cd web && npm run build`")
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
         server.shutdown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m datasoil.app.gateway``: serve until interrupted; the exit status (0 when
+    interrupted, 1 with one line on stderr for an error, 2 for a usage error)."""
+    try:
+        cli.main(args=argv, prog_name="python -m datasoil.app.gateway", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.UsageError as exc:
+        exc.show()
+        return exc.exit_code
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        return 1
+    except DatasoilError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 1
     return 0
 
 
