@@ -8,6 +8,11 @@ Each role is an `Actor`: its checksummed address as a ``str`` (so ``sender=owner
 ``registry.owner_of(1) == owner`` read as before), with its private key for EIP-712
 signatures and its ether balance. Contracts deployed by session fixtures persist; each
 test runs inside its own `boa.env.anchor()`, so nothing a test does leaks into the next.
+
+Blocks: every call lands in the current block (`block_number()`) until `mine` moves on,
+unlike anvil, which mines one block per transaction. py-evm alone answers BLOCKHASH with
+zero for all but the parent block; `mine` gives each past block a distinct hash
+(`block_hash`), readable for the 256 blocks before the current one, as on a node.
 """
 
 from __future__ import annotations
@@ -54,6 +59,12 @@ ACTORS = {name: Actor(name) for name in ROLES}
 def funded() -> None:
     for actor in ACTORS.values():
         boa.env.set_balance(str(actor), 1000 * ETHER)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def block_hashes() -> None:
+    """BLOCKHASH answers `block_hash` from the first test on (see `mine`)."""
+    mine(0)
 
 
 @pytest.fixture(autouse=True)
@@ -141,3 +152,41 @@ def event(contract: Any, name: str) -> Any:
     """The single ``name`` event of the last call; fails if there is not exactly one."""
     (found,) = events(contract, name)
     return found
+
+
+MAX_BLOCKHASH_DEPTH = 256  # BLOCKHASH reads only the 256 blocks before the current one
+
+
+def block_number() -> int:
+    """The number of the block the next call lands in."""
+    return int(boa.env.evm.patch.block_number)
+
+
+def block_hash(number: int) -> bytes:
+    """The hash BLOCKHASH answers for block ``number`` once `mine` has passed it: distinct
+    for every block, and the same in every test."""
+    return keccak(b"datasoil test block " + number.to_bytes(32, "big"))
+
+
+def mine(blocks: int = 1) -> int:
+    """Move ``blocks`` blocks on (12 s each, like ``chain.mine``); returns the new number.
+
+    BLOCKHASH then answers `block_hash` for each of the 256 blocks before the new one
+    and zero for any other block, as a node does (py-evm reads ``prev_hashes``, nearest
+    first; the anchor of each test restores them with the block number).
+    """
+    if blocks:
+        boa.env.time_travel(blocks=blocks)
+    current = block_number()
+    boa.env.evm.patch.prev_hashes = tuple(
+        block_hash(current - 1 - depth) for depth in range(min(MAX_BLOCKHASH_DEPTH, current))
+    )
+    return current
+
+
+def mine_to(number: int) -> int:
+    """Move on to block ``number`` (not before the current one); returns it."""
+    current = block_number()
+    if number < current:
+        raise ValueError(f"expected a block from {current} on, found {number}")
+    return mine(number - current)
