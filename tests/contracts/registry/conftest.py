@@ -4,6 +4,8 @@ import hashlib
 
 import pytest
 
+from tests.contracts._boa import *  # noqa: F403
+
 DAG_PB = 0x70
 RAW = 0x55
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -25,7 +27,8 @@ def root(seed: int) -> bytes:
 
 @pytest.fixture
 def register(registry, owner):
-    """Registers a dataset with sensible defaults; keyword arguments override them."""
+    """Registers a dataset with sensible defaults (keyword arguments override them);
+    returns its id."""
 
     def _register(sender=None, *, seed=1, parents=(), version_of=0, **kw):
         args = dict(

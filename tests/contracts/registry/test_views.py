@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-import ape
+import boa
 import pytest
 
 
 @pytest.mark.parametrize("view", ["owner_of", "row_count", "is_private", "parents", "info"])
 @pytest.mark.parametrize("dataset_id", [0, 1, 2**32])
 def test_view__unknown_dataset_reverts(registry, view, dataset_id):
-    with ape.reverts("registry: unknown dataset"):
+    with boa.reverts("registry: unknown dataset"):
         getattr(registry, view)(dataset_id)
 
 
@@ -21,7 +21,7 @@ def test_exists(registry, register):
 
 def test_constants(registry):
     assert registry.MAX_PARENTS() == 8
-    assert registry.EMPTY_ROOT().hex().removeprefix("0x") == (
+    assert registry.EMPTY_ROOT().hex() == (
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     )
 
