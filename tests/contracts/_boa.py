@@ -53,11 +53,14 @@ class Actor(str):
 
 
 ACTORS = {name: Actor(name) for name in ROLES}
+# ape's ten test accounts: the roles first, then two without a role (and without tokens,
+# as ape's `token` fixture mints to the first eight)
+ACCOUNTS = [*ACTORS.values(), Actor("account 8"), Actor("account 9")]
 
 
 @pytest.fixture(scope="session", autouse=True)
 def funded() -> None:
-    for actor in ACTORS.values():
+    for actor in ACCOUNTS:
         boa.env.set_balance(str(actor), 1000 * ETHER)
 
 
@@ -76,7 +79,7 @@ def isolated() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def accounts() -> list[Actor]:
-    return list(ACTORS.values())
+    return list(ACCOUNTS)
 
 
 @pytest.fixture(scope="session")
@@ -182,6 +185,22 @@ def mine(blocks: int = 1) -> int:
         block_hash(current - 1 - depth) for depth in range(min(MAX_BLOCKHASH_DEPTH, current))
     )
     return current
+
+
+def timestamp() -> int:
+    """The timestamp the next call runs at (every call of a block shares it)."""
+    return int(boa.env.timestamp)
+
+
+def warp_to(when: int) -> int:
+    """Run the next calls at ``when`` (not before the current timestamp), like ape's
+    ``chain.pending_timestamp = when``; blocks move on with it, 12 s each (see `mine`)."""
+    now = timestamp()
+    if when < now:
+        raise ValueError(f"expected a timestamp from {now} on, found {when}")
+    boa.env.time_travel(seconds=when - now)
+    mine(0)
+    return when
 
 
 def mine_to(number: int) -> int:
