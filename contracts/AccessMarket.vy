@@ -80,16 +80,20 @@ OBJECTED: public(constant(uint8)) = 3
 RELEASED: public(constant(uint8)) = 4
 REFUNDED: public(constant(uint8)) = 5
 
+# @dev Field masks and offsets of the packed words (see the storage comments).
 _ADDRESS_MASK: constant(uint256) = (1 << 160) - 1
 _U32_MASK: constant(uint256) = (1 << 32) - 1
+_U16_MASK: constant(uint256) = (1 << 16) - 1
+_U8_MASK: constant(uint256) = (1 << 8) - 1
 _PRICE_SHIFT: constant(uint256) = 160
 _BPS_SHIFT: constant(uint256) = 160
 _LISTING_DURATION_SHIFT: constant(uint256) = 176
 _LISTING_PERIOD_SHIFT: constant(uint256) = 208
 _KEEPER_PERIOD_SHIFT: constant(uint256) = 160
 _STATUS_SHIFT: constant(uint256) = 32
-# The purchase word keeps the top 216 bits of the terms hash (bits 40-255).
-_HASH_MASK: constant(uint256) = ~((1 << 40) - 1)
+# @dev The purchase word keeps the top 216 bits of the terms hash (bits 40-255).
+_HASH_SHIFT: constant(uint256) = 40
+_HASH_MASK: constant(uint256) = ~((1 << _HASH_SHIFT) - 1)
 
 
 # @dev The DatasetRegistry whose owners and parents the market reads.
@@ -437,7 +441,7 @@ def deliver_key(purchase_id: uint256, terms: IAccessMarket.Terms, envelope: Byte
     @param envelope The sealed key (x25519-xsalsa20-poly1305 envelope JSON).
     """
     word: uint256 = self._load(purchase_id, terms)
-    assert (word >> _STATUS_SHIFT) & 255 == convert(PENDING, uint256), (
+    assert (word >> _STATUS_SHIFT) & _U8_MASK == convert(PENDING, uint256), (
         "market: purchase not pending"
     )
     assert block.timestamp < terms.created + refund_timeout, "market: delivery window over"
@@ -474,7 +478,7 @@ def object_key(purchase_id: uint256, terms: IAccessMarket.Terms):
     """
     word: uint256 = self._load(purchase_id, terms)
     assert terms.buyer == msg.sender, "market: not the buyer"
-    assert (word >> _STATUS_SHIFT) & 255 == convert(DELIVERED, uint256), (
+    assert (word >> _STATUS_SHIFT) & _U8_MASK == convert(DELIVERED, uint256), (
         "market: purchase not delivered"
     )
     assert block.timestamp < (word & _U32_MASK) + objection_window, (
@@ -501,7 +505,7 @@ def reveal_key(purchase_id: uint256, terms: IAccessMarket.Terms, content_key: by
     @param content_key The content key; keccak256 of it must be the key commitment.
     """
     word: uint256 = self._load(purchase_id, terms)
-    assert (word >> _STATUS_SHIFT) & 255 == convert(OBJECTED, uint256), (
+    assert (word >> _STATUS_SHIFT) & _U8_MASK == convert(OBJECTED, uint256), (
         "market: purchase not objected"
     )
     assert block.timestamp < (word & _U32_MASK) + reveal_window, "market: reveal window over"
@@ -524,7 +528,7 @@ def settle(purchase_id: uint256, terms: IAccessMarket.Terms):
     @param terms The purchase's terms.
     """
     word: uint256 = self._load(purchase_id, terms)
-    assert (word >> _STATUS_SHIFT) & 255 == convert(DELIVERED, uint256), (
+    assert (word >> _STATUS_SHIFT) & _U8_MASK == convert(DELIVERED, uint256), (
         "market: purchase not delivered"
     )
     assert block.timestamp >= (word & _U32_MASK) + objection_window, (
@@ -545,7 +549,7 @@ def refund(purchase_id: uint256, terms: IAccessMarket.Terms):
     """
     word: uint256 = self._load(purchase_id, terms)
     assert terms.buyer == msg.sender, "market: not the buyer"
-    status: uint256 = (word >> _STATUS_SHIFT) & 255
+    status: uint256 = (word >> _STATUS_SHIFT) & _U8_MASK
     if status == convert(PENDING, uint256):
         assert block.timestamp >= terms.created + refund_timeout, (
             "market: refund timeout not reached"
@@ -598,7 +602,7 @@ def listing(dataset_id: uint256) -> IAccessMarket.Listing:
         token=token,
         price=terms >> _PRICE_SHIFT,
         duration=(meta >> _LISTING_DURATION_SHIFT) & _U32_MASK,
-        upstream_bps=(meta >> _BPS_SHIFT) & 65535,
+        upstream_bps=(meta >> _BPS_SHIFT) & _U16_MASK,
         key_commitment=self._listing_key[dataset_id],
         active=terms != 0 and self._current(dataset_id, meta) and self.token_allowed[token],
     )
@@ -615,9 +619,9 @@ def purchase(purchase_id: uint256) -> IAccessMarket.PurchaseState:
     """
     word: uint256 = self._purchase[purchase_id]
     return IAccessMarket.PurchaseState(
-        status=convert((word >> _STATUS_SHIFT) & 255, uint8),
+        status=convert((word >> _STATUS_SHIFT) & _U8_MASK, uint8),
         since=word & _U32_MASK,
-        terms_hash=word >> 40,
+        terms_hash=word >> _HASH_SHIFT,
     )
 
 
@@ -849,7 +853,7 @@ def _share(dataset_id: uint256) -> uint256:
     """
     meta: uint256 = self._listing_meta[dataset_id]
     if self._current(dataset_id, meta):
-        return (meta >> _BPS_SHIFT) & 65535
+        return (meta >> _BPS_SHIFT) & _U16_MASK
     return DEFAULT_UPSTREAM_BPS
 
 

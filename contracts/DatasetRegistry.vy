@@ -26,8 +26,9 @@ implements: IDatasetRegistry
 # @dev The most parents a dataset may name.
 MAX_PARENTS: public(constant(uint256)) = 8
 
-# @dev Dataset ids are uint32 so eight parent ids pack into one slot.
-MAX_ID: constant(uint256) = 4294967295
+# @dev Dataset ids are uint32 so eight parent ids pack into one slot, 32 bits each.
+_PARENT_BITS: constant(uint256) = 32
+MAX_ID: constant(uint256) = (1 << _PARENT_BITS) - 1
 
 # @dev The RFC 9162 root of the empty tree, SHA-256 of the empty string: the only
 # valid root for a dataset with no rows.
@@ -37,6 +38,9 @@ EMPTY_ROOT: public(constant(bytes32)) = (
 
 # @dev The multicodec code of dag-pb, the only codec a CIDv0 can have.
 DAG_PB: constant(uint256) = 112
+
+# @dev Where a packed CID's prefix keeps the CID version (above the 64-bit multicodec).
+_CID_VERSION_SHIFT: constant(uint256) = 64
 
 # @dev Bit masks and shifts of the packed record:
 # owner (bits 0-159) | row count (bits 160-223) | private flag (bit 224) |
@@ -148,7 +152,7 @@ def register(
         packed |= parent << offset
         previous = parent
         # At most 8 parents of 32 bits: offset stays below 256.
-        offset = unsafe_add(offset, 32)
+        offset = unsafe_add(offset, _PARENT_BITS)
 
     record: uint256 = convert(msg.sender, uint256) | (convert(row_count, uint256) << _COUNT_SHIFT)
     if private:
@@ -318,7 +322,7 @@ def _check_cid(cid: IDatasetRegistry.PackedCid, what: String[8]):
     @param what What the CID is, for the revert string ("metadata", "schema", ...).
     """
     assert cid.digest != empty(bytes32), concat("registry: zero ", what, " digest")
-    version: uint256 = cid.prefix >> 64
+    version: uint256 = cid.prefix >> _CID_VERSION_SHIFT
     assert version <= 1, concat("registry: ", what, " CID version not 0 or 1")
     assert version == 1 or cid.prefix == DAG_PB, concat("registry: ", what, " CIDv0 not dag-pb")
 
@@ -362,5 +366,5 @@ def _unpack_parents(packed: uint256) -> DynArray[uint256, MAX_PARENTS]:
         if word == 0:
             break
         result.append(word & MAX_ID)
-        word = word >> 32
+        word = word >> _PARENT_BITS
     return result

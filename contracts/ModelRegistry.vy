@@ -74,6 +74,8 @@ _PERIOD_SHIFT: constant(uint256) = 224
 _PRICE_SHIFT: constant(uint256) = 160
 _DURATION_SHIFT: constant(uint256) = 160
 _LISTING_PERIOD_SHIFT: constant(uint256) = 192
+# @dev AccessMarket keeps the top 216 bits of a purchase's terms hash (its `_HASH_SHIFT`).
+_TERMS_HASH_SHIFT: constant(uint256) = 40
 
 
 # @dev The DatasetRegistry whose datasets models name (the market's).
@@ -716,7 +718,7 @@ def _check_receipt(receipt: IModelRegistry.Receipt):
     assert receipt.terms.buyer == msg.sender, "models: receipt for another account"
     state: IAccessMarket.PurchaseState = staticcall market.purchase(receipt.purchase_id)
     # The market stores the top 216 bits of keccak256(abi_encode(id, terms)).
-    assert convert(keccak256(abi_encode(receipt.purchase_id, receipt.terms)), uint256) >> 40 == (
+    assert convert(keccak256(abi_encode(receipt.purchase_id, receipt.terms)), uint256) >> _TERMS_HASH_SHIFT == (
         state.terms_hash
     ), "models: receipt terms mismatch"
     assert state.status != _PENDING, "models: receipt not delivered"
