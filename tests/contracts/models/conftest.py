@@ -5,6 +5,9 @@ model registration helper.
 
 Roles: `owner` owns the data, `trainer` buys access and registers models, `customer`
 buys model licences, `other` is anyone else.
+
+On titanoboa (tests/contracts/_boa.py): each test runs in its own anchor, time moves with
+`boa.env.time_travel`, events are those of a contract's last call.
 """
 
 from __future__ import annotations
@@ -13,11 +16,14 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-import ape
+import boa
 import dag_cbor
 import pymerkle
 import pytest
 from eth_utils.crypto import keccak
+
+from tests.contracts._boa import *  # noqa: F403
+from tests.contracts._boa import ACTORS, deploy, event
 
 DAG_PB = 0x70
 RAW = 0x55
@@ -133,27 +139,25 @@ def terms_tuple(terms: Any) -> tuple[Any, ...]:
 
 
 @pytest.fixture(scope="session")
-def trainer(accounts):
-    return accounts[7]
+def trainer():
+    return ACTORS["spare"]
 
 
 @pytest.fixture(scope="session")
-def customer(accounts):
-    return accounts[6]
+def customer():
+    return ACTORS["auditor"]
 
 
 @pytest.fixture(scope="session")
-def market(project, deployer, registry, token):
-    market = deployer.deploy(
-        project.AccessMarket, registry, REFUND_TIMEOUT, OBJECTION_WINDOW, REVEAL_WINDOW
-    )
+def market(deployer, registry, token):
+    market = deploy("AccessMarket", registry, REFUND_TIMEOUT, OBJECTION_WINDOW, REVEAL_WINDOW)
     market.set_token_allowed(token, True, sender=deployer)
     return market
 
 
 @pytest.fixture(scope="session")
-def models(project, deployer, market):
-    return deployer.deploy(project.ModelRegistry, market)
+def models(market):
+    return deploy("ModelRegistry", market)
 
 
 @pytest.fixture
@@ -162,7 +166,7 @@ def dataset(registry, owner):
 
     def _dataset(sender=None, *, rows=ROWS, private=True, parents=()):
         seed = registry.dataset_count() + 1
-        tx = registry.register(
+        registry.register(
             cid(seed, DAG_PB),
             hashlib.sha256(b"root%d" % seed).digest(),
             rows,
@@ -173,7 +177,7 @@ def dataset(registry, owner):
             0,
             sender=sender or owner,
         )
-        return int(tx.decode_logs(registry.DatasetRegistered)[0].dataset_id)
+        return int(event(registry, "DatasetRegistered").dataset_id)
 
     return _dataset
 
@@ -191,9 +195,9 @@ def purchase(market, token, owner, trainer):
                 dataset_id, token, PRICE, DURATION, UPSTREAM_BPS, COMMITMENT, sender=seller
             )
         token.approve(market, PRICE, sender=buyer)
-        tx = market.buy(dataset_id, token, PRICE, DURATION, KEY, sender=buyer)
-        (event,) = tx.decode_logs(market.Purchased)
-        pid, terms = int(event.purchase_id), terms_tuple(event.terms)
+        market.buy(dataset_id, token, PRICE, DURATION, KEY, sender=buyer)
+        bought = event(market, "Purchased")
+        pid, terms = int(bought.purchase_id), terms_tuple(bought.terms)
         if deliver:
             market.deliver_key(pid, terms, ENVELOPE, sender=seller)
         return (pid, terms)
@@ -210,7 +214,7 @@ def composition(registry, uses: dict[int, int], parents=(), data_bps=3000, paren
 @dataclass
 class Registered:
     model_id: int
-    tx: Any
+    event: Any  # its ModelRegistered event
     manifest: Manifest
     composition: tuple[Any, ...]
 
@@ -240,7 +244,7 @@ def register_model(models, registry, trainer):
             data_bps,
             parents_bps,
         )
-        tx = models.register_model(
+        models.register_model(
             weights or cid(models.model_count() + 100),
             root or manifest.root,
             cid(models.model_count() + 200),
@@ -251,8 +255,8 @@ def register_model(models, registry, trainer):
             version_of,
             sender=sender or trainer,
         )
-        (event,) = tx.decode_logs(models.ModelRegistered)
-        return Registered(int(event.model_id), tx, manifest, comp)
+        registered = event(models, "ModelRegistered")
+        return Registered(int(registered.model_id), registered, manifest, comp)
 
     return _register
 
@@ -268,4 +272,4 @@ def trained(dataset, purchase, register_model):
 
 
 def wait(seconds: int) -> None:
-    ape.chain.pending_timestamp = ape.chain.pending_timestamp + seconds
+    boa.env.time_travel(seconds=seconds)

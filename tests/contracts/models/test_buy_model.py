@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-import ape
+import boa
 import pytest
 
-from .conftest import LICENCE, MODEL_PRICE, UPSTREAM_BPS
+from .conftest import LICENCE, MODEL_PRICE, UPSTREAM_BPS, deploy, event, events
 
 
 @pytest.fixture
@@ -56,14 +56,15 @@ def test_buy_model__credits_owner_data_lineage_and_parents(
 ):
     reg, root, child, public, base = sold
     before = token.balanceOf(customer)
-    tx = _buy(models, token, customer, reg)
+    _buy(models, token, customer, reg)
+    sale = event(models, "ModelSold")
     data = MODEL_PRICE * 4000 // 10000
     child_part, public_part = data * 4 // 5, data * 1 // 5
     to_root = child_part * UPSTREAM_BPS // 10000
     parent_part = MODEL_PRICE * 1000 // 10000
     credits = [
         (int(e.dataset_id), int(e.source_model), e.account, int(e.amount))
-        for e in tx.decode_logs(models.Credited)
+        for e in events(models, "Credited")
     ]
     assert credits == [
         (root, 0, owner, to_root),
@@ -77,14 +78,13 @@ def test_buy_model__credits_owner_data_lineage_and_parents(
     assert token.balanceOf(customer) == before - MODEL_PRICE
     assert models.credit(token, owner) == to_root + public_part
     assert models.credit(token, other) == child_part - to_root + parent_part
-    now = ape.chain.blocks.head.timestamp
+    now = boa.env.evm.patch.timestamp
     assert models.licence_expiry(reg.model_id, customer) == now + LICENCE
     assert models.has_licence(reg.model_id, customer)
-    (event,) = tx.decode_logs(models.ModelSold)
-    assert (event.model_id, event.buyer, event.token, event.price, event.licence_expiry) == (
+    assert (sale.model_id, sale.buyer, sale.token, sale.price, sale.licence_expiry) == (
         reg.model_id,
         customer,
-        token,
+        token.address,
         MODEL_PRICE,
         now + LICENCE,
     )
@@ -106,34 +106,34 @@ def test_withdraw__pays_credits_once(models, token, owner, customer, sold):
     _buy(models, token, customer, sold[0])
     amount = models.credit(token, owner)
     before = token.balanceOf(owner)
-    tx = models.withdraw(token, sender=owner)
+    models.withdraw(token, sender=owner)
+    withdrawn = event(models, "Withdrawn")
     assert token.balanceOf(owner) == before + amount and models.credit(token, owner) == 0
-    (event,) = tx.decode_logs(models.Withdrawn)
-    assert (event.token, event.account, event.amount) == (token, owner, amount)
-    with ape.reverts("models: nothing to withdraw"):
+    assert (withdrawn.token, withdrawn.account, withdrawn.amount) == (token.address, owner, amount)
+    with boa.reverts("models: nothing to withdraw"):
         models.withdraw(token, sender=owner)
 
 
 def test_buy_model__not_listed_reverts(models, token, trainer, customer, sold):
     models.delist_model(sold[0].model_id, sender=trainer)
-    with ape.reverts("models: not listed"):
+    with boa.reverts("models: not listed"):
         _buy(models, token, customer, sold[0])
 
 
 def test_buy_model__lapsed_listing_reverts(models, token, trainer, other, customer, sold):
     models.propose_owner(sold[0].model_id, other, sender=trainer)
     models.accept_owner(sold[0].model_id, sender=other)
-    with ape.reverts("models: listing lapsed"):
+    with boa.reverts("models: listing lapsed"):
         _buy(models, token, customer, sold[0])
 
 
 def test_buy_model__owner_buying_reverts(models, token, trainer, sold):
-    with ape.reverts("models: buyer is the owner"):
+    with boa.reverts("models: buyer is the owner"):
         _buy(models, token, trainer, sold[0])
 
 
 def test_buy_model__other_token_reverts(models, token, customer, other, sold):
-    with ape.reverts("models: token changed"):
+    with boa.reverts("models: token changed"):
         _buy(models, token, customer, sold[0], token=other)
 
 
@@ -141,45 +141,43 @@ def test_buy_model__token_disallowed_since_listing_reverts(
     market, models, token, deployer, customer, sold
 ):
     market.set_token_allowed(token, False, sender=deployer)
-    with ape.reverts("models: token not allowed"):
+    with boa.reverts("models: token not allowed"):
         _buy(models, token, customer, sold[0])
 
 
 def test_buy_model__price_above_max_reverts(models, token, customer, sold):
-    with ape.reverts("models: price above max"):
+    with boa.reverts("models: price above max"):
         _buy(models, token, customer, sold[0], max_price=MODEL_PRICE - 1)
 
 
 def test_buy_model__duration_below_min_reverts(models, token, customer, sold):
-    with ape.reverts("models: duration below min"):
+    with boa.reverts("models: duration below min"):
         _buy(models, token, customer, sold[0], min_duration=LICENCE + 1)
 
 
 def test_buy_model__altered_composition_reverts(models, token, customer, sold):
     datasets, parents, data_bps, parents_bps = sold[0].composition
-    with ape.reverts("models: composition mismatch"):
+    with boa.reverts("models: composition mismatch"):
         _buy(models, token, customer, sold[0], comp=(datasets, parents, data_bps - 1, parents_bps))
 
 
 def test_buy_model__insufficient_allowance_reverts(models, token, customer, sold):
-    with ape.reverts("models: insufficient allowance"):
+    with boa.reverts("models: insufficient allowance"):
         _buy(models, token, customer, sold[0], allowance=MODEL_PRICE - 1)
 
 
 def test_quote_sale__altered_composition_and_large_price_revert(models, sold):
     reg = sold[0]
-    with ape.reverts("models: composition mismatch"):
+    with boa.reverts("models: composition mismatch"):
         models.quote_sale(reg.model_id, ([], [], 0, 0), MODEL_PRICE)
-    with ape.reverts("models: price too large"):
+    with boa.reverts("models: price too large"):
         models.quote_sale(reg.model_id, reg.composition, 2**96)
-    with ape.reverts("models: unknown model"):
+    with boa.reverts("models: unknown model"):
         models.quote_sale(99, reg.composition, 1)
 
 
-def _listed_with(
-    project, deployer, market, models, token_type, trainer, customer, dataset, register_model
-):
-    tok = deployer.deploy(getattr(project, token_type))
+def _listed_with(deployer, market, models, token_type, trainer, customer, dataset, register_model):
+    tok = deploy(f"test/{token_type}")
     tok.mint(customer, 10 * MODEL_PRICE, sender=deployer)
     market.set_token_allowed(tok, True, sender=deployer)
     reg = register_model({dataset(private=False): [0]})
@@ -189,10 +187,9 @@ def _listed_with(
 
 
 def test_buy_model__fee_taking_token_reverts(
-    project, deployer, market, models, trainer, customer, dataset, register_model
+    deployer, market, models, trainer, customer, dataset, register_model
 ):
     fee, reg = _listed_with(
-        project,
         deployer,
         market,
         models,
@@ -202,15 +199,14 @@ def test_buy_model__fee_taking_token_reverts(
         dataset,
         register_model,
     )
-    with ape.reverts("models: token took a fee"):
+    with boa.reverts("models: token took a fee"):
         models.buy_model(reg.model_id, reg.composition, fee, MODEL_PRICE, LICENCE, sender=customer)
 
 
 def test_reentrancy__callbacks_during_buy_and_withdraw_are_refused(
-    project, deployer, market, models, trainer, customer, other, dataset, register_model
+    deployer, market, models, trainer, customer, other, dataset, register_model
 ):
     hook, reg = _listed_with(
-        project,
         deployer,
         market,
         models,
@@ -220,7 +216,7 @@ def test_reentrancy__callbacks_during_buy_and_withdraw_are_refused(
         dataset,
         register_model,
     )
-    hook.arm(models, models.withdraw.encode_input(hook), sender=other)
+    hook.arm(models, models.withdraw.prepare_calldata(hook), sender=other)
     models.buy_model(reg.model_id, reg.composition, hook, MODEL_PRICE, LICENCE, sender=customer)
     assert (hook.attempts(), hook.successes()) == (1, 0)
     models.withdraw(hook, sender=trainer)

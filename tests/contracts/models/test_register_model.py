@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import ape
+import boa
 import pytest
 from eth_abi.abi import encode
 from eth_utils.crypto import keccak
@@ -35,7 +35,7 @@ def test_register_model__stores_record_and_logs_everything(
     assert models.manifest_size(1) == 5  # row 3 used twice is one entry
     expected = keccak(encode([COMPOSITION_ABI], [reg.composition]))
     assert models.composition_hash(1) == expected
-    (event,) = reg.tx.decode_logs(models.ModelRegistered)
+    event = reg.event
     assert (event.model_id, event.owner, event.version_of) == (1, trainer, 0)
     assert event.manifest_root == reg.manifest.root and event.manifest_size == 5
     assert tuple(event.weights_cid) == cid(100)
@@ -78,16 +78,14 @@ def test_register_model__no_datasets_with_empty_root_and_parents(models, dataset
     merge = register_model({}, parents=[base.model_id], data_bps=0, parents_bps=2000)
     assert merge.manifest.root == EMPTY_ROOT
     assert models.manifest_size(merge.model_id) == 0
-    (event,) = merge.tx.decode_logs(models.ModelRegistered)
-    assert list(event.composition[1]) == [base.model_id]
+    assert list(merge.event.composition[1]) == [base.model_id]
 
 
 def test_register_model__version_of_own_model(models, dataset, register_model):
     d = dataset(private=False)
     first = register_model({d: [0]})
     second = register_model({d: [0, 1]}, version_of=first.model_id)
-    (event,) = second.tx.decode_logs(models.ModelRegistered)
-    assert event.version_of == first.model_id
+    assert second.event.version_of == first.model_id
 
 
 # -- bad input: one sentence, nothing registered -------------------------------------
@@ -118,42 +116,42 @@ def one(registry, public):
 
 
 def test_register_model__zero_weights_cid_reverts(models, trainer, one):
-    with ape.reverts("models: zero weights CID"):
+    with boa.reverts("models: zero weights CID"):
         models.register_model(*_args(one[0], one[1], weights=ZERO_CID), sender=trainer)
     assert models.model_count() == 0
 
 
 def test_register_model__zero_manifest_cid_reverts(models, trainer, one):
-    with ape.reverts("models: zero manifest CID"):
+    with boa.reverts("models: zero manifest CID"):
         models.register_model(*_args(one[0], one[1], manifest_cid=ZERO_CID), sender=trainer)
 
 
 def test_register_model__zero_manifest_root_reverts(models, trainer, one):
-    with ape.reverts("models: zero manifest root"):
+    with boa.reverts("models: zero manifest root"):
         models.register_model(*_args(one[0], b"\x00" * 32), sender=trainer)
 
 
 @pytest.mark.parametrize("shares", [(10001, 0), (6000, 4001)])
 def test_register_model__shares_above_whole_revert(models, trainer, registry, public, shares):
     comp = composition(registry, {public: 2}, [], *shares)
-    with ape.reverts("models: shares above 100%"):
+    with boa.reverts("models: shares above 100%"):
         models.register_model(*_args(comp, b"\x01" * 32), sender=trainer)
 
 
 def test_register_model__data_share_without_datasets_reverts(models, trainer):
-    with ape.reverts("models: data share without datasets"):
+    with boa.reverts("models: data share without datasets"):
         models.register_model(*_args(([], [], 1, 0), EMPTY_ROOT), sender=trainer)
 
 
 def test_register_model__parent_share_without_parents_reverts(models, trainer):
-    with ape.reverts("models: parent share without parents"):
+    with boa.reverts("models: parent share without parents"):
         models.register_model(*_args(([], [], 0, 1), EMPTY_ROOT), sender=trainer)
 
 
 def test_register_model__unknown_version_of_reverts(models, trainer, one):
     args = list(_args(*one))
     args[7] = 1
-    with ape.reverts("models: unknown version_of"):
+    with boa.reverts("models: unknown version_of"):
         models.register_model(*args, sender=trainer)
 
 
@@ -163,37 +161,37 @@ def test_register_model__version_of_someone_elses_reverts(
     register_model({public: [0]}, sender=other)
     args = list(_args(*one))
     args[7] = 1
-    with ape.reverts("models: not the owner of version_of"):
+    with boa.reverts("models: not the owner of version_of"):
         models.register_model(*args, sender=trainer)
 
 
 def test_register_model__unknown_parent_model_reverts(models, trainer):
-    with ape.reverts("models: unknown parent model"):
+    with boa.reverts("models: unknown parent model"):
         models.register_model(*_args(([], [1], 0, 0), EMPTY_ROOT), sender=trainer)
 
 
 def test_register_model__parents_not_increasing_revert(models, trainer, public, register_model):
     register_model({public: [0]})
-    with ape.reverts("models: parents not strictly increasing"):
+    with boa.reverts("models: parents not strictly increasing"):
         models.register_model(*_args(([], [1, 1], 0, 0), EMPTY_ROOT), sender=trainer)
 
 
 def test_register_model__datasets_not_increasing_revert(models, trainer, registry, public):
     d = (public, registry.row_root(public), 1)
-    with ape.reverts("models: datasets not strictly increasing"):
+    with boa.reverts("models: datasets not strictly increasing"):
         models.register_model(*_args(([d, d], [], 0, 0), b"\x01" * 32), sender=trainer)
 
 
 def test_register_model__unknown_dataset_reverts(models, trainer):
     # The registry's own sentence: checking first would cost every registration a call.
-    with ape.reverts("registry: unknown dataset"):
+    with boa.reverts("registry: unknown dataset"):
         models.register_model(
             *_args(([(9, b"\x01" * 32, 1)], [], 0, 0), b"\x01" * 32), sender=trainer
         )
 
 
 def test_register_model__row_root_differs_from_registry_reverts(models, trainer, public):
-    with ape.reverts("models: row root differs from the registry's"):
+    with boa.reverts("models: row root differs from the registry's"):
         models.register_model(
             *_args(([(public, b"\x01" * 32, 1)], [], 0, 0), b"\x01" * 32), sender=trainer
         )
@@ -201,14 +199,14 @@ def test_register_model__row_root_differs_from_registry_reverts(models, trainer,
 
 def test_register_model__no_rows_used_of_dataset_reverts(models, trainer, registry, public):
     comp = composition(registry, {public: 0}, [], 0, 0)
-    with ape.reverts("models: no rows used of a dataset"):
+    with boa.reverts("models: no rows used of a dataset"):
         models.register_model(*_args(comp, b"\x01" * 32), sender=trainer)
 
 
 def test_register_model__more_rows_than_dataset_has_reverts(models, trainer, registry, dataset):
     small = dataset(private=False, rows=3)
     comp = composition(registry, {small: 4}, [], 0, 0)
-    with ape.reverts("models: more rows used than the dataset has"):
+    with boa.reverts("models: more rows used than the dataset has"):
         models.register_model(*_args(comp, b"\x01" * 32), sender=trainer)
 
 
@@ -216,12 +214,12 @@ def test_register_model__manifest_above_64_bits_reverts(models, trainer, registr
     top = 2**64 - 1
     a, b = dataset(private=False, rows=top), dataset(private=False, rows=top)
     comp = composition(registry, {a: top, b: top}, [], 0, 0)
-    with ape.reverts("models: manifest too large"):
+    with boa.reverts("models: manifest too large"):
         models.register_model(*_args(comp, b"\x01" * 32), sender=trainer)
 
 
 def test_register_model__no_rows_with_non_empty_root_reverts(models, trainer):
-    with ape.reverts("models: no rows used needs the empty root"):
+    with boa.reverts("models: no rows used needs the empty root"):
         models.register_model(*_args(([], [], 0, 0), b"\x01" * 32), sender=trainer)
 
 
@@ -242,7 +240,7 @@ def test_register_model__listed_dataset_without_receipt_reverts(
     models, trainer, private_comp, purchase, private
 ):
     purchase(private)  # bought and delivered, but not named
-    with ape.reverts("models: no receipt for a private dataset"):
+    with boa.reverts("models: no receipt for a private dataset"):
         models.register_model(*_args(*private_comp), sender=trainer)
     assert models.model_count() == 0
 
@@ -251,7 +249,7 @@ def test_register_model__receipt_for_a_dataset_not_used_reverts(
     models, trainer, dataset, purchase, private_comp
 ):
     receipt = purchase(dataset())
-    with ape.reverts("models: receipt for a dataset not used"):
+    with boa.reverts("models: receipt for a dataset not used"):
         models.register_model(*_args(*private_comp, [receipt]), sender=trainer)
 
 
@@ -259,7 +257,7 @@ def test_register_model__two_receipts_for_one_dataset_revert(
     models, trainer, purchase, private, private_comp
 ):
     first, second = purchase(private), purchase(private)
-    with ape.reverts("models: two receipts for one dataset"):
+    with boa.reverts("models: two receipts for one dataset"):
         models.register_model(*_args(*private_comp, [first, second]), sender=trainer)
 
 
@@ -267,7 +265,7 @@ def test_register_model__receipt_for_someone_else_reverts(
     models, trainer, buyer, purchase, private, private_comp
 ):
     receipt = purchase(private, buyer=buyer)
-    with ape.reverts("models: receipt for another account"):
+    with boa.reverts("models: receipt for another account"):
         models.register_model(*_args(*private_comp, [receipt]), sender=trainer)
 
 
@@ -277,7 +275,7 @@ def test_register_model__receipt_with_altered_terms_reverts(
     pid, terms = purchase(private)
     forged = list(terms)
     forged[6] = terms[6] * 100  # a longer duration than was bought
-    with ape.reverts("models: receipt terms mismatch"):
+    with boa.reverts("models: receipt terms mismatch"):
         models.register_model(*_args(*private_comp, [(pid, tuple(forged))]), sender=trainer)
 
 
@@ -285,7 +283,7 @@ def test_register_model__undelivered_receipt_reverts(
     models, trainer, purchase, private, private_comp
 ):
     receipt = purchase(private, deliver=False)
-    with ape.reverts("models: receipt not delivered"):
+    with boa.reverts("models: receipt not delivered"):
         models.register_model(*_args(*private_comp, [receipt]), sender=trainer)
 
 
@@ -294,7 +292,7 @@ def test_register_model__objected_receipt_reverts(
 ):
     pid, terms = purchase(private)
     market.object_key(pid, terms, sender=trainer)
-    with ape.reverts("models: receipt disputed"):
+    with boa.reverts("models: receipt disputed"):
         models.register_model(*_args(*private_comp, [(pid, terms)]), sender=trainer)
 
 
@@ -304,7 +302,7 @@ def test_register_model__refunded_receipt_reverts(
     pid, terms = purchase(private, deliver=False)
     wait(REFUND_TIMEOUT)
     market.refund(pid, terms, sender=trainer)
-    with ape.reverts("models: receipt refunded"):
+    with boa.reverts("models: receipt refunded"):
         models.register_model(*_args(*private_comp, [(pid, terms)]), sender=trainer)
 
 
@@ -315,7 +313,7 @@ def test_register_model__refunded_after_objection_reverts(
     market.object_key(pid, terms, sender=trainer)
     wait(REVEAL_WINDOW)
     market.refund(pid, terms, sender=trainer)
-    with ape.reverts("models: receipt refunded"):
+    with boa.reverts("models: receipt refunded"):
         models.register_model(*_args(*private_comp, [(pid, terms)]), sender=trainer)
 
 
@@ -324,5 +322,5 @@ def test_register_model__expired_access_reverts(
 ):
     pid, terms = purchase(private)
     wait(terms[6] + 1)
-    with ape.reverts("models: access expired"):
+    with boa.reverts("models: access expired"):
         models.register_model(*_args(*private_comp, [(pid, terms)]), sender=trainer)

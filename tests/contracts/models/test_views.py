@@ -3,7 +3,7 @@ and sorted-neighbour absence proofs verify for the right model only."""
 
 from __future__ import annotations
 
-import ape
+import boa
 import pytest
 
 from .conftest import entry, leaf, manifest_of
@@ -18,7 +18,7 @@ def test_manifest_leaf__is_rfc9162_leaf_of_dag_cbor_entry(models, dataset_id, ro
 
 
 def test_manifest_leaf__above_64_bits_reverts(models):
-    with ape.reverts("models: manifest entry above 64 bits"):
+    with boa.reverts("models: manifest entry above 64 bits"):
         models.manifest_leaf(1, 2**64)
 
 
@@ -41,13 +41,13 @@ def test_verify_row__wrong_position_row_or_model_fails(models, dataset, register
 
 
 def test_verify_row__unknown_model_reverts(models, trained):
-    with ape.reverts("models: unknown model"):
+    with boa.reverts("models: unknown model"):
         models.verify_row(9, trained[1], 0, 0, [])
 
 
 def test_verify_row__row_past_dataset_count_reverts(models, trained):
     reg, private = trained[0], trained[1]
-    with ape.reverts("models: row index past the dataset's count"):
+    with boa.reverts("models: row index past the dataset's count"):
         models.verify_row(reg.model_id, private, 20, 0, [])
 
 
@@ -100,7 +100,7 @@ def test_verify_row_absent__empty_manifest_holds_nothing(models, dataset, regist
     base = register_model({dataset(private=False): [0]})
     merge = register_model({}, parents=[base.model_id], data_bps=0)
     assert models.verify_row_absent(merge.model_id, 1, 0, 0, (0, 0, []), (0, 0, []))
-    with ape.reverts("models: unknown model"):
+    with boa.reverts("models: unknown model"):
         models.verify_row_absent(9, 1, 0, 0, (0, 0, []), (0, 0, []))
 
 
