@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "BackendUnavailable",
+    "BomError",
     "ChainError",
     "CidMismatch",
     "CryptoError",
@@ -55,6 +56,10 @@ class ProofError(DatasoilError, ValueError):
 
 class ManifestError(DatasoilError, ValueError):
     """A training manifest is malformed, or does not match its entries or its datasets."""
+
+
+class BomError(DatasoilError, ValueError):
+    """A bill of materials could not be built or did not validate."""
 
 
 class StoreError(DatasoilError, OSError):

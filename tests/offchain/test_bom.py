@@ -12,6 +12,7 @@ import pytest
 pytest.importorskip("cyclonedx")
 pytest.importorskip("spdx_python_model")
 
+from datasoil.errors import BomError
 from datasoil.flows import bom
 
 
@@ -99,5 +100,5 @@ def test_eu_summary__fills_what_is_known_and_marks_the_rest():
 
 
 def test_render__unknown_format_is_refused():
-    with pytest.raises(bom.BomError, match="expected a BOM format"):
+    with pytest.raises(BomError, match="expected a BOM format"):
         bom.render(_facts(), "xml")

@@ -604,6 +604,7 @@ def _export_bom(
 ) -> None:
     """Write the model's SPDX 3.0.1, CycloneDX 1.6 and EU-summary BOMs (validated)."""
     try:
+        from datasoil.errors import BomError
         from datasoil.flows import bom
     except ImportError:  # pragma: no cover - bom imports its libraries lazily
         return
@@ -625,7 +626,7 @@ def _export_bom(
     ):
         try:
             text = bom.render(facts, fmt)
-        except bom.BomError as exc:  # the [bom] extra is not installed
+        except BomError as exc:  # the [bom] extra is not installed
             log(f"  BOM {fmt}: skipped ({exc})")
             continue
         path = state.work / "model" / f"bom.{suffix}"

@@ -32,7 +32,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from datasoil.errors import DatasoilError
+from datasoil.errors import BomError, DatasoilError
 
 __all__ = [
     "EU_SUMMARY_SCHEMA",
@@ -55,10 +55,6 @@ _LIMIT = (
     "and that the trainer held access to them; it does not prove the weights were trained "
     "on them (docs/models.md)."
 )
-
-
-class BomError(DatasoilError, ValueError):
-    """A bill of materials could not be built or did not validate."""
 
 
 @dataclass(frozen=True)
