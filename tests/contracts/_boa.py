@@ -77,6 +77,15 @@ def isolated() -> Iterator[None]:
         yield
 
 
+# ape's pytest plugin wraps every test it runs, boa ones too, in anvil snapshots: per test
+# an evm_snapshot, an evm_revert and an anvil_getAutomine for each fixture. It skips all of
+# that for a test that already asks for `_function_isolation`; a boa folder keeps nothing
+# on anvil, so it asks for this one, which does nothing (`isolated` isolates in process).
+@pytest.fixture(name="_function_isolation", autouse=True)
+def no_anvil_isolation() -> Iterator[None]:
+    yield
+
+
 @pytest.fixture(scope="session")
 def accounts() -> list[Actor]:
     return list(ACCOUNTS)
