@@ -265,6 +265,81 @@ def test_fill(tmp_path: Path) -> None:
     assert [c["nullable"] for c in result.proof["schema_out"]["columns"]] == [False, False]
 
 
+@pytest.fixture
+def truncate_step():  # type: ignore[no-untyped-def]
+    """A step kind defined here, outside the package: one class, nothing else."""
+    from dataclasses import dataclass
+
+    from datasoil.formats import recipe as recipe_mod
+
+    @dataclass(frozen=True)
+    class Truncate(recipe_mod.Step, kind="truncate", optional=("length",)):
+        """Keep the first ``length`` characters of string values; drop shorter ones' rows."""
+
+        columns: tuple[str, ...]
+        length: int = 3
+
+        @classmethod
+        def parse(cls, index, raw):  # type: ignore[no-untyped-def]
+            length = raw.get("length", 3)
+            if not isinstance(length, int) or length < 1:
+                raise RecipeError(f"step {index} (truncate), field 'length': expected >= 1")
+            return cls(tuple(raw["columns"]), length)
+
+        def to_json(self):  # type: ignore[no-untyped-def]
+            return {"kind": self.kind, "columns": list(self.columns), "length": self.length}
+
+        def check(self, index, columns):  # type: ignore[no-untyped-def]
+            types = dict(columns)
+            if any(types.get(c) != "string" for c in self.columns):
+                raise RecipeError(f"step {index} (truncate), field 'columns': expected strings")
+            return columns
+
+        def plan(self, types, statistics):  # type: ignore[no-untyped-def]
+            return recipe_mod.Plan(
+                columns=tuple((c, pl.col(c).str.slice(0, self.length)) for c in self.columns),
+                drop=pl.any_horizontal(
+                    pl.col(c).str.len_chars() < self.length for c in self.columns
+                ),
+            )
+
+    yield Truncate
+    del recipe_mod._STEPS["truncate"]
+
+
+def test_a_new_step_kind__is_one_class_run_proven_and_sampled(  # type: ignore[no-untyped-def]
+    tmp_path: Path, truncate_step
+) -> None:
+    src = write_csv(tmp_path / "in.csv", ["s", "n"], [["abc", 1], ["abd", 2], ["x", 3], ["xyz", 4]])
+    text = "{kind: truncate, columns: [s], length: 2}"
+    with pytest.raises(RecipeError, match="field 'length'"):
+        recipe("{kind: truncate, columns: [s], length: 0}")
+    r = recipe(text, "{kind: dedupe, columns: [s]}")
+    assert isinstance(r.steps[0], truncate_step)
+    assert b'{"columns":["s"],"kind":"truncate","length":2}' in r.canonical_bytes()
+    with pytest.raises(RecipeError, match="expected strings"):
+        r.check_columns([("s", "int64")])
+    result = clean(src, r, tmp_path / "out")
+    assert pl.read_parquet(result.data_path).rows() == [("ab", 1), ("xy", 4)]
+    fates = decode_fates(result.fate_path.read_bytes())
+    assert [(f.kept, f.step, f.dup_of) for f in fates] == [
+        (True, None, None),
+        (False, 1, 0),
+        (False, 0, None),
+        (True, None, None),
+    ]
+    assert [s["rows_dropped"] for s in result.proof["steps"]] == [1, 1]
+    verify(result.proof_path, src, result.data_path, fate=result.fate_path)
+    inputs = {0: {"s": "abc", "n": 1}, 1: {"s": "abd", "n": 2}, 2: {"s": "x", "n": 3}}
+    outputs = {0: {"s": "ab", "n": 1}}
+    sample = {i: fates[i] for i in inputs}
+    assert check_sample(result.proof, r, inputs, sample, outputs) == []
+    forged = {**sample, 2: FateRecord(2, True, 1, 1, None, None)}
+    assert check_sample(result.proof, r, inputs, forged, outputs) == [
+        "input row 2: fate says kept as output row 1, recipe gives dropped by step 0"
+    ]
+
+
 def test_reserved_input_column_is_rejected(tmp_path: Path) -> None:
     src = write_csv(tmp_path / "in.csv", ["__ds_row"], [[1]])
     with pytest.raises(RecipeError, match="reserved"):

@@ -18,7 +18,6 @@ depend on thread count, batch boundaries or machine. The format is in docs/clean
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -34,27 +33,7 @@ import pyarrow.parquet as _pq
 
 from datasoil.errors import DatasoilError, ProofError, RecipeError
 from datasoil.formats import merkle, rows
-from datasoil.formats.recipe import (
-    EMAIL_PATTERN,
-    PHONE_PATTERN,
-    WHITESPACE,
-    Cast,
-    Dedupe,
-    DropNulls,
-    Fill,
-    Filter,
-    Normalise,
-    Outliers,
-    Recipe,
-    RedactPii,
-    Rename,
-    Select,
-    Step,
-    Trim,
-    expr_to_polars,
-    load_recipe,
-    recipe_from_json,
-)
+from datasoil.formats.recipe import Plan, Recipe, Step, load_recipe, recipe_from_json
 
 # pyarrow.parquet's hints are partial: use it untyped, as datasoil.formats.rows does.
 pq: Any = _pq
@@ -116,8 +95,6 @@ _FATE_DTYPE = np.dtype(
     ]
 )
 assert _FATE_DTYPE.itemsize == FATE_RECORD_SIZE
-
-_WS_RUST = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]+"
 
 # Probes for the Unicode version of Polars' NFKC: a character first given a compatibility
 # decomposition in that version, and its NFKC form (UnicodeData.txt).
@@ -326,51 +303,13 @@ def _read_chunks(path: Path, size: int) -> Iterator[bytes]:
 # ---------------------------------------------------------------------------------------
 
 
-_POLARS_TYPE: dict[str, pl.DataType] = {
-    "int64": pl.Int64(),
-    "float64": pl.Float64(),
-    "string": pl.String(),
-    "bool": pl.Boolean(),
-}
-
-
 def _columns_of(schema: rows.Schema) -> list[tuple[str, str]]:
     """``(name, type)`` pairs; recipe types are datasoil.formats.rows type names."""
     return [(c.name, c.type) for c in schema.columns]
 
 
-def _schema_out(schema_in: rows.Schema, recipe: Recipe) -> rows.Schema:
-    """The output schema: input columns followed through the steps (types, nullability)."""
-    cols: list[rows.Column] = list(schema_in.columns)
-    for step in recipe.steps:
-        by_name = {c.name: c for c in cols}
-        if isinstance(step, Select):
-            cols = [by_name[c] for c in step.columns]
-        elif isinstance(step, Rename):
-            mapping = dict(step.mapping)
-            cols = [_column(mapping.get(c.name, c.name), c.type, c.nullable) for c in cols]
-        elif isinstance(step, Cast):
-            mapping = dict(step.columns)
-            cols = [
-                _column(c.name, mapping[c.name], c.nullable or step.on_error == "null")
-                if c.name in mapping and c.type != mapping[c.name]
-                else c
-                for c in cols
-            ]
-        elif isinstance(step, DropNulls):
-            cols = [_column(c.name, c.type, False) if c.name in step.columns else c for c in cols]
-        elif isinstance(step, Fill):
-            filled = {name for name, _ in step.values}
-            cols = [_column(c.name, c.type, False) if c.name in filled else c for c in cols]
-    return rows.Schema(tuple(cols))
-
-
-def _column(name: str, type_: str, nullable: bool) -> rows.Column:
-    return rows.Column(name=name, type=type_, nullable=nullable)
-
-
 # ---------------------------------------------------------------------------------------
-# Steps as Polars expressions
+# Step plans on the working frame
 # ---------------------------------------------------------------------------------------
 
 
@@ -387,99 +326,39 @@ def _mark(cond: pl.Expr, index: int) -> pl.Expr:
     )
 
 
-def _cast_expr(name: str, src: str, dst: str) -> pl.Expr:
-    col = pl.col(name)
-    if src == dst:
-        return col
-    if dst == "bool" and src == "string":
-        return (
-            pl.when(col == "true")
-            .then(pl.lit(True))
-            .when(col == "false")
-            .then(pl.lit(False))
-            .otherwise(pl.lit(None, pl.Boolean))
-        )
-    if dst == "int64" and src == "float64":
-        as_int = col.cast(pl.Int64, strict=False)
-        exact = (as_int.cast(pl.Float64) == col) & col.is_finite()
-        return pl.when(exact).then(as_int).otherwise(pl.lit(None, pl.Int64))
-    if dst == "float64":
-        as_float = col.cast(pl.Float64, strict=False)
-        # rows cannot hold NaN or infinities: a text "nan" or "inf" is a failed cast
-        return pl.when(as_float.is_finite()).then(as_float).otherwise(pl.lit(None, pl.Float64))
-    return col.cast(_POLARS_TYPE[dst], strict=False)
+def _mark_failed(cond: pl.Expr, index: int) -> pl.Expr:
+    """Mark rows that are alive, satisfy ``cond`` and failed no earlier step as failing
+    step ``index`` (the recipe fails on them: :func:`_check_strict`)."""
+    return (
+        pl.when(_alive & cond & pl.col(ERR).is_null())
+        .then(pl.lit(index, pl.UInt8))
+        .otherwise(pl.col(ERR))
+        .alias(ERR)
+    )
 
 
-def _replacement(token: str) -> str:
-    return token.replace("$", "$$")
+def _apply(index: int, plan: Plan, lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Apply step ``index``'s plan to the working frame: its marks and new values (from
+    the step's input, at once), then its renaming and selection. The plan's
+    ``duplicates`` are the caller's to apply first (over the whole dataset in
+    :func:`clean`, from the fate records in :func:`check_sample`)."""
+    exprs = [e.alias(c) for c, e in plan.columns]
+    if plan.fail is not None:
+        exprs.insert(0, _mark_failed(plan.fail, index))
+    if plan.drop is not None:
+        exprs.insert(0, _mark(plan.drop, index))
+    if exprs:
+        lf = lf.with_columns(exprs)
+    if plan.rename:
+        lf = lf.rename(dict(plan.rename))
+    if plan.select is not None:
+        lf = lf.select([*_INTERNAL, *plan.select])
+    return lf
 
 
-def _row_local(
-    index: int, step: Step, lf: pl.LazyFrame, types: dict[str, str]
-) -> tuple[pl.LazyFrame, list[str]]:
-    """Apply a row-local step; returns the frame and its user columns afterwards."""
-    users = list(types)
-    if isinstance(step, Select):
-        return lf.select([ROW, DROP, DUP, ERR, *step.columns]), list(step.columns)
-    if isinstance(step, Rename):
-        mapping = dict(step.mapping)
-        return lf.rename(mapping), [mapping.get(c, c) for c in users]
-    if isinstance(step, Cast):
-        exprs, failed = [], []
-        for name, dst in step.columns:
-            new = _cast_expr(name, types[name], dst)
-            exprs.append(new.alias(name))
-            failed.append(pl.col(name).is_not_null() & new.is_null())
-        fail = pl.any_horizontal(failed)
-        if step.on_error == "strict":
-            mark = (
-                pl.when(_alive & fail & pl.col(ERR).is_null())
-                .then(pl.lit(index, pl.UInt8))
-                .otherwise(pl.col(ERR))
-                .alias(ERR)
-            )
-        elif step.on_error == "drop":
-            mark = _mark(fail, index)
-        else:
-            mark = pl.col(DROP)
-        return lf.with_columns(mark, *exprs), users
-    if isinstance(step, Trim):
-        return lf.with_columns(pl.col(c).str.strip_chars(WHITESPACE) for c in step.columns), users
-    if isinstance(step, Normalise):
-        exprs = []
-        for c in step.columns:
-            e = pl.col(c)
-            if step.unicode == "NFKC":
-                e = e.str.normalize("NFKC")
-            if step.case == "lower":
-                e = e.str.to_lowercase()
-            elif step.case == "upper":
-                e = e.str.to_uppercase()
-            if step.whitespace == "collapse":
-                e = e.str.replace_all(_WS_RUST, " ").str.strip_chars(" ")
-            exprs.append(e.alias(c))
-        return lf.with_columns(exprs), users
-    if isinstance(step, DropNulls):
-        return lf.with_columns(
-            _mark(pl.any_horizontal(pl.col(c).is_null() for c in step.columns), index)
-        ), users
-    if isinstance(step, Filter):
-        return lf.with_columns(_mark(~expr_to_polars(step.expr).fill_null(False), index)), users
-    if isinstance(step, RedactPii):
-        exprs = []
-        for c in step.columns:
-            e = pl.col(c)
-            if "email" in step.patterns:
-                e = e.str.replace_all(EMAIL_PATTERN, _replacement(step.email_token))
-            if "phone" in step.patterns:
-                e = e.str.replace_all(PHONE_PATTERN, _replacement(step.phone_token))
-            exprs.append(e.alias(c))
-        return lf.with_columns(exprs), users
-    if isinstance(step, Fill):
-        return lf.with_columns(
-            pl.col(c).fill_null(pl.lit(v, _POLARS_TYPE[types[c]])) for c, v in step.values
-        ), users
-    raise AssertionError(f"not a row-local step: {step.kind}")
+def _claimed(step: Step, proof_step: Mapping[str, Any]) -> dict[str, Any]:
+    """What a proof's step record claims the step measured (its statistics fields)."""
+    return {f: proof_step[f] for f in step.statistics_fields if f in proof_step}
 
 
 def _key_hash(keys: Sequence[str], types: Mapping[str, str]) -> pl.Expr:
@@ -500,7 +379,7 @@ def _key_hash(keys: Sequence[str], types: Mapping[str, str]) -> pl.Expr:
 
 
 def _apply_dedupe(
-    index: int, step: Dedupe, lf: pl.LazyFrame, types: Mapping[str, str]
+    index: int, keys: Sequence[str], lf: pl.LazyFrame, types: Mapping[str, str]
 ) -> pl.LazyFrame:
     """Mark duplicates: alive rows whose key equals the key of an alive row with a lower
     row number; ``__ds_dup`` names the lowest such row.
@@ -512,7 +391,7 @@ def _apply_dedupe(
     (3) join the (row, first) pairs of the duplicates back by row number, in row order.
     A row whose hash is unique has no equal key among the alive rows, so the result is
     the plain ``group_by(key).min(row)`` over all alive rows."""
-    keys = list(step.columns)
+    keys = list(keys)
     alive = lf.filter(_alive)
     hashes = alive.select(_key_hash(keys, types)).collect(engine="streaming").to_series()
     ordered = np.sort(hashes.to_numpy())
@@ -538,103 +417,6 @@ def _apply_dedupe(
         pl.when(is_dup).then(pl.col(_FIRST)).otherwise(pl.col(DUP)).alias(DUP),
         pl.when(is_dup).then(pl.lit(index, pl.UInt8)).otherwise(pl.col(DROP)).alias(DROP),
     ).drop(_FIRST)
-
-
-def _quantile(sorted_values: Sequence[float], n: int, p: float) -> float:
-    """Hyndman-Fan type 7 (linear) quantile of sorted values: the one NumPy uses by default."""
-    h = (n - 1) * p
-    lo = math.floor(h)
-    frac = h - lo
-    a = float(sorted_values[0])
-    b = float(sorted_values[1]) if len(sorted_values) > 1 else a
-    return a if frac == 0 else a + frac * (b - a)
-
-
-def _fences(lf: pl.LazyFrame, column: str, k: float, is_int: bool) -> dict[str, Any]:
-    """Exact Tukey fences of a column over the alive, non-null, non-NaN rows."""
-    values = pl.col(column)
-    present = _alive & values.is_not_null()
-    if not is_int:
-        present = present & ~values.is_nan()
-    n = int(lf.filter(present).select(pl.len()).collect().item())
-    stats: dict[str, Any] = {"column": column, "n": n}
-    if n == 0:
-        stats.update(q1=None, q3=None, lower=None, upper=None)
-        return stats
-    ranks = []
-    for p in (0.25, 0.75):
-        lo = math.floor((n - 1) * p)
-        ranks += [lo, min(lo + 1, n - 1)]
-    picked = (
-        lf.filter(present)
-        .select(values.cast(pl.Float64).sort().gather(ranks))
-        .collect()
-        .to_series()
-        .to_list()
-    )
-    q1 = _quantile(picked[0:2], n, 0.25)
-    q3 = _quantile(picked[2:4], n, 0.75)
-    iqr = q3 - q1
-    lower, upper = q1 - k * iqr, q3 + k * iqr
-    stats.update(q1=q1, q3=q3, lower=lower, upper=upper)
-    if is_int:
-        stats.update(int_lower=math.ceil(lower), int_upper=math.floor(upper))
-    return stats
-
-
-def _apply_outliers(
-    index: int,
-    step: Outliers,
-    lf: pl.LazyFrame,
-    types: Mapping[str, str],
-    bounds: Sequence[Mapping[str, Any]],
-) -> pl.LazyFrame:
-    outside = []
-    clipped = []
-    for stats in bounds:
-        c = stats["column"]
-        if stats["lower"] is None:
-            continue
-        col = pl.col(c)
-        is_int = types[c] == "int64"
-        lo = stats["int_lower"] if is_int else stats["lower"]
-        hi = stats["int_upper"] if is_int else stats["upper"]
-        lo_lit, hi_lit = pl.lit(lo, _POLARS_TYPE[types[c]]), pl.lit(hi, _POLARS_TYPE[types[c]])
-        finite = col.is_not_null() if is_int else (col.is_not_null() & ~col.is_nan())
-        if step.action == "drop":
-            outside.append(finite & ((col < lo_lit) | (col > hi_lit)))
-        else:
-            clipped.append(
-                pl.when(_alive & finite & (col < lo_lit))
-                .then(lo_lit)
-                .when(_alive & finite & (col > hi_lit))
-                .then(hi_lit)
-                .otherwise(col)
-                .alias(c)
-            )
-    if step.action == "drop":
-        if outside:
-            lf = lf.with_columns(_mark(pl.any_horizontal(outside), index))
-        return lf
-    return lf.with_columns(clipped) if clipped else lf
-
-
-def _outlier_counts(
-    lf: pl.LazyFrame, step: Outliers, types: Mapping[str, str], bounds: list[dict[str, Any]]
-) -> None:
-    """Record how many alive values lie outside each column's fences."""
-    for stats in bounds:
-        if stats["lower"] is None:
-            stats["outside"] = 0
-            continue
-        c = stats["column"]
-        col = pl.col(c)
-        is_int = types[c] == "int64"
-        lo = stats["int_lower"] if is_int else stats["lower"]
-        hi = stats["int_upper"] if is_int else stats["upper"]
-        finite = col.is_not_null() if is_int else (col.is_not_null() & ~col.is_nan())
-        cond = _alive & finite & ((col < lo) | (col > hi))
-        stats["outside"] = int(lf.select(cond.sum()).collect().item())
 
 
 # ---------------------------------------------------------------------------------------
@@ -668,51 +450,30 @@ def _check_strict(lf: pl.LazyFrame, recipe: Recipe) -> None:
     if failed.height:
         row_nr, step_index = failed.row(0)
         step = recipe.steps[step_index]
-        assert isinstance(step, Cast)
-        raise CastFailed(
-            f"step {step_index} (cast), on_error strict: input row {row_nr} has a value that "
-            f"does not convert to {dict(step.columns)} (use on_error: null or drop to allow it)"
-        )
+        raise CastFailed(f"step {step_index} ({step.kind}), {step.failure(row_nr)}")
 
 
 def _run(
-    lf: pl.LazyFrame,
-    recipe: Recipe,
-    columns: list[tuple[str, str]],
-    scratch: _Scratch | None,
-    claimed_steps: Sequence[Mapping[str, Any]] | None = None,
+    lf: pl.LazyFrame, recipe: Recipe, columns: list[tuple[str, str]], scratch: _Scratch
 ) -> tuple[pl.LazyFrame, list[dict[str, Any]], list[str]]:
-    """Build the plan of every step. With ``scratch``, compute statistics of whole-dataset
-    steps (checkpointing to disk); without, take them from ``claimed_steps`` (sampling)."""
+    """Build the plan of every step, checkpointing to ``scratch`` before each step that
+    measures or deduplicates the whole dataset; returns the frame, each step's record for
+    the proof and the user columns at the end."""
     types = dict(columns)
     step_stats: list[dict[str, Any]] = []
     after = recipe.check_columns(columns)
     for index, step in enumerate(recipe.steps):
-        stats: dict[str, Any] = {"kind": step.kind}
-        if isinstance(step, Dedupe):
-            if scratch is not None:
-                lf = _apply_dedupe(index, step, scratch.fresh(lf), types)
-            # in sampling mode the fate records supply DROP/DUP for dedupe (see check_sample)
-        elif isinstance(step, Outliers):
-            if scratch is not None:
-                lf = scratch.fresh(lf)
-                _check_strict(lf, recipe)
-                bounds = [_fences(lf, c, step.k, types[c] == "int64") for c in step.columns]
-                _outlier_counts(lf, step, types, bounds)
-            else:
-                assert claimed_steps is not None
-                bounds = list(claimed_steps[index].get("bounds", []))
-                if [b.get("column") for b in bounds] != list(step.columns):
-                    raise ProofError(
-                        f"proof step {index} (outliers): bounds name columns "
-                        f"{[b.get('column') for b in bounds]}, expected {list(step.columns)}"
-                    )
-            lf = _apply_outliers(index, step, lf, types, bounds)
-            stats["bounds"] = bounds
-        else:
-            lf, _ = _row_local(index, step, lf, types)
+        measured: dict[str, Any] = {}
+        if step.statistics_fields:
+            lf = scratch.fresh(lf)
+            _check_strict(lf, recipe)
+            measured = step.statistics(lf.filter(_alive), types)
+        plan = step.plan(types, measured)
+        if plan.duplicates:
+            lf = _apply_dedupe(index, plan.duplicates, scratch.fresh(lf), types)
+        lf = _apply(index, plan, lf)
         types = dict(after[index])
-        step_stats.append(stats)
+        step_stats.append({"kind": step.kind, **measured})
     return lf, step_stats, list(types)
 
 
@@ -912,7 +673,7 @@ def clean(
         if name.startswith("__ds_"):
             raise RecipeError(f"input column {name!r} uses the reserved prefix '__ds_'")
     recipe.check_columns(columns)
-    schema_out = _schema_out(schema_in, recipe)
+    schema_out = recipe.output_schema(schema_in)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
@@ -1198,8 +959,6 @@ def check_sample(
     for index, fate in sorted(fate_records.items()):
         problems.extend(fate.structural_problems(index))
     wanted = sorted(set(input_rows) & set(fate_records))
-    # rows claimed as earlier duplicates are run through the pipeline too when given
-    dedupe_steps = {i for i, s in enumerate(recipe.steps) if isinstance(s, Dedupe)}
     if not wanted:
         return problems
     dicts = [_row_dict(input_rows[i], schema_in) for i in wanted]
@@ -1213,14 +972,16 @@ def check_sample(
         pl.lit(None, pl.UInt8).alias(ERR),
     )
     columns = _columns_of(schema_in)
-    # Split the pipeline at each dedupe step, applying the fate's claim there.
+    # At each dedupe step the fate records' claims stand in for the whole-dataset step.
     types = dict(columns)
     after = recipe.check_columns(columns)
     keys_at: dict[int, dict[int, tuple[Any, ...]]] = {}
     alive_at: dict[int, set[int]] = {}
     for index, step in enumerate(recipe.steps):
-        if isinstance(step, Dedupe):
-            snap = lf.select(ROW, DROP, *step.columns).collect()
+        claimed = _claimed(step, proof["steps"][index]) if step.statistics_fields else {}
+        plan = step.plan(types, claimed)
+        if plan.duplicates:
+            snap = lf.select(ROW, DROP, *plan.duplicates).collect()
             keys_at[index] = {r[0]: tuple(r[2:]) for r in snap.iter_rows() if r[1] is None}
             alive_at[index] = {r[0] for r in snap.iter_rows() if r[1] is None}
             claims = {
@@ -1235,11 +996,7 @@ def check_sample(
                     .otherwise(pl.col(DROP))
                     .alias(DROP)
                 )
-        elif isinstance(step, Outliers):
-            bounds = proof["steps"][index].get("bounds", [])
-            lf = _apply_outliers(index, step, lf, types, bounds)
-        else:
-            lf, _ = _row_local(index, step, lf, types)
+        lf = _apply(index, plan, lf)
         types = dict(after[index])
     result = lf.collect()
     users = list(types)
@@ -1255,7 +1012,7 @@ def check_sample(
             want = "kept" if predicted is None else f"dropped by step {predicted}"
             problems.append(f"input row {i}: fate says {_describe(fate)}, recipe gives {want}")
             continue
-        if fate.step in dedupe_steps and fate.dup_of is not None:
+        if fate.step in keys_at and fate.dup_of is not None:
             j = fate.dup_of
             if j in keys_at[fate.step] and i in keys_at[fate.step]:
                 if keys_at[fate.step][j] != keys_at[fate.step][i]:

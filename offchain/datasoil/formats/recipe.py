@@ -14,6 +14,10 @@ A recipe is a YAML mapping ``{version: 1, steps: [...]}``; each step is a mappin
 pipeline for a given input schema. Both raise :class:`RecipeError` with a message naming
 the step (index and kind) and the field at fault.
 
+Each step kind is one :class:`Step` subclass that owns its fields, their parsing and
+validation, its canonical form and its Polars :class:`Plan` (which the engine applies to
+its working frame); a new kind is a new subclass.
+
 :meth:`Recipe.canonical_bytes` is canonical JSON (sorted keys, no whitespace, UTF-8) of the
 validated recipe with every default filled in and every expression in canonical form, so
 two YAML files that mean the same recipe have the same bytes and the same CID.
@@ -42,15 +46,17 @@ import hashlib
 import json
 import math
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
+from typing import Any, ClassVar, Literal, Self, TypeAlias
 
 import polars as pl
 import yaml
 
 from datasoil.errors import RecipeError
+from datasoil.formats import rows
 
 __all__ = [
     "CAST_TYPES",
@@ -76,6 +82,7 @@ __all__ = [
     "Not",
     "Or",
     "Outliers",
+    "Plan",
     "Recipe",
     "RecipeError",
     "RedactPii",
@@ -535,147 +542,670 @@ def _eval(expr: Expr, row: Mapping[str, Any]) -> Any:
 # Steps
 # ---------------------------------------------------------------------------------------
 
+_POLARS_TYPE: dict[str, pl.DataType] = {
+    "int64": pl.Int64(),
+    "float64": pl.Float64(),
+    "string": pl.String(),
+    "bool": pl.Boolean(),
+}
+"""Recipe (datasoil row-schema) type names as Polars types."""
+
+_STEPS: dict[str, type[Step]] = {}
+"""Every step class by its kind, in definition order (filled by :meth:`Step.__init_subclass__`)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """A step's Polars plan, over the user's columns; the engine
+    (:mod:`datasoil.engine.clean`) applies it to the rows still alive before the step.
+
+    In order: ``duplicates`` names a key: every row whose key equals that of an alive row
+    with a lower row number is dropped as its duplicate (a whole-dataset operation the
+    engine runs itself); ``columns`` gives columns new values, ``drop`` the rows the step
+    drops and ``fail`` the rows that make the whole recipe fail (a strict cast), all three
+    computed from the step's input; then ``rename`` renames columns and ``select`` keeps
+    these columns in this order. Conditions may be null (not true: no drop, no failure).
+    """
+
+    columns: tuple[tuple[str, pl.Expr], ...] = ()
+    drop: pl.Expr | None = None
+    fail: pl.Expr | None = None
+    rename: tuple[tuple[str, str], ...] = ()
+    select: tuple[str, ...] | None = None
+    duplicates: tuple[str, ...] = ()
+
+
+class Step(ABC):
+    """A recipe step. Each kind is one subclass, a frozen dataclass of its validated fields,
+    which owns everything about that kind: its fields and their parsing
+    (:meth:`parse`), its canonical JSON (:meth:`to_json`), how it changes column names
+    and types (:meth:`check`) and nullability (:meth:`columns_after`), what it measures over the
+    whole dataset (:meth:`statistics`) and its Polars plan (:meth:`plan`). Subclassing
+    registers the kind: ``class Trim(Step, kind="trim")`` (``required`` defaults to
+    ``("columns",)``; ``optional`` lists the fields with defaults).
+    """
+
+    kind: ClassVar[str]
+    """The step's ``kind`` in recipes."""
+    required: ClassVar[tuple[str, ...]]
+    """Fields a recipe must give (besides ``kind``)."""
+    optional: ClassVar[tuple[str, ...]]
+    """Fields a recipe may leave out (their defaults are filled in)."""
+    statistics_fields: ClassVar[tuple[str, ...]] = ()
+    """The entries :meth:`statistics` adds to the step's record in the proof; a step with
+    any is run on a checkpoint of the whole dataset, after every strict cast before it
+    has been checked."""
+
+    def __init_subclass__(
+        cls,
+        *,
+        kind: str | None = None,
+        required: tuple[str, ...] = ("columns",),
+        optional: tuple[str, ...] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        if kind is None:  # a base shared by several kinds, not a kind itself
+            return
+        if kind in _STEPS:
+            raise TypeError(f"expected a new step kind, found {kind!r} defined twice")
+        cls.kind, cls.required, cls.optional = kind, required, optional
+        _STEPS[kind] = cls
+
+    @classmethod
+    @abstractmethod
+    def parse(cls, index: int, raw: Mapping[str, Any]) -> Self:
+        """The step at position ``index`` from its recipe mapping, whose fields are known
+        to be exactly the required ones and some optional ones.
+
+        Raises:
+            RecipeError: a field's value is malformed (the message names step and field).
+        """
+
+    @abstractmethod
+    def to_json(self) -> dict[str, Any]:
+        """The canonical JSON form: ``kind`` and every field explicit."""
+
+    @abstractmethod
+    def check(self, index: int, columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The ``(name, type)`` columns after this step, at position ``index``, given those
+        before it.
+
+        Raises:
+            RecipeError: the step names a column that is not there, or one of a type it
+                cannot take (the message names step, kind and field).
+        """
+
+    def columns_after(self, columns: list[rows.Column]) -> list[rows.Column]:
+        """The output-schema columns after this step (names, types and nullability), given
+        those before it (checked by :meth:`check`); unchanged by default."""
+        return columns
+
+    def statistics(self, alive: pl.LazyFrame, types: Mapping[str, str]) -> dict[str, Any]:
+        """What the step measures over the rows ``alive`` before it (with ``types`` of
+        their columns), one entry per :attr:`statistics_fields`; none by default."""
+        return {}
+
+    @abstractmethod
+    def plan(self, types: Mapping[str, str], statistics: Mapping[str, Any]) -> Plan:
+        """The step's Polars plan for columns of ``types``, given what :meth:`statistics`
+        measured (or what a proof claims it measured)."""
+
+    def failure(self, row: int) -> str:
+        """Why input row ``row`` meets the plan's ``fail`` condition (the rest of the
+        message after ``step N (kind), ``)."""
+        return f"input row {row} fails it"
+
 
 @dataclass(frozen=True)
-class Select:
-    """Keep these columns, in this order."""
+class _ColumnsStep(Step):
+    """A base for the kinds whose first field is ``columns``, a list of column names each
+    needed at that step; by default the only field (a base, not a kind of its own)."""
 
     columns: tuple[str, ...]
-    kind: str = "select"
+
+    @classmethod
+    def parse(cls, index: int, raw: Mapping[str, Any]) -> Self:
+        return cls(_names(raw["columns"], index, cls.kind, "columns"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "columns": list(self.columns)}
+
+    def check(self, index: int, columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        _need(index, self.kind, "columns", self.columns, dict(columns))
+        return columns
 
 
 @dataclass(frozen=True)
-class Rename:
+class _StringStep(_ColumnsStep):
+    """A base for the kinds that rewrite each of their string columns in place."""
+
+    def check(self, index: int, columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        _need(index, self.kind, "columns", self.columns, dict(columns), ["string"], "string")
+        return columns
+
+    @abstractmethod
+    def rewrite(self, value: pl.Expr) -> pl.Expr:
+        """The new value of a column, from its ``value``."""
+
+    def plan(self, types: Mapping[str, str], statistics: Mapping[str, Any]) -> Plan:
+        return Plan(columns=tuple((c, self.rewrite(pl.col(c))) for c in self.columns))
+
+
+@dataclass(frozen=True)
+class Select(_ColumnsStep, kind="select"):
+    """Keep these columns, in this order."""
+
+    def check(self, index: int, columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        types = dict(columns)
+        _need(index, self.kind, "columns", self.columns, types)
+        return [(c, types[c]) for c in self.columns]
+
+    def columns_after(self, columns: list[rows.Column]) -> list[rows.Column]:
+        by_name = {c.name: c for c in columns}
+        return [by_name[c] for c in self.columns]
+
+    def plan(self, types: Mapping[str, str], statistics: Mapping[str, Any]) -> Plan:
+        return Plan(select=self.columns)
+
+
+@dataclass(frozen=True)
+class Rename(Step, kind="rename"):
     """Rename columns (old name -> new name); order is kept."""
 
     mapping: tuple[tuple[str, str], ...]
-    kind: str = "rename"
+
+    @classmethod
+    def parse(cls, index: int, raw: Mapping[str, Any]) -> Self:
+        pairs = _pairs(raw["columns"], index, cls.kind, "columns")
+        for old, new in pairs:
+            if not isinstance(new, str) or not new or new.startswith(RESERVED_PREFIX):
+                raise RecipeError(
+                    f"{_where(index, cls.kind, 'columns')}: expected a new name for {old!r}, "
+                    f"found {new!r}"
+                )
+        return cls(tuple(sorted((old, new) for old, new in pairs)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "columns": dict(self.mapping)}
+
+    def check(self, index: int, columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        mapping = dict(self.mapping)
+        _need(index, self.kind, "columns", list(mapping), dict(columns))
+        renamed = [(mapping.get(c, c), t) for c, t in columns]
+        seen: set[str] = set()
+        for c, _ in renamed:
+            if c in seen:
+                raise RecipeError(
+                    f"{_where(index, self.kind, 'columns')}: renaming makes two columns named {c!r}"
+                )
+            seen.add(c)
+        return renamed
+
+    def columns_after(self, columns: list[rows.Column]) -> list[rows.Column]:
+        mapping = dict(self.mapping)
+        return [replace(c, name=mapping.get(c.name, c.name)) for c in columns]
+
+    def plan(self, types: Mapping[str, str], statistics: Mapping[str, Any]) -> Plan:
+        return Plan(rename=self.mapping)
 
 
 @dataclass(frozen=True)
-class Cast:
+class Cast(Step, kind="cast", optional=("on_error",)):
     """Convert columns to types; ``on_error`` decides what a failed conversion does."""
 
     columns: tuple[tuple[str, str], ...]
     on_error: str = "strict"
-    kind: str = "cast"
+
+    @classmethod
+    def parse(cls, index: int, raw: Mapping[str, Any]) -> Self:
+        pairs = _pairs(raw["columns"], index, cls.kind, "columns")
+        for name, type_ in pairs:
+            if type_ not in CAST_TYPES:
+                raise RecipeError(
+                    f"{_where(index, cls.kind, 'columns')}: bad cast type {type_!r} for column "
+                    f"{name!r}; expected one of {', '.join(CAST_TYPES)}"
+                )
+        on_error = _choice(
+            raw.get("on_error", "strict"), FAIL_POLICIES, index, cls.kind, "on_error"
+        )
+        return cls(tuple(sorted((n, t) for n, t in pairs)), on_error)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "columns": dict(self.columns), "on_error": self.on_error}
+
+    def check(self, index: int, columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        types, mapping = dict(columns), dict(self.columns)
+        _need(index, self.kind, "columns", list(mapping), types)
+        for name in mapping:
+            if types[name] not in CAST_TYPES:
+                raise RecipeError(
+                    f"{_where(index, self.kind, 'columns')}: cannot cast column {name!r} of "
+                    f"type {types[name]}; castable types are {', '.join(CAST_TYPES)}"
+                )
+        return [(c, mapping.get(c, t)) for c, t in columns]
+
+    def columns_after(self, columns: list[rows.Column]) -> list[rows.Column]:
+        mapping = dict(self.columns)
+        return [
+            replace(c, type=mapping[c.name], nullable=c.nullable or self.on_error == "null")
+            if c.name in mapping and c.type != mapping[c.name]
+            else c
+            for c in columns
+        ]
+
+    def plan(self, types: Mapping[str, str], statistics: Mapping[str, Any]) -> Plan:
+        exprs, failed = [], []
+        for name, dst in self.columns:
+            new = _cast_expr(name, types[name], dst)
+            exprs.append((name, new))
+            failed.append(pl.col(name).is_not_null() & new.is_null())
+        fail = pl.any_horizontal(failed)
+        return Plan(
+            columns=tuple(exprs),
+            fail=fail if self.on_error == "strict" else None,
+            drop=fail if self.on_error == "drop" else None,
+        )
+
+    def failure(self, row: int) -> str:
+        return (
+            f"on_error strict: input row {row} has a value that does not convert to "
+            f"{dict(self.columns)} (use on_error: null or drop to allow it)"
+        )
+
+
+def _cast_expr(name: str, src: str, dst: str) -> pl.Expr:
+    """Column ``name`` of type ``src`` as ``dst``: null where a non-null value does not
+    convert (docs/cleaning.md lists the conversions)."""
+    col = pl.col(name)
+    if src == dst:
+        return col
+    if dst == "bool" and src == "string":
+        return (
+            pl.when(col == "true")
+            .then(pl.lit(True))
+            .when(col == "false")
+            .then(pl.lit(False))
+            .otherwise(pl.lit(None, pl.Boolean))
+        )
+    if dst == "int64" and src == "float64":
+        as_int = col.cast(pl.Int64, strict=False)
+        exact = (as_int.cast(pl.Float64) == col) & col.is_finite()
+        return pl.when(exact).then(as_int).otherwise(pl.lit(None, pl.Int64))
+    if dst == "float64":
+        as_float = col.cast(pl.Float64, strict=False)
+        # rows cannot hold NaN or infinities: a text "nan" or "inf" is a failed cast
+        return pl.when(as_float.is_finite()).then(as_float).otherwise(pl.lit(None, pl.Float64))
+    return col.cast(_POLARS_TYPE[dst], strict=False)
 
 
 @dataclass(frozen=True)
-class Trim:
+class Trim(_StringStep, kind="trim"):
     """Strip Unicode White_Space from both ends of string values."""
 
-    columns: tuple[str, ...]
-    kind: str = "trim"
+    def rewrite(self, value: pl.Expr) -> pl.Expr:
+        return value.str.strip_chars(WHITESPACE)
 
 
 @dataclass(frozen=True)
-class Normalise:
+class Normalise(_StringStep, kind="normalise", optional=("unicode", "case", "whitespace")):
     """Unicode normalisation (NFKC), then case mapping, then whitespace collapsing."""
 
-    columns: tuple[str, ...]
     unicode: str | None = "NFKC"
     case: str | None = None
     whitespace: str | None = None
-    kind: str = "normalise"
+
+    @classmethod
+    def parse(cls, index: int, raw: Mapping[str, Any]) -> Self:
+        kind = cls.kind
+        step = cls(
+            _names(raw["columns"], index, kind, "columns"),
+            unicode=_choice(raw.get("unicode", "NFKC"), ["NFKC", None], index, kind, "unicode"),
+            case=_choice(raw.get("case"), ["lower", "upper", None], index, kind, "case"),
+            whitespace=_choice(
+                raw.get("whitespace"), ["collapse", None], index, kind, "whitespace"
+            ),
+        )
+        if step.unicode is None and step.case is None and step.whitespace is None:
+            raise RecipeError(f"{_where(index, kind)}: nothing to do (unicode, case, whitespace)")
+        return step
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "columns": list(self.columns),
+            "unicode": self.unicode,
+            "case": self.case,
+            "whitespace": self.whitespace,
+        }
+
+    def rewrite(self, value: pl.Expr) -> pl.Expr:
+        if self.unicode == "NFKC":
+            value = value.str.normalize("NFKC")
+        if self.case == "lower":
+            value = value.str.to_lowercase()
+        elif self.case == "upper":
+            value = value.str.to_uppercase()
+        if self.whitespace == "collapse":
+            value = value.str.replace_all(_WS_CLASS + "+", " ").str.strip_chars(" ")
+        return value
 
 
 @dataclass(frozen=True)
-class DropNulls:
+class DropNulls(_ColumnsStep, kind="drop_nulls"):
     """Drop rows with a null in any of these columns."""
 
-    columns: tuple[str, ...]
-    kind: str = "drop_nulls"
+    def columns_after(self, columns: list[rows.Column]) -> list[rows.Column]:
+        return [replace(c, nullable=False) if c.name in self.columns else c for c in columns]
+
+    def plan(self, types: Mapping[str, str], statistics: Mapping[str, Any]) -> Plan:
+        return Plan(drop=pl.any_horizontal(pl.col(c).is_null() for c in self.columns))
 
 
 @dataclass(frozen=True)
-class Filter:
+class Filter(Step, kind="filter", required=("expr",)):
     """Keep the rows for which the expression is true."""
 
     expr: Expr
-    kind: str = "filter"
+
+    @classmethod
+    def parse(cls, index: int, raw: Mapping[str, Any]) -> Self:
+        text = raw["expr"]
+        if not isinstance(text, str):
+            raise RecipeError(
+                f"{_where(index, cls.kind, 'expr')}: expected a string, found {text!r}"
+            )
+        try:
+            return cls(parse_expr(text))
+        except RecipeError as exc:
+            raise RecipeError(f"{_where(index, cls.kind, 'expr')}: {exc}") from None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "expr": render_expr(self.expr)}
+
+    def check(self, index: int, columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        types = dict(columns)
+        _need(index, self.kind, "expr", _expr_columns(self.expr), types)
+        try:
+            _check_expr_types(self.expr, types)
+        except RecipeError as exc:
+            raise RecipeError(f"{_where(index, self.kind, 'expr')}: {exc}") from None
+        if _kind_of(self.expr, types) not in ("bool",):
+            raise RecipeError(
+                f"{_where(index, self.kind, 'expr')}: expected a condition, found "
+                f"{render_expr(self.expr)}"
+            )
+        return columns
+
+    def plan(self, types: Mapping[str, str], statistics: Mapping[str, Any]) -> Plan:
+        return Plan(drop=~expr_to_polars(self.expr).fill_null(False))
 
 
 @dataclass(frozen=True)
-class Dedupe:
+class Dedupe(_ColumnsStep, kind="dedupe", optional=("keep",)):
     """Drop every row whose key equals an earlier (lower row number) surviving row's key."""
 
-    columns: tuple[str, ...]
     keep: str = "first"
-    kind: str = "dedupe"
+
+    @classmethod
+    def parse(cls, index: int, raw: Mapping[str, Any]) -> Self:
+        keep = _choice(raw.get("keep", "first"), ["first"], index, cls.kind, "keep")
+        return cls(_names(raw["columns"], index, cls.kind, "columns"), keep)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "columns": list(self.columns), "keep": self.keep}
+
+    def plan(self, types: Mapping[str, str], statistics: Mapping[str, Any]) -> Plan:
+        return Plan(duplicates=self.columns)
 
 
 @dataclass(frozen=True)
-class RedactPii:
+class RedactPii(
+    _StringStep, kind="redact_pii", optional=("patterns", "email_token", "phone_token")
+):
     """Replace e-mail addresses and phone numbers in string values by tokens."""
 
-    columns: tuple[str, ...]
     patterns: tuple[str, ...] = ("email", "phone")
     email_token: str = "[EMAIL]"
     phone_token: str = "[PHONE]"
-    kind: str = "redact_pii"
+
+    @classmethod
+    def parse(cls, index: int, raw: Mapping[str, Any]) -> Self:
+        kind = cls.kind
+        patterns = raw.get("patterns", ["email", "phone"])
+        if isinstance(patterns, str):
+            patterns = [patterns]
+        if not isinstance(patterns, list) or not patterns:
+            raise RecipeError(
+                f"{_where(index, kind, 'patterns')}: expected a list of email/phone, "
+                f"found {patterns!r}"
+            )
+        for p in patterns:
+            _choice(p, ["email", "phone"], index, kind, "patterns")
+        tokens = {}
+        for field in ("email_token", "phone_token"):
+            token = raw.get(field, "[EMAIL]" if field == "email_token" else "[PHONE]")
+            if not isinstance(token, str):
+                raise RecipeError(
+                    f"{_where(index, kind, field)}: expected a string, found {token!r}"
+                )
+            tokens[field] = token
+        ordered = tuple(p for p in ("email", "phone") if p in patterns)
+        return cls(_names(raw["columns"], index, kind, "columns"), ordered, **tokens)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "columns": list(self.columns),
+            "patterns": list(self.patterns),
+            "email_token": self.email_token,
+            "phone_token": self.phone_token,
+        }
+
+    def rewrite(self, value: pl.Expr) -> pl.Expr:
+        if "email" in self.patterns:
+            value = value.str.replace_all(EMAIL_PATTERN, _replacement(self.email_token))
+        if "phone" in self.patterns:
+            value = value.str.replace_all(PHONE_PATTERN, _replacement(self.phone_token))
+        return value
+
+
+def _replacement(token: str) -> str:
+    return token.replace("$", "$$")
 
 
 @dataclass(frozen=True)
-class Outliers:
+class Outliers(_ColumnsStep, kind="outliers", optional=("action", "k", "method")):
     """Tukey fences ``[Q1 - k·IQR, Q3 + k·IQR]`` per column; clip values to them or drop rows."""
 
-    columns: tuple[str, ...]
     action: str = "clip"
     k: float = 1.5
-    kind: str = "outliers"
+
+    statistics_fields: ClassVar[tuple[str, ...]] = ("bounds",)
+
+    @classmethod
+    def parse(cls, index: int, raw: Mapping[str, Any]) -> Self:
+        kind = cls.kind
+        action = _choice(raw.get("action", "clip"), ["clip", "drop"], index, kind, "action")
+        _choice(raw.get("method", "tukey_iqr"), ["tukey_iqr"], index, kind, "method")
+        k = raw.get("k", 1.5)
+        if isinstance(k, bool) or not isinstance(k, (int, float)) or not (0 <= k < math.inf):
+            raise RecipeError(
+                f"{_where(index, kind, 'k')}: expected a finite number >= 0, found {k!r}"
+            )
+        return cls(_names(raw["columns"], index, kind, "columns"), action, float(k))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "columns": list(self.columns),
+            "action": self.action,
+            "method": "tukey_iqr",
+            "k": self.k,
+        }
+
+    def check(self, index: int, columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        types = dict(columns)
+        _need(index, self.kind, "columns", self.columns, types, ["int64", "float64"], "a number")
+        return columns
+
+    def statistics(self, alive: pl.LazyFrame, types: Mapping[str, str]) -> dict[str, Any]:
+        """``bounds``: per column its exact fences over the non-null, non-NaN values and how
+        many values lie outside them (docs/cleaning.md)."""
+        bounds = [_fences(alive, c, self.k, types[c] == "int64") for c in self.columns]
+        for stats in bounds:
+            stats["outside"] = _outside(alive, stats, types)
+        return {"bounds": bounds}
+
+    def plan(self, types: Mapping[str, str], statistics: Mapping[str, Any]) -> Plan:
+        outside, clipped = [], []
+        for stats in statistics.get("bounds", []):
+            if stats["lower"] is None:
+                continue
+            c = stats["column"]
+            col, dtype = pl.col(c), _POLARS_TYPE[types[c]]
+            lo, hi = _limits(stats, types)
+            lo_lit, hi_lit = pl.lit(lo, dtype), pl.lit(hi, dtype)
+            finite = _finite(col, types[c])
+            if self.action == "drop":
+                outside.append(finite & ((col < lo_lit) | (col > hi_lit)))
+            else:
+                clipped.append(
+                    (
+                        c,
+                        pl.when(finite & (col < lo_lit))
+                        .then(lo_lit)
+                        .when(finite & (col > hi_lit))
+                        .then(hi_lit)
+                        .otherwise(col),
+                    )
+                )
+        return Plan(columns=tuple(clipped), drop=pl.any_horizontal(outside) if outside else None)
+
+
+def _finite(col: pl.Expr, type_: str) -> pl.Expr:
+    """Not null and, for floats, not NaN: the values fences are taken over and applied to."""
+    return col.is_not_null() if type_ == "int64" else (col.is_not_null() & ~col.is_nan())
+
+
+def _limits(stats: Mapping[str, Any], types: Mapping[str, str]) -> tuple[Any, Any]:
+    """A column's fences as its values compare with them (integer fences for integers)."""
+    if types[stats["column"]] == "int64":
+        return stats["int_lower"], stats["int_upper"]
+    return stats["lower"], stats["upper"]
+
+
+def _quantile(sorted_values: Sequence[float], n: int, p: float) -> float:
+    """Hyndman-Fan type 7 (linear) quantile of sorted values: the one NumPy uses by default."""
+    h = (n - 1) * p
+    lo = math.floor(h)
+    frac = h - lo
+    a = float(sorted_values[0])
+    b = float(sorted_values[1]) if len(sorted_values) > 1 else a
+    return a if frac == 0 else a + frac * (b - a)
+
+
+def _fences(alive: pl.LazyFrame, column: str, k: float, is_int: bool) -> dict[str, Any]:
+    """Exact Tukey fences of a column over the non-null, non-NaN values of ``alive``."""
+    values = pl.col(column)
+    present = _finite(values, "int64" if is_int else "float64")
+    n = int(alive.filter(present).select(pl.len()).collect().item())
+    stats: dict[str, Any] = {"column": column, "n": n}
+    if n == 0:
+        stats.update(q1=None, q3=None, lower=None, upper=None)
+        return stats
+    ranks = []
+    for p in (0.25, 0.75):
+        lo = math.floor((n - 1) * p)
+        ranks += [lo, min(lo + 1, n - 1)]
+    picked = (
+        alive.filter(present)
+        .select(values.cast(pl.Float64).sort().gather(ranks))
+        .collect()
+        .to_series()
+        .to_list()
+    )
+    q1 = _quantile(picked[0:2], n, 0.25)
+    q3 = _quantile(picked[2:4], n, 0.75)
+    iqr = q3 - q1
+    lower, upper = q1 - k * iqr, q3 + k * iqr
+    stats.update(q1=q1, q3=q3, lower=lower, upper=upper)
+    if is_int:
+        stats.update(int_lower=math.ceil(lower), int_upper=math.floor(upper))
+    return stats
+
+
+def _outside(alive: pl.LazyFrame, stats: Mapping[str, Any], types: Mapping[str, str]) -> int:
+    """How many values of ``alive`` lie outside a column's fences."""
+    if stats["lower"] is None:
+        return 0
+    col = pl.col(stats["column"])
+    lo, hi = _limits(stats, types)
+    cond = _finite(col, types[stats["column"]]) & ((col < lo) | (col > hi))
+    return int(alive.select(cond.sum()).collect().item())
 
 
 @dataclass(frozen=True)
-class Fill:
+class Fill(Step, kind="fill", required=("values",)):
     """Replace nulls by per-column defaults."""
 
     values: tuple[tuple[str, Scalar], ...]
-    kind: str = "fill"
+
+    @classmethod
+    def parse(cls, index: int, raw: Mapping[str, Any]) -> Self:
+        kind = cls.kind
+        pairs = _pairs(raw["values"], index, kind, "values")
+        for name, value in pairs:
+            if value is None or not isinstance(value, (int, float, str, bool)):
+                raise RecipeError(
+                    f"{_where(index, kind, 'values')}: expected a number, string or boolean "
+                    f"default for {name!r}, found {value!r}"
+                )
+            if isinstance(value, float) and not math.isfinite(value):
+                raise RecipeError(
+                    f"{_where(index, kind, 'values')}: non-finite default for {name!r}"
+                )
+        return cls(tuple(sorted(pairs, key=lambda p: p[0])))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "values": dict(self.values)}
+
+    def check(self, index: int, columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        types = dict(columns)
+        _need(index, self.kind, "values", [c for c, _ in self.values], types)
+        for name, value in self.values:
+            t = types[name]
+            ok = (
+                (t == "string" and isinstance(value, str))
+                or (t == "bool" and isinstance(value, bool))
+                or (t == "int64" and isinstance(value, int) and not isinstance(value, bool))
+                or (
+                    t == "float64"
+                    and isinstance(value, (int, float))
+                    and not isinstance(value, bool)
+                )
+            )
+            if not ok:
+                raise RecipeError(
+                    f"{_where(index, self.kind, 'values')}: default {value!r} does not fit "
+                    f"column {name!r} of type {t}"
+                )
+        return columns
+
+    def columns_after(self, columns: list[rows.Column]) -> list[rows.Column]:
+        filled = {name for name, _ in self.values}
+        return [replace(c, nullable=False) if c.name in filled else c for c in columns]
+
+    def plan(self, types: Mapping[str, str], statistics: Mapping[str, Any]) -> Plan:
+        return Plan(
+            columns=tuple(
+                (c, pl.col(c).fill_null(pl.lit(v, _POLARS_TYPE[types[c]]))) for c, v in self.values
+            )
+        )
 
 
-Step: TypeAlias = (
-    Select
-    | Rename
-    | Cast
-    | Trim
-    | Normalise
-    | DropNulls
-    | Filter
-    | Dedupe
-    | RedactPii
-    | Outliers
-    | Fill
-)
-
-STEP_KINDS: tuple[str, ...] = (
-    "select",
-    "rename",
-    "cast",
-    "trim",
-    "normalise",
-    "drop_nulls",
-    "filter",
-    "dedupe",
-    "redact_pii",
-    "outliers",
-    "fill",
-)
-
-_FIELDS: dict[str, tuple[set[str], set[str]]] = {
-    # kind: (required fields, optional fields)
-    "select": ({"columns"}, set()),
-    "rename": ({"columns"}, set()),
-    "cast": ({"columns"}, {"on_error"}),
-    "trim": ({"columns"}, set()),
-    "normalise": ({"columns"}, {"unicode", "case", "whitespace"}),
-    "drop_nulls": ({"columns"}, set()),
-    "filter": ({"expr"}, set()),
-    "dedupe": ({"columns"}, {"keep"}),
-    "redact_pii": ({"columns"}, {"patterns", "email_token", "phone_token"}),
-    "outliers": ({"columns"}, {"action", "k", "method"}),
-    "fill": ({"values"}, set()),
-}
+STEP_KINDS: tuple[str, ...] = tuple(_STEPS)
+"""The step kinds, in the order docs/cleaning.md lists them."""
 
 
 def _where(index: int, kind: str, field: str | None = None) -> str:
@@ -722,155 +1252,47 @@ def _choice(raw: Any, allowed: Sequence[str | None], index: int, kind: str, fiel
     return raw
 
 
+def _need(
+    index: int,
+    kind: str,
+    field: str,
+    names: Sequence[str],
+    types: Mapping[str, str],
+    allowed: Sequence[str] | None = None,
+    what: str = "",
+) -> None:
+    for name in names:
+        if name not in types:
+            have = ", ".join(types) or "none"
+            raise RecipeError(
+                f"{_where(index, kind, field)}: unknown column {name!r} at this step "
+                f"(columns here: {have})"
+            )
+        if allowed is not None and types[name] not in allowed:
+            raise RecipeError(
+                f"{_where(index, kind, field)}: column {name!r} has type {types[name]}, "
+                f"expected {what}"
+            )
+
+
 def _parse_step(index: int, raw: Any) -> Step:
     if not isinstance(raw, dict):
         raise RecipeError(f"step {index}: expected a mapping with a 'kind', found {raw!r}")
     kind = raw.get("kind")
-    if kind not in _FIELDS:
+    cls = _STEPS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
         raise RecipeError(
-            f"step {index}: unknown step kind {kind!r}; expected one of {', '.join(STEP_KINDS)}"
+            f"step {index}: unknown step kind {kind!r}; expected one of {', '.join(_STEPS)}"
         )
-    required, optional = _FIELDS[kind]
+    kind = cls.kind
+    required, optional = set(cls.required), set(cls.optional)
     fields = set(raw) - {"kind"}
     for missing in sorted(required - fields):
         raise RecipeError(f"{_where(index, kind, missing)}: required field is missing")
     for extra in sorted(fields - required - optional):
         allowed = ", ".join(sorted(required | optional))
         raise RecipeError(f"{_where(index, kind, extra)}: unknown field (allowed: {allowed})")
-    if kind == "select":
-        return Select(_names(raw["columns"], index, kind, "columns"))
-    if kind == "rename":
-        pairs = _pairs(raw["columns"], index, kind, "columns")
-        for old, new in pairs:
-            if not isinstance(new, str) or not new or new.startswith(RESERVED_PREFIX):
-                raise RecipeError(
-                    f"{_where(index, kind, 'columns')}: expected a new name for {old!r}, "
-                    f"found {new!r}"
-                )
-        return Rename(tuple(sorted((old, new) for old, new in pairs)))
-    if kind == "cast":
-        pairs = _pairs(raw["columns"], index, kind, "columns")
-        for name, type_ in pairs:
-            if type_ not in CAST_TYPES:
-                raise RecipeError(
-                    f"{_where(index, kind, 'columns')}: bad cast type {type_!r} for column "
-                    f"{name!r}; expected one of {', '.join(CAST_TYPES)}"
-                )
-        on_error = _choice(raw.get("on_error", "strict"), FAIL_POLICIES, index, kind, "on_error")
-        return Cast(tuple(sorted((n, t) for n, t in pairs)), on_error)
-    if kind == "trim":
-        return Trim(_names(raw["columns"], index, kind, "columns"))
-    if kind == "normalise":
-        step = Normalise(
-            _names(raw["columns"], index, kind, "columns"),
-            unicode=_choice(raw.get("unicode", "NFKC"), ["NFKC", None], index, kind, "unicode"),
-            case=_choice(raw.get("case"), ["lower", "upper", None], index, kind, "case"),
-            whitespace=_choice(
-                raw.get("whitespace"), ["collapse", None], index, kind, "whitespace"
-            ),
-        )
-        if step.unicode is None and step.case is None and step.whitespace is None:
-            raise RecipeError(f"{_where(index, kind)}: nothing to do (unicode, case, whitespace)")
-        return step
-    if kind == "drop_nulls":
-        return DropNulls(_names(raw["columns"], index, kind, "columns"))
-    if kind == "filter":
-        text = raw["expr"]
-        if not isinstance(text, str):
-            raise RecipeError(f"{_where(index, kind, 'expr')}: expected a string, found {text!r}")
-        try:
-            return Filter(parse_expr(text))
-        except RecipeError as exc:
-            raise RecipeError(f"{_where(index, kind, 'expr')}: {exc}") from None
-    if kind == "dedupe":
-        keep = _choice(raw.get("keep", "first"), ["first"], index, kind, "keep")
-        return Dedupe(_names(raw["columns"], index, kind, "columns"), keep)
-    if kind == "redact_pii":
-        patterns = raw.get("patterns", ["email", "phone"])
-        if isinstance(patterns, str):
-            patterns = [patterns]
-        if not isinstance(patterns, list) or not patterns:
-            raise RecipeError(
-                f"{_where(index, kind, 'patterns')}: expected a list of email/phone, "
-                f"found {patterns!r}"
-            )
-        for p in patterns:
-            _choice(p, ["email", "phone"], index, kind, "patterns")
-        tokens = {}
-        for field in ("email_token", "phone_token"):
-            token = raw.get(field, "[EMAIL]" if field == "email_token" else "[PHONE]")
-            if not isinstance(token, str):
-                raise RecipeError(
-                    f"{_where(index, kind, field)}: expected a string, found {token!r}"
-                )
-            tokens[field] = token
-        ordered = tuple(p for p in ("email", "phone") if p in patterns)
-        return RedactPii(_names(raw["columns"], index, kind, "columns"), ordered, **tokens)
-    if kind == "outliers":
-        action = _choice(raw.get("action", "clip"), ["clip", "drop"], index, kind, "action")
-        _choice(raw.get("method", "tukey_iqr"), ["tukey_iqr"], index, kind, "method")
-        k = raw.get("k", 1.5)
-        if isinstance(k, bool) or not isinstance(k, (int, float)) or not (0 <= k < math.inf):
-            raise RecipeError(
-                f"{_where(index, kind, 'k')}: expected a finite number >= 0, found {k!r}"
-            )
-        return Outliers(_names(raw["columns"], index, kind, "columns"), action, float(k))
-    # fill
-    pairs = _pairs(raw["values"], index, kind, "values")
-    for name, value in pairs:
-        if value is None or not isinstance(value, (int, float, str, bool)):
-            raise RecipeError(
-                f"{_where(index, kind, 'values')}: expected a number, string or boolean "
-                f"default for {name!r}, found {value!r}"
-            )
-        if isinstance(value, float) and not math.isfinite(value):
-            raise RecipeError(f"{_where(index, kind, 'values')}: non-finite default for {name!r}")
-    return Fill(tuple(sorted(pairs, key=lambda p: p[0])))
-
-
-def _step_json(step: Step) -> dict[str, Any]:
-    """The canonical JSON form of a step: every field explicit."""
-    if isinstance(step, Select):
-        return {"kind": step.kind, "columns": list(step.columns)}
-    if isinstance(step, Rename):
-        return {"kind": step.kind, "columns": dict(step.mapping)}
-    if isinstance(step, Cast):
-        return {
-            "kind": step.kind,
-            "columns": dict(step.columns),
-            "on_error": step.on_error,
-        }
-    if isinstance(step, (Trim, DropNulls)):
-        return {"kind": step.kind, "columns": list(step.columns)}
-    if isinstance(step, Normalise):
-        return {
-            "kind": step.kind,
-            "columns": list(step.columns),
-            "unicode": step.unicode,
-            "case": step.case,
-            "whitespace": step.whitespace,
-        }
-    if isinstance(step, Filter):
-        return {"kind": step.kind, "expr": render_expr(step.expr)}
-    if isinstance(step, Dedupe):
-        return {"kind": step.kind, "columns": list(step.columns), "keep": step.keep}
-    if isinstance(step, RedactPii):
-        return {
-            "kind": step.kind,
-            "columns": list(step.columns),
-            "patterns": list(step.patterns),
-            "email_token": step.email_token,
-            "phone_token": step.phone_token,
-        }
-    if isinstance(step, Outliers):
-        return {
-            "kind": step.kind,
-            "columns": list(step.columns),
-            "action": step.action,
-            "method": "tukey_iqr",
-            "k": step.k,
-        }
-    return {"kind": step.kind, "values": dict(step.values)}
+    return cls.parse(index, raw)
 
 
 @dataclass(frozen=True)
@@ -882,7 +1304,7 @@ class Recipe:
 
     def to_json(self) -> dict[str, Any]:
         """The canonical JSON object (defaults filled in, expressions canonical)."""
-        return {"version": self.version, "steps": [_step_json(s) for s in self.steps]}
+        return {"version": self.version, "steps": [s.to_json() for s in self.steps]}
 
     def canonical_bytes(self) -> bytes:
         """Canonical JSON bytes: sorted keys, no whitespace, UTF-8, no ASCII escaping."""
@@ -909,102 +1331,18 @@ class Recipe:
         current = list(columns)
         after: list[list[tuple[str, str]]] = []
         for index, step in enumerate(self.steps):
-            current = _check_step(index, step, current)
+            current = step.check(index, current)
             after.append(list(current))
         return after
 
-
-def _need(
-    index: int,
-    kind: str,
-    field: str,
-    names: Sequence[str],
-    types: Mapping[str, str],
-    allowed: Sequence[str] | None = None,
-    what: str = "",
-) -> None:
-    for name in names:
-        if name not in types:
-            have = ", ".join(types) or "none"
-            raise RecipeError(
-                f"{_where(index, kind, field)}: unknown column {name!r} at this step "
-                f"(columns here: {have})"
-            )
-        if allowed is not None and types[name] not in allowed:
-            raise RecipeError(
-                f"{_where(index, kind, field)}: column {name!r} has type {types[name]}, "
-                f"expected {what}"
-            )
-
-
-def _check_step(index: int, step: Step, cols: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    types = dict(cols)
-    kind = step.kind
-    if isinstance(step, Select):
-        _need(index, kind, "columns", step.columns, types)
-        return [(c, types[c]) for c in step.columns]
-    if isinstance(step, Rename):
-        mapping = dict(step.mapping)
-        _need(index, kind, "columns", list(mapping), types)
-        renamed = [(mapping.get(c, c), t) for c, t in cols]
-        seen: set[str] = set()
-        for c, _ in renamed:
-            if c in seen:
-                raise RecipeError(
-                    f"{_where(index, kind, 'columns')}: renaming makes two columns named {c!r}"
-                )
-            seen.add(c)
-        return renamed
-    if isinstance(step, Cast):
-        mapping = dict(step.columns)
-        _need(index, kind, "columns", list(mapping), types)
-        for name in mapping:
-            if types[name] not in CAST_TYPES:
-                raise RecipeError(
-                    f"{_where(index, kind, 'columns')}: cannot cast column {name!r} of type "
-                    f"{types[name]}; castable types are {', '.join(CAST_TYPES)}"
-                )
-        return [(c, mapping.get(c, t)) for c, t in cols]
-    if isinstance(step, (Trim, Normalise, RedactPii)):
-        _need(index, kind, "columns", step.columns, types, ["string"], "string")
-        return cols
-    if isinstance(step, DropNulls):
-        _need(index, kind, "columns", step.columns, types)
-        return cols
-    if isinstance(step, Filter):
-        _need(index, kind, "expr", _expr_columns(step.expr), types)
-        try:
-            _check_expr_types(step.expr, types)
-        except RecipeError as exc:
-            raise RecipeError(f"{_where(index, kind, 'expr')}: {exc}") from None
-        if _kind_of(step.expr, types) not in ("bool",):
-            raise RecipeError(
-                f"{_where(index, kind, 'expr')}: expected a condition, found "
-                f"{render_expr(step.expr)}"
-            )
-        return cols
-    if isinstance(step, Dedupe):
-        _need(index, kind, "columns", step.columns, types)
-        return cols
-    if isinstance(step, Outliers):
-        _need(index, kind, "columns", step.columns, types, ["int64", "float64"], "a number")
-        return cols
-    assert isinstance(step, Fill)
-    _need(index, kind, "values", [c for c, _ in step.values], types)
-    for name, value in step.values:
-        t = types[name]
-        ok = (
-            (t == "string" and isinstance(value, str))
-            or (t == "bool" and isinstance(value, bool))
-            or (t == "int64" and isinstance(value, int) and not isinstance(value, bool))
-            or (t == "float64" and isinstance(value, (int, float)) and not isinstance(value, bool))
-        )
-        if not ok:
-            raise RecipeError(
-                f"{_where(index, kind, 'values')}: default {value!r} does not fit column "
-                f"{name!r} of type {t}"
-            )
-    return cols
+    def output_schema(self, schema: rows.Schema) -> rows.Schema:
+        """The output schema of cleaning data of ``schema``: types and nullability followed
+        through every step (:meth:`Step.columns_after`), for a schema that passes
+        :meth:`check_columns`."""
+        columns = list(schema.columns)
+        for step in self.steps:
+            columns = step.columns_after(columns)
+        return rows.Schema(tuple(columns))
 
 
 def load_recipe(source: str | Path) -> Recipe:
