@@ -8,12 +8,18 @@ imported lazily so the off-chain modules never pay for it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from datasoil.chain import deployments
 from datasoil.errors import ChainError, DeploymentError
+
+if TYPE_CHECKING:
+    from ape.api import AccountAPI, ProviderAPI
+    from ape.contracts.base import ContractContainer, ContractEvent, ContractInstance
+    from ape.managers.project import ProjectManager
+    from ape.types import AddressType, ContractLog
 
 __all__ = [
     "LOCAL_PARAMS",
@@ -69,7 +75,7 @@ def is_local() -> bool:
     return bool(chain.provider.network.name == "local")
 
 
-def _require_local(what: str) -> Any:
+def _require_local(what: str) -> ProviderAPI:
     from ape import chain
 
     if not is_local():
@@ -111,15 +117,17 @@ class Contracts:
     """ape contract instances of one deployment; absent contracts are None."""
 
     deployment: deployments.Deployment
-    registry: Any
-    token: Any = None
-    attestations: Any = None
-    proofs: Any = None
-    market: Any = None
-    models: Any = None
+    registry: ContractInstance
+    token: ContractInstance | None = None
+    attestations: ContractInstance | None = None
+    proofs: ContractInstance | None = None
+    market: ContractInstance | None = None
+    models: ContractInstance | None = None
 
-    def require(self, name: str) -> Any:
-        value = getattr(self, name)
+    def require(self, name: str) -> ContractInstance:
+        """The instance of contract attribute ``name`` (``"market"``); DeploymentError when
+        the deployment has none."""
+        value: ContractInstance | None = getattr(self, name)
         if value is None:
             raise DeploymentError(
                 f"expected a {name} contract on chain {self.deployment.chain_id}, found none "
@@ -139,11 +147,12 @@ _NAMES = {
 }
 
 
-def _project_type(project: Any, name: str) -> Any:
+def _project_type(project: ProjectManager, name: str) -> ContractContainer | None:
     try:
-        return getattr(project, name)
+        container: ContractContainer = getattr(project, name)
     except AttributeError:
         return None
+    return container
 
 
 def require_persistent_node() -> None:
@@ -166,12 +175,14 @@ def require_persistent_node() -> None:
         )
 
 
-def _runtime_code(ctype: Any) -> bytes:
+def _runtime_code(ctype: ContractContainer) -> bytes:
     code = ctype.contract_type.runtime_bytecode
-    return bytes(code.to_bytes()) if code is not None and code.bytecode else b""
+    if code is None or not code.bytecode:
+        return b""
+    return bytes(code.to_bytes() or b"")
 
 
-def stale_contracts(project: Any, record: deployments.Deployment) -> list[str]:
+def stale_contracts(project: ProjectManager, record: deployments.Deployment) -> list[str]:
     """Names of recorded contracts whose code on chain is not this build's.
 
     Vyper appends immutables after the runtime code, so the on-chain code must start
@@ -189,7 +200,7 @@ def stale_contracts(project: Any, record: deployments.Deployment) -> list[str]:
     return stale
 
 
-def contracts(project: Any) -> Contracts:
+def contracts(project: ProjectManager) -> Contracts:
     """ape contract instances for the deployment recorded for the connected chain.
 
     Raises DeploymentError when there is none, the chain was reset, the code on chain
@@ -204,28 +215,32 @@ def contracts(project: Any) -> Contracts:
             f"expected this build's code for {', '.join(stale)} on chain {record.chain_id}, "
             "found an older deployment: run `ape run deploy --force`"
         )
-    found: dict[str, Any] = {}
+    found: dict[str, ContractInstance | None] = {}
     for attr, name in _NAMES.items():
         address = record.contracts.get(name)
         ctype = _project_type(project, name)
-        found[attr] = ctype.at(address) if address and ctype is not None else None
+        if address and ctype is not None:
+            found[attr] = ctype.at(cast("AddressType", address))
+        else:
+            found[attr] = None
     bond_token = record.params.get("bond_token")
     if found["token"] is None and bond_token and _project_type(project, "DemoToken"):
         # Public networks use an existing ERC-20; the demo token's ABI covers ERC-20/2612.
         found["token"] = project.DemoToken.at(bond_token)
-    if found["registry"] is None:
+    registry = found.pop("registry")
+    if registry is None:
         raise DeploymentError(
             f"expected a DatasetRegistry on chain {record.chain_id}: run `ape run deploy`"
         )
-    return Contracts(deployment=record, **found)
+    return Contracts(deployment=record, registry=registry, **found)
 
 
 def deploy_all(
-    project: Any,
-    deployer: Any,
+    project: ProjectManager,
+    deployer: AccountAPI,
     *,
     local: bool | None = None,
-    mint_to: list[Any] | None = None,
+    mint_to: Sequence[AccountAPI | AddressType | str] | None = None,
     bond_token: str | None = None,
     log: Callable[[str], None] = print,
 ) -> deployments.Deployment:
@@ -251,23 +266,24 @@ def deploy_all(
     start_block = int(w3.eth.block_number)
     addresses: dict[str, str] = {}
 
-    def deploy(name: str, *args: Any) -> Any:
+    def deploy(name: str, *args: Any) -> ContractInstance | None:
         ctype = _project_type(project, name)
         if ctype is None:
             log(f"skip {name}: not in this build")
             return None
-        instance = deployer.deploy(ctype, *args)
+        instance: ContractInstance = deployer.deploy(ctype, *args)
         addresses[name] = str(instance.address)
         log(f"deployed {name} at {instance.address}")
         return instance
 
     registry = deploy("DatasetRegistry")
-    token: Any = bond_token
+    token: ContractInstance | str | None = bond_token
     if local and not bond_token:
-        token = deploy("DemoToken", "datasoil demo", "SOIL")
-        if token is not None:
+        demo_token = deploy("DemoToken", "datasoil demo", "SOIL")
+        if demo_token is not None:
             for account in mint_to or []:
-                token.mint(account, 10**24, sender=deployer)
+                demo_token.mint(account, 10**24, sender=deployer)
+        token = demo_token
     attestations = deploy("Attestations", registry)
     if attestations is not None and token is not None:
         deploy(
@@ -307,15 +323,15 @@ def deploy_all(
     return record
 
 
-def contract_names(project: Any) -> list[str]:
+def contract_names(project: ProjectManager) -> list[str]:
     """The deployable datasoil contracts this build has (the demo token only locally)."""
     names = [n for n in _NAMES.values() if _project_type(project, n) is not None]
     return [n for n in names if n != "DemoToken" or is_local()]
 
 
 def event_logs(
-    event: Any, from_block: int = 0, *, to_block: int | None = None, **filters: Any
-) -> list[Any]:
+    event: ContractEvent, from_block: int = 0, *, to_block: int | None = None, **filters: Any
+) -> list[ContractLog]:
     """Every log of an ape contract event from ``from_block`` to ``to_block`` (default the
     chain head), decoded by ape; ``filters`` are indexed arguments to match.
 
@@ -337,7 +353,7 @@ def event_logs(
             "node was reset or reverted; run `ape run deploy` again"
         )
     stop = head if to_block is None else min(int(to_block), head)
-    address = str(event.contract.address)
+    address = str(cast("ContractInstance", event.contract).address)
     topics = LogFilter.from_event(event=event.abi, search_topics=filters or None).topic_filter
     raw = reader.logs(max(from_block, 0), stop, address=address, topics=topics)
     ecosystem = chain.provider.network.ecosystem

@@ -8,12 +8,17 @@ private flag, parents); CIDs, license and version links come from its
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datasoil.chain import tx
 from datasoil.errors import NotFound, ProofError
 from datasoil.formats.cid import CidTuple, cid_to_tuple
 from datasoil.formats.merkle import ConsistencyProof
+
+if TYPE_CHECKING:
+    from ape.api import AccountAPI
+    from ape.contracts.base import ContractInstance
+    from ape.types import ContractLog
 
 __all__ = ["MAX_PARENTS", "Dataset", "LineageNode", "Registry", "check_consistency"]
 
@@ -88,10 +93,10 @@ def _cid_str(value: Any) -> str:
 class Registry:
     """A DatasetRegistry ape contract instance with Python-friendly calls."""
 
-    def __init__(self, contract: Any, start_block: int = 0) -> None:
+    def __init__(self, contract: ContractInstance, start_block: int = 0) -> None:
         self.contract = contract
         self.start_block = start_block
-        self._events: dict[int, Any] | None = None
+        self._events: dict[int, ContractLog] | None = None
 
     # --- writes -----------------------------------------------------------------
 
@@ -106,7 +111,7 @@ class Registry:
         parents: list[int] | tuple[int, ...] = (),
         version_of: int = 0,
         private: bool = False,
-        sender: Any,
+        sender: AccountAPI,
     ) -> int:
         """Register a dataset and return its id (validating inputs before sending).
 
@@ -144,7 +149,7 @@ class Registry:
 
     # --- reads ------------------------------------------------------------------
 
-    def _all_events(self) -> dict[int, Any]:
+    def _all_events(self) -> dict[int, ContractLog]:
         if self._events is None:
             from datasoil.chain import event_logs
 

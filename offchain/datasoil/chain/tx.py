@@ -64,7 +64,7 @@ def revert_reason(exc: BaseException) -> str:
     return reason
 
 
-def contract_label(contract: Any) -> str:
+def contract_label(contract: ContractInstance) -> str:
     """The contract's name in the ape project (``AccessMarket``), else ``contract at 0x…``."""
     try:
         name = contract.contract_type.name
@@ -73,7 +73,7 @@ def contract_label(contract: Any) -> str:
     return str(name) if name else f"contract at {getattr(contract, 'address', '?')}"
 
 
-def refusal(what: str, contract: Any, reason: str | BaseException) -> ChainError:
+def refusal(what: str, contract: ContractInstance, reason: str | BaseException) -> ChainError:
     """The one sentence for a refused call: ``expected <what>, the <contract> refused: …``."""
     text = revert_reason(reason) if isinstance(reason, BaseException) else reason
     return ChainError(f"expected {what}, the {contract_label(contract)} refused: {text}")

@@ -48,6 +48,12 @@ if TYPE_CHECKING:
     from ape.api import AccountAPI
     from ape.contracts.base import ContractInstance
 
+    from datasoil.chain.index import EventIndex
+    from datasoil.chain.registry import Registry
+
+    #: The AccessMarket as a plain ape instance or its typed client.
+    Market = ContractInstance | MarketClient
+
 __all__ = [
     "DEFAULT_ROOT",
     "DELIVERED",
@@ -285,11 +291,11 @@ def load_content_key(dataset_cid: str, *, root: Path | None = None) -> ContentKe
 # -- chain helpers ----------------------------------------------------------------------
 
 
-def _market(market: ContractInstance | MarketClient) -> MarketClient:
+def _market(market: Market) -> MarketClient:
     return market if isinstance(market, MarketClient) else MarketClient(market)
 
 
-def _instance(market: ContractInstance | MarketClient) -> ContractInstance:
+def _instance(market: Market) -> ContractInstance:
     return market.contract if isinstance(market, MarketClient) else market
 
 
@@ -320,7 +326,7 @@ def check_encryption_key(public: bytes) -> None:
         )
 
 
-def encryption_keypair(account: Any, chain_id: int) -> tuple[bytes, bytes]:
+def encryption_keypair(account: AccountAPI, chain_id: int) -> tuple[bytes, bytes]:
     """Derive ``(secret, public)`` X25519 keys from an ape account's EIP-191 signature.
 
     Raises:
@@ -341,7 +347,7 @@ def encryption_keypair(account: Any, chain_id: int) -> tuple[bytes, bytes]:
 
 
 def buy(
-    market: ContractInstance | MarketClient,
+    market: Market,
     token: ContractInstance | TokenClient,
     dataset_id: int,
     encryption_public: bytes,
@@ -379,7 +385,7 @@ def buy(
     )
 
 
-def purchase_terms(market: Any, purchase_id: int, from_block: int = 0) -> tuple[Terms, bytes]:
+def purchase_terms(market: Market, purchase_id: int, from_block: int = 0) -> tuple[Terms, bytes]:
     """The pinned terms of a purchase and the buyer's encryption key, from ``Purchased``.
 
     Raises:
@@ -392,7 +398,7 @@ def purchase_terms(market: Any, purchase_id: int, from_block: int = 0) -> tuple[
 
 
 def wait_for_key(
-    market: Any,
+    market: Market,
     purchase_id: int,
     *,
     timeout: float = 120.0,
@@ -493,7 +499,7 @@ def settle(
     ]
 
 
-def latest_purchase(market: Any, dataset_id: int, buyer: str, from_block: int = 0) -> int | None:
+def latest_purchase(market: Market, dataset_id: int, buyer: str, from_block: int = 0) -> int | None:
     """The id of ``buyer``'s most recent purchase of ``dataset_id``, or None."""
     market = _instance(market)
     found = None
@@ -572,7 +578,7 @@ class KeeperState:
         _write_private(path, json.dumps({"keepers": keepers}, sort_keys=True).encode())
 
 
-def _ours(market: Any, registry: Any, me: str, terms: Terms) -> bool:
+def _ours(market: ContractInstance, registry: Registry, me: str, terms: Terms) -> bool:
     """Whether ``me`` is the purchase's seller, or the keeper of its ownership period."""
     if terms.seller.lower() == me.lower():
         return True
@@ -582,14 +588,14 @@ def _ours(market: Any, registry: Any, me: str, terms: Terms) -> bool:
     return int(period) == terms.period
 
 
-def _content_key(registry: Any, terms: Terms, key_root: Path | None) -> ContentKey:
+def _content_key(registry: Registry, terms: Terms, key_root: Path | None) -> ContentKey:
     return load_content_key(registry.get(terms.dataset_id).content_cid, root=key_root)
 
 
 def _serve(
-    market: Any,
-    registry: Any,
-    sender: Any,
+    market: ContractInstance,
+    registry: Registry,
+    sender: AccountAPI,
     purchase_id: int,
     key_root: Path | None,
     now: int,
@@ -632,15 +638,15 @@ _REVISIT = ("no content key", "delivered", "waiting")
 
 
 def keeper_step(
-    market: Any,
-    registry: Any,
-    sender: Any,
+    market: Market,
+    registry: Registry,
+    sender: AccountAPI,
     state_path: Path | None = None,
     *,
     start_block: int = 0,
     key_root: Path | None = None,
     head: int | None = None,
-    index: Any = None,
+    index: EventIndex | None = None,
     log: Callable[[str], None] = print,
 ) -> list[int]:
     """Process purchases since the saved block and revisit open ones; return the ids
@@ -704,7 +710,9 @@ def keeper_step(
     return delivered
 
 
-def _purchased(market: Any, index: Any, first: int, last: int) -> list[int]:
+def _purchased(
+    market: ContractInstance, index: EventIndex | None, first: int, last: int
+) -> list[int]:
     """Ids of the purchases on ``market`` made in blocks ``first..last``."""
     if last < first:
         return []
@@ -717,7 +725,9 @@ def _purchased(market: Any, index: Any, first: int, last: int) -> list[int]:
     ]
 
 
-def _missing_key(registry: Any, market: Any, purchase_id: int, key_root: Path | None) -> str:
+def _missing_key(
+    registry: Registry, market: Market, purchase_id: int, key_root: Path | None
+) -> str:
     """Why a purchase cannot be served: the content key that is not on this machine."""
     terms, _key = purchase_terms(market, purchase_id)
     cid = registry.get(terms.dataset_id).content_cid
@@ -729,16 +739,16 @@ def _missing_key(registry: Any, market: Any, purchase_id: int, key_root: Path | 
 
 
 def run_keeper(
-    market: Any,
-    registry: Any,
-    sender: Any,
+    market: Market,
+    registry: Registry,
+    sender: AccountAPI,
     state_path: Path | None = None,
     *,
     start_block: int = 0,
     key_root: Path | None = None,
     interval: float = 2.0,
     rounds: int | None = None,
-    index: Any = None,
+    index: EventIndex | None = None,
     log: Callable[[str], None] = print,
 ) -> None:
     """Run :func:`keeper_step` every ``interval`` seconds (``rounds`` times, or for ever).

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datasoil.chain import event_logs
 from datasoil.chain.session import ProofsClient, TokenClient
@@ -27,6 +27,13 @@ from datasoil.flows.loader import materialize
 from datasoil.formats import crypto, rows
 from datasoil.formats.cid import cid_to_tuple
 from datasoil.formats.recipe import Recipe, load_recipe
+
+if TYPE_CHECKING:
+    from ape.api import AccountAPI
+    from ape.contracts.base import ContractInstance
+
+    from datasoil.chain.registry import Registry
+    from datasoil.flows.attest import Attestations
 
 __all__ = [
     "NOT_REPRODUCED",
@@ -103,9 +110,9 @@ def clean_and_publish(
     parent_id: int,
     recipe_path: Path | str,
     *,
-    registry: Any,
+    registry: Registry,
     store: Any,
-    sender: Any,
+    sender: AccountAPI,
     work: Path,
     private: bool = False,
     name: str | None = None,
@@ -220,7 +227,13 @@ def check_row_sizes(child: CleanedChild, limit: int) -> None:
             )
 
 
-def submit_claim(proofs: Any, token: Any, child: CleanedChild, *, sender: Any) -> int:
+def submit_claim(
+    proofs: ContractInstance | ProofsClient,
+    token: ContractInstance | TokenClient,
+    child: CleanedChild,
+    *,
+    sender: AccountAPI,
+) -> int:
     """Check, approve the bond and submit the claim; return the claim id.
 
     Before anything is sent: every public row of the parent and the child must fit an
@@ -243,7 +256,7 @@ def submit_claim(proofs: Any, token: Any, child: CleanedChild, *, sender: Any) -
     )
 
 
-def claim_documents(proofs: Any, claim_id: int, from_block: int = 0) -> dict[str, Any]:
+def claim_documents(proofs: ContractInstance, claim_id: int, from_block: int = 0) -> dict[str, Any]:
     """The ClaimSubmitted event of ``claim_id`` as a dict (recipe and proof CIDs, roots)."""
     from datasoil.formats.cid import CidTuple
 
@@ -264,8 +277,8 @@ def claim_documents(proofs: Any, claim_id: int, from_block: int = 0) -> dict[str
 def verify_claim(
     claim_id: int,
     *,
-    proofs: Any,
-    registry: Any,
+    proofs: ContractInstance,
+    registry: Registry,
     store: Any,
     sample: int | None = None,
     from_block: int = 0,
@@ -437,7 +450,11 @@ def _verify_sample(
 
 
 def child_content_key(
-    proofs: Any, registry: Any, claim_id: int, key_file: Path | None, from_block: int = 0
+    proofs: ContractInstance,
+    registry: Registry,
+    claim_id: int,
+    key_file: Path | None,
+    from_block: int = 0,
 ) -> bytes | None:
     """The content key to verify a claim's private child with, or None.
 
@@ -483,7 +500,12 @@ def _rows_at(path: Path, schema: rows.Schema, indices: set[int]) -> dict[int, An
 
 
 def attest_verdict(
-    attestations: Any, verdict: Verdict, *, store: Any, sender: Any, child_id: int
+    attestations: Attestations,
+    verdict: Verdict,
+    *,
+    store: Any,
+    sender: AccountAPI,
+    child_id: int,
 ) -> str:
     """Pin the verifier's report and attest it under the claim's reproduction metric set.
 

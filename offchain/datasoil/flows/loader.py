@@ -13,7 +13,7 @@ import json
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -21,6 +21,12 @@ from datasoil.errors import DatasoilError, ProofError
 from datasoil.formats import merkle, rows
 from datasoil.formats.cid import cid_to_tuple
 from datasoil.formats.croissant import schema_of
+
+if TYPE_CHECKING:
+    from ape.api import AccountAPI
+
+    from datasoil.chain.registry import Registry
+    from datasoil.flows.access import Market
 
 __all__ = [
     "PublicRegistry",
@@ -185,10 +191,10 @@ def _attrs(log: dict[str, Any]) -> Any:
 def load(
     dataset_id: int,
     *,
-    registry: Any = None,
+    registry: Registry | PublicRegistry | None = None,
     store: Any = None,
-    account: Any = None,
-    market: Any = None,
+    account: AccountAPI | None = None,
+    market: Market | None = None,
     timeout: float = 120.0,
     rpc_url: str | None = None,
     registry_address: str | None = None,
@@ -268,8 +274,8 @@ def content_key_for(
     dataset: Any,
     *,
     key_file: Path | None = None,
-    account: Any = None,
-    market: Any = None,
+    account: AccountAPI | None = None,
+    market: Market | None = None,
     timeout: float = 0.0,
 ) -> bytes | None:
     """The content key of private ``dataset``, or None for a public one.

@@ -24,7 +24,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datasoil.chain.tx import revert_reason, send
 from datasoil.errors import ChainError, DatasoilError, ManifestError, NotFound, ProofError
@@ -33,6 +33,12 @@ from datasoil.flows.audit import FATE_SIZE, fate_rules
 from datasoil.formats import manifest as mf
 from datasoil.formats import merkle
 from datasoil.formats.cid import CidTuple, cid_to_tuple
+
+if TYPE_CHECKING:
+    from ape.api import AccountAPI
+    from ape.contracts.base import ContractInstance
+
+    from datasoil.chain.registry import Registry
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -47,6 +53,7 @@ __all__ = [
     "all_models",
     "buy",
     "check_manifest",
+    "claim_fates",
     "composition_of",
     "dataset_leaves",
     "find_receipts",
@@ -212,7 +219,7 @@ def composition_of(
 # -- checks before sending --------------------------------------------------------------
 
 
-def check_manifest(manifest: mf.Manifest | bytes | str, registry: Any) -> mf.Manifest:
+def check_manifest(manifest: mf.Manifest | bytes | str, registry: Registry) -> mf.Manifest:
     """Check a manifest (or its document, whose root is recomputed from its entries)
     against the registry: every dataset exists with the row root and row count the
     manifest names. ``registry`` is a :class:`datasoil.chain.registry.Registry`.
@@ -237,8 +244,8 @@ def check_manifest(manifest: mf.Manifest | bytes | str, registry: Any) -> mf.Man
 
 def find_receipts(
     manifest: mf.Manifest,
-    registry: Any,
-    market: Any,
+    registry: Registry,
+    market: ContractInstance | None,
     account: str,
     *,
     from_block: int = 0,
@@ -303,11 +310,11 @@ def _cid_str(value: Any) -> str | None:
 def register(
     manifest: mf.Manifest,
     *,
-    models: Any,
-    registry: Any,
-    market: Any,
+    models: ContractInstance,
+    registry: Registry,
+    market: ContractInstance | None,
     store: Any,
-    sender: Any,
+    sender: AccountAPI,
     weights_cid: str,
     license: str,
     config_cid: str | None = None,
@@ -356,7 +363,13 @@ def register(
 
 
 def list_for_sale(
-    models: Any, token: Any, model_id: int, *, price: int, duration: int, sender: Any
+    models: ContractInstance,
+    token: ContractInstance,
+    model_id: int,
+    *,
+    price: int,
+    duration: int,
+    sender: AccountAPI,
 ) -> None:
     """List a licence to ``model_id`` at ``price`` (token base units) for ``duration`` s."""
     if price <= 0 or duration <= 0:
@@ -374,7 +387,12 @@ def list_for_sale(
 
 
 def buy(
-    models: Any, token: Any, model_id: int, *, sender: Any, from_block: int = 0
+    models: ContractInstance,
+    token: ContractInstance,
+    model_id: int,
+    *,
+    sender: AccountAPI,
+    from_block: int = 0,
 ) -> tuple[int, list[tuple[str, int, int, int]]]:
     """Buy a licence to ``model_id`` at its listed price (approving it first).
 
@@ -406,7 +424,7 @@ def buy(
     return int(sold.licence_expiry), credits
 
 
-def withdraw(models: Any, token: Any, *, sender: Any) -> int:
+def withdraw(models: ContractInstance, token: ContractInstance, *, sender: AccountAPI) -> int:
     """Withdraw ``sender``'s model-sale credits in ``token``; return the amount (0: none)."""
     amount = int(models.credit(token, sender))
     if amount:
@@ -417,7 +435,7 @@ def withdraw(models: Any, token: Any, *, sender: Any) -> int:
 # -- reads ------------------------------------------------------------------------------
 
 
-def _model_from_event(models: Any, event: Any) -> Model:
+def _model_from_event(models: ContractInstance, event: Any) -> Model:
     model_id = int(event.model_id)
     return Model(
         id=model_id,
@@ -435,7 +453,7 @@ def _model_from_event(models: Any, event: Any) -> Model:
     )
 
 
-def get(models: Any, model_id: int, from_block: int = 0) -> Model:
+def get(models: ContractInstance, model_id: int, from_block: int = 0) -> Model:
     """Model ``model_id``; NotFound when it is not registered."""
     from datasoil.chain import event_logs
 
@@ -448,7 +466,7 @@ def get(models: Any, model_id: int, from_block: int = 0) -> Model:
     raise NotFound(f"model {model_id} exists but its ModelRegistered event was not found")
 
 
-def all_models(models: Any, from_block: int = 0) -> list[Model]:
+def all_models(models: ContractInstance, from_block: int = 0) -> list[Model]:
     """Every registered model, by id."""
     from datasoil.chain import event_logs
 
@@ -754,7 +772,7 @@ class RowProof:
 
 def _entry_proof(
     manifest: mf.Manifest,
-    registry: Any,
+    registry: Registry,
     dataset_id: int,
     row_index: int,
     leaves: Mapping[int, Sequence[bytes]],
@@ -786,16 +804,40 @@ def _entry_proof(
     )
 
 
+def claim_fates(proofs: ContractInstance, store: Any, claim_id: int, from_block: int = 0) -> bytes:
+    """The fate file of cleaning claim ``claim_id``: ``fate.bin`` of the claim bundle its
+    proof CID names (:func:`datasoil.flows.claims.pin_bundle`), fetched verified from
+    ``store``; :func:`prove_row` checks it against the claim's fate root.
+
+    Raises NotFound when the bundle holds no ``fate.bin``, and what reading the claim and
+    fetching the bundle raise.
+    """
+    import tempfile
+
+    from datasoil.flows.claims import claim_documents
+
+    proof_cid = claim_documents(proofs, claim_id, from_block)["proof_cid"]
+    with tempfile.TemporaryDirectory(prefix="datasoil-fates-") as tmp:
+        bundle = Path(tmp) / "bundle"
+        store.get(cid_to_tuple(proof_cid).to_cid(), bundle)
+        try:
+            return (bundle / "fate.bin").read_bytes()
+        except FileNotFoundError:
+            raise NotFound(
+                f"expected fate.bin in claim #{claim_id}'s bundle {proof_cid}, found none"
+            ) from None
+
+
 def prove_row(
     model_id: int,
     dataset_id: int,
     row_index: int,
     *,
-    models: Any,
-    registry: Any,
+    models: ContractInstance,
+    registry: Registry,
     store: Any,
     leaves: Mapping[int, Sequence[bytes]] | None = None,
-    proofs: Any = None,
+    proofs: ContractInstance | None = None,
     claim_id: int | None = None,
     fates: bytes | None = None,
     from_block: int = 0,
@@ -805,7 +847,8 @@ def prove_row(
     The manifest is read from the store and checked against the chain. ``leaves`` maps a
     dataset id to its leaf hashes (keyed for a private dataset), needed for a dataset
     whose row is in the manifest. With ``claim_id`` (a cleaning claim on ``proofs``
-    whose parent is ``dataset_id``) and its fate file ``fates``, the bundle also follows
+    whose parent is ``dataset_id``) and its fate file ``fates`` (when not given, fetched
+    from the claim's bundle in ``store``: :func:`claim_fates`), the bundle also follows
     the row into the claim's child. Raises ProofError, NotFound, ManifestError.
     """
     from datasoil.flows import audit
@@ -816,8 +859,8 @@ def prove_row(
     direct = _entry_proof(manifest, registry, dataset_id, row_index, leaves)
     hop = via = None
     if claim_id is not None:
-        if proofs is None or fates is None:
-            raise ProofError("expected the claims contract and the claim's fate file for a hop")
+        if proofs is None:
+            raise ProofError("expected the claims contract for a hop through a claim")
         claim = audit.read_claim(proofs, claim_id)
         if claim.parent_id != dataset_id:
             raise ProofError(
@@ -825,6 +868,8 @@ def prove_row(
                 f"#{claim.parent_id}"
             )
         parent, child = registry.get(claim.parent_id), registry.get(claim.child_id)
+        if fates is None:
+            fates = claim_fates(proofs, store, claim_id, from_block)
         records = [fates[k : k + FATE_SIZE] for k in range(0, len(fates), FATE_SIZE)]
         fate_leaves = [merkle.leaf_hash(r) for r in records]
         if merkle.root(fate_leaves) != claim.fate_root or len(records) != parent.row_count:
@@ -853,7 +898,9 @@ def prove_row(
     return bundle
 
 
-def _verify_entry_on_chain(models: Any, registry: Any, model_id: int, p: EntryProof) -> bool:
+def _verify_entry_on_chain(
+    models: ContractInstance, registry: Registry, model_id: int, p: EntryProof
+) -> bool:
     if p.inclusion is not None:
         if bytes(registry.contract.row_root(p.dataset_id)) != p.row_root:
             return False
@@ -877,7 +924,13 @@ def _verify_entry_on_chain(models: Any, registry: Any, model_id: int, p: EntryPr
     )
 
 
-def verify_on_chain(bundle: RowProof, *, models: Any, registry: Any, proofs: Any = None) -> None:
+def verify_on_chain(
+    bundle: RowProof,
+    *,
+    models: ContractInstance,
+    registry: Registry,
+    proofs: ContractInstance | None = None,
+) -> None:
     """Check a bundle against the chain: its manifest openings with ModelRegistry's views,
     its row roots and counts with the registry's, its hop's fate root with the claim's.
 
@@ -922,10 +975,10 @@ def table_leaves(table: Any, schema: Any, key: bytes | None = None) -> list[byte
 def leaves_for(
     dataset_id: int,
     *,
-    registry: Any,
+    registry: Registry,
     store: Any,
-    account: Any = None,
-    market: Any = None,
+    account: AccountAPI | None = None,
+    market: access.Market | None = None,
     path: Path | None = None,
 ) -> list[bytes]:
     """The leaf hashes of dataset ``dataset_id`` (keyed when private), from its file at
