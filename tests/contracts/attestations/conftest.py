@@ -1,56 +1,26 @@
-"""Fixtures for the Attestations contract: a registered dataset, attestation builders
-and EIP-712 signing with the roles' keys (through datasoil.flows.attest)."""
+"""Fixtures for the Attestations contract on titanoboa: a registered dataset, attestation
+builders and EIP-712 signing with the roles' keys (through datasoil.flows.attest)."""
 
 from __future__ import annotations
-
-import hashlib
 
 import pytest
 
 from datasoil.flows.attest import Attestation, sign, split_signature, typed_data
-from datasoil.formats.cid import CidTuple
+from tests.contracts._boa import *  # noqa: F403
+from tests.contracts._boa import deploy
 
-DAG_PB = 0x70
-RAW = 0x55
-QUALITY = hashlib.sha3_256(b"unused").digest()  # any 32 bytes serve as a metric-set id
-METRIC = bytes.fromhex("aa" * 32)
-FAR = 2**63  # a deadline far in the future
+from .builders import FAR, METRIC, register_datasets, report, root
 
 
-def root(seed: int) -> bytes:
-    return hashlib.sha256(b"root%d" % seed).digest()
-
-
-def vrs(sig: bytes) -> tuple[int, bytes, bytes]:
-    """The contract's Signature struct from 65 bytes r ++ s ++ v, without any checks."""
-    return (sig[64], sig[:32], sig[32:64])
-
-
-def report(seed: int = 1) -> CidTuple:
-    return CidTuple(1, RAW, hashlib.sha256(b"report%d" % seed).digest())
-
-
-@pytest.fixture
-def attestations(project, deployer, registry):
-    return deployer.deploy(project.Attestations, registry)
+@pytest.fixture(scope="session")
+def attestations(registry):
+    return deploy("Attestations", registry.address)
 
 
 @pytest.fixture
 def dataset(registry, owner):
     """Registers dataset 1 (row root ``root(1)``) and 2 (``root(2)``)."""
-    for seed in (1, 2):
-        registry.register(
-            ((1 << 64) | DAG_PB, hashlib.sha256(b"cid%d" % seed).digest()),
-            root(seed),
-            10,
-            False,
-            ((1 << 64) | 0x0129, hashlib.sha256(b"meta%d" % seed).digest()),
-            "CC-BY-4.0",
-            [],
-            0,
-            sender=owner,
-        )
-    return 1
+    return register_datasets(registry, owner)
 
 
 @pytest.fixture
@@ -76,12 +46,13 @@ def make(attestations, dataset):
 
 
 @pytest.fixture
-def signer(attestations, chain):
+def signer(attestations, chain_id):
     """Signs an Attestation with a test account's key for this contract and chain; returns
     the contract's (v, r, s)."""
+    this_chain = chain_id
 
     def _sign(account, att, *, chain_id=None, contract=None):
-        typed = typed_data(att, chain_id or chain.chain_id, contract or attestations.address)
+        typed = typed_data(att, chain_id or this_chain, contract or attestations.address)
         return split_signature(sign(typed, account.private_key))
 
     return _sign

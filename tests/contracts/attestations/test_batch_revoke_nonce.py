@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-import ape
+import boa
 
-from .conftest import METRIC, root
+from tests.contracts._boa import event, events
+
+from .builders import METRIC, root
 
 OTHER_METRIC = bytes.fromhex("bb" * 32)
 DIRECT = (0, b"\0" * 32, b"\0" * 32)  # v = 0: the caller attests
@@ -17,13 +19,12 @@ def test_attest_batch__mixed_direct_and_relayed(
     a = make(attester, score=100)
     b = make(other, score=300, metric_set=OTHER_METRIC)
     c = make(auditor, score=500, dataset_id=2, row_root=root(2))
-    tx = attestations.attest_batch(
+    attestations.attest_batch(
         [a.as_abi(), b.as_abi(), c.as_abi()],
         [signer(attester, a), signer(other, b), DIRECT],
         sender=auditor,
     )
-    events = tx.decode_logs(attestations.Attested)
-    assert [(e.attester, e.score) for e in events] == [
+    assert [(e.attester, e.score) for e in events(attestations, "Attested")] == [
         (attester, 100),
         (other, 300),
         (auditor, 500),
@@ -34,25 +35,25 @@ def test_attest_batch__mixed_direct_and_relayed(
 
 
 def test_attest_batch__empty(attestations, auditor):
-    tx = attestations.attest_batch([], [], sender=auditor)
-    assert tx.decode_logs(attestations.Attested) == []
+    attestations.attest_batch([], [], sender=auditor)
+    assert events(attestations, "Attested") == []
 
 
 def test_attest_batch__lengths_differ_reverts(attestations, attester, make, signer):
     a = make(attester)
-    with ape.reverts("attestations: lengths differ"):
+    with boa.reverts("attestations: lengths differ"):
         attestations.attest_batch([a.as_abi()], [], sender=attester)
 
 
 def test_attest_batch__direct_entry_of_another_reverts(attestations, attester, other, make):
-    with ape.reverts("attestations: sender is not the attester"):
+    with boa.reverts("attestations: sender is not the attester"):
         attestations.attest_batch([make(attester).as_abi()], [DIRECT], sender=other)
 
 
 def test_attest_batch__one_bad_entry_reverts_all(attestations, attester, other, make, signer):
     a = make(attester)
     b = make(other)
-    with ape.reverts("attestations: signer is not the attester"):
+    with boa.reverts("attestations: signer is not the attester"):
         attestations.attest_batch(
             [a.as_abi(), b.as_abi()], [signer(attester, a), signer(attester, b)], sender=other
         )
@@ -77,13 +78,13 @@ def test_attest_batch__same_attester_twice_needs_consecutive_nonces(
 def test_revoke__leaves_aggregate_bumps_nonce_and_logs(attestations, attester, other, make):
     attestations.attest(make(attester, score=7000).as_abi(), sender=attester)
     attestations.attest(make(other, score=1000).as_abi(), sender=other)
-    tx = attestations.revoke(1, METRIC, sender=attester)
+    attestations.revoke(1, METRIC, sender=attester)
+    revoked = event(attestations, "Revoked")
     assert tuple(attestations.aggregate(1, METRIC)) == (1, 1000)
     record = attestations.record(attester, 1, METRIC)
     assert (record.active, record.revoked, record.nonce, record.score) == (False, True, 2, 7000)
-    (event,) = tx.decode_logs(attestations.Revoked)
-    assert (event.attester, event.dataset_id, event.metric_set) == (attester, 1, METRIC)
-    assert (event.score, event.nonce) == (7000, 2)
+    assert (revoked.attester, revoked.dataset_id, revoked.metric_set) == (attester, 1, METRIC)
+    assert (revoked.score, revoked.nonce) == (7000, 2)
 
 
 def test_revoke__old_signature_cannot_revive(attestations, attester, other, make, signer):
@@ -91,7 +92,7 @@ def test_revoke__old_signature_cannot_revive(attestations, attester, other, make
     attestations.attest(make(attester).as_abi(), sender=attester)
     sig = signer(attester, att)  # signed before the revocation, for the then-current nonce
     attestations.revoke(1, METRIC, sender=attester)
-    with ape.reverts("attestations: nonce is not the current one"):
+    with boa.reverts("attestations: nonce is not the current one"):
         attestations.attest_by_sig(att.as_abi(), sig, sender=other)
 
 
@@ -113,11 +114,11 @@ def test_revoke__at_max_nonce_saturates(attestations, attester, make):
 
 
 def test_revoke__nothing_active_reverts(attestations, attester, make):
-    with ape.reverts("attestations: no active attestation"):
+    with boa.reverts("attestations: no active attestation"):
         attestations.revoke(1, METRIC, sender=attester)
     attestations.attest(make(attester).as_abi(), sender=attester)
     attestations.revoke(1, METRIC, sender=attester)
-    with ape.reverts("attestations: no active attestation"):
+    with boa.reverts("attestations: no active attestation"):
         attestations.revoke(1, METRIC, sender=attester)
 
 
@@ -126,12 +127,12 @@ def test_revoke__nothing_active_reverts(attestations, attester, make):
 
 def test_bump_nonce__sets_nonce_keeps_record_and_logs(attestations, attester, make):
     attestations.attest(make(attester, score=5000).as_abi(), sender=attester)
-    tx = attestations.bump_nonce(1, METRIC, 10, sender=attester)
+    attestations.bump_nonce(1, METRIC, 10, sender=attester)
+    bumped = event(attestations, "NonceBumped")
     record = attestations.record(attester, 1, METRIC)
     assert (record.nonce, record.score, record.active) == (10, 5000, True)
     assert tuple(attestations.aggregate(1, METRIC)) == (1, 5000)
-    (event,) = tx.decode_logs(attestations.NonceBumped)
-    assert (event.attester, event.dataset_id, event.metric_set, event.nonce) == (
+    assert (bumped.attester, bumped.dataset_id, bumped.metric_set, bumped.nonce) == (
         attester,
         1,
         METRIC,
@@ -141,8 +142,8 @@ def test_bump_nonce__sets_nonce_keeps_record_and_logs(attestations, attester, ma
 
 
 def test_bump_nonce__not_above_reverts(attestations, attester):
-    with ape.reverts("attestations: nonce not above the current one"):
+    with boa.reverts("attestations: nonce not above the current one"):
         attestations.bump_nonce(1, METRIC, 0, sender=attester)
     attestations.bump_nonce(1, METRIC, 3, sender=attester)
-    with ape.reverts("attestations: nonce not above the current one"):
+    with boa.reverts("attestations: nonce not above the current one"):
         attestations.bump_nonce(1, METRIC, 3, sender=attester)

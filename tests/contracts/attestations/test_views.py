@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-import ape
+import boa
+from eth_abi import encode
 from eth_utils import keccak
 
 from datasoil.flows.attest import DOMAIN_NAME, DOMAIN_VERSION, reproduction_metric_set
+from tests.contracts._boa import deploy
 
 
-def test_init__registry_and_domain(attestations, registry, chain):
+def test_init__registry_and_domain(attestations, registry, chain_id):
     assert attestations.registry() == registry.address
     assert attestations.MAX_SCORE() == 10000
     assert attestations.MAX_BATCH() == 32
@@ -15,11 +17,9 @@ def test_init__registry_and_domain(attestations, registry, chain):
     assert (domain[1], domain[2], domain[3], domain[4]) == (
         DOMAIN_NAME,
         DOMAIN_VERSION,
-        chain.chain_id,
+        chain_id,
         attestations.address,
     )
-    from eth_abi import encode
-
     expected = keccak(
         encode(
             ["bytes32", "bytes32", "bytes32", "uint256", "address"],
@@ -30,7 +30,7 @@ def test_init__registry_and_domain(attestations, registry, chain):
                 ),
                 keccak(text=DOMAIN_NAME),
                 keccak(text=DOMAIN_VERSION),
-                chain.chain_id,
+                chain_id,
                 attestations.address,
             ],
         )
@@ -38,9 +38,9 @@ def test_init__registry_and_domain(attestations, registry, chain):
     assert attestations.domain_separator() == expected
 
 
-def test_init__zero_registry_reverts(project, deployer):
-    with ape.reverts("attestations: zero registry"):
-        deployer.deploy(project.Attestations, "0x" + "00" * 20)
+def test_init__zero_registry_reverts():
+    with boa.reverts("attestations: zero registry"):
+        deploy("Attestations", "0x" + "00" * 20)
 
 
 def test_reproduction_metric_set__matches_python_layout(attestations):

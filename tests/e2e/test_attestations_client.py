@@ -1,4 +1,6 @@
-"""datasoil.flows.attest.Attestations (the library the `ape run attest` script calls) on chain."""
+"""datasoil.flows.attest.Attestations (the library the `ape run attest` script calls) on
+chain: it drives ape contracts, so it runs on ape + anvil (the contract's own unit tests
+are in tests/contracts/attestations, on titanoboa)."""
 
 from __future__ import annotations
 
@@ -6,12 +8,15 @@ import pytest
 
 from datasoil.errors import ChainError, NotFound
 from datasoil.flows.attest import AttestationError, Attestations, RelayPayload, SignatureError
-
-from .conftest import METRIC, report, root
+from tests.contracts.attestations.builders import METRIC, register_datasets, report, root
 
 
 @pytest.fixture
-def client(attestations, registry, dataset):
+def client(project, deployer, owner):
+    """A fresh registry (datasets 1 and 2, whatever other tests registered) and contract."""
+    registry = deployer.deploy(project.DatasetRegistry)
+    attestations = deployer.deploy(project.Attestations, registry)
+    register_datasets(registry, owner)
     return Attestations(attestations, registry)
 
 
