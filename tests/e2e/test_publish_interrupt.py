@@ -138,14 +138,32 @@ def _store(tmp_path: Path) -> LocalStore:
     return LocalStore(tmp_path / "ipfs")
 
 
-def test_interrupt__while_committing_rows_leaves_nothing(tmp_path, wide, wrapped, owner):
-    code, err = _interrupt_publish(tmp_path, wide, wrapped, owner, at="rows:")
+def test_interrupt__before_the_data_pass_leaves_nothing(tmp_path, wide, wrapped, owner):
+    code, err = _interrupt_publish(tmp_path, wide, wrapped, owner, at="schema:")
     assert (code, err) == (
         INTERRUPTED,
         ["interrupted: nothing registered; nothing pinned by this run"],
     )
     assert wrapped.count() == 0
     assert _store(tmp_path).pins() == [] and list(_store(tmp_path).iter_blocks()) == []
+
+
+def test_interrupt__while_committing_rows_leaves_only_unpinned_blocks(
+    tmp_path, wide, wrapped, owner
+):
+    # One pass feeds the rows and the store: by the last "rows:" line every block of the
+    # file is written (3 leaves and its root), and none is pinned.
+    code, err = _interrupt_publish(tmp_path, wide, wrapped, owner, at="rows:")
+    assert (code, err) == (
+        INTERRUPTED,
+        [
+            "interrupted: nothing registered; nothing pinned by this run "
+            "(4 unpinned blocks stay until `datasoil store gc`)"
+        ],
+    )
+    store = _store(tmp_path)
+    assert wrapped.count() == 0 and store.pins() == [] and len(list(store.iter_blocks())) == 4
+    assert len(store.gc().removed) == 4 and list(store.iter_blocks()) == []
 
 
 def test_interrupt__mid_add_leaves_unpinned_blocks_that_gc_collects(

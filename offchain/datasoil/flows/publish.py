@@ -16,7 +16,7 @@ is saved for the owner's keeper (:func:`datasoil.flows.access.save_content_key`)
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import functools
 import io
 import json
 import os
@@ -28,14 +28,19 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, BinaryIO, cast
+
+from multiformats import CID
 
 from datasoil import config
+from datasoil._fs import read_full, write_atomic
 from datasoil.errors import DatasoilError, SchemaError
-from datasoil.flows import access
+from datasoil.flows import _streams, access
+from datasoil.flows._streams import IterReader, Parser, Tee
 from datasoil.formats import crypto, merkle, rows, unixfs
 from datasoil.formats.croissant import FileEntry, build, canonical_bytes
 from datasoil.store.base import Store, as_cid, normalize
+from datasoil.store.local import LocalStore
 
 __all__ = [
     "MANIFEST_NAME",
@@ -51,6 +56,7 @@ __all__ = [
 
 MANIFEST_NAME = "datasoil-manifest.json"
 Progress = Callable[[str], None]
+_BLOCK = 1 << 20  # bytes per read of a tar member
 
 
 @dataclass(frozen=True)
@@ -83,30 +89,111 @@ class Prepared:
         }
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _file_entries(path: Path, profile: unixfs.Profile) -> list[FileEntry]:
-    base = path if path.is_dir() else path.parent
-    entries = []
-    for file in rows.dataset_files(path):
-        rel = file.relative_to(base).as_posix()
-        added = unixfs.add_path(file, profile)
-        entries.append(
-            FileEntry(
-                path=rel,
-                cid=str(added.cid),
-                size=file.stat().st_size,
-                sha256=_sha256_file(file),
-                format=file.suffix.lstrip(".").lower().replace("ndjson", "jsonl"),
-            )
+def _refuse_empty(path: Path, row_count: int, allow_empty: bool) -> None:
+    if row_count == 0 and not allow_empty:
+        raise SchemaError(
+            f"expected at least one row in {path}, found none (pass --allow-empty to publish "
+            "an empty dataset)"
         )
-    return entries
+
+
+class _RowRoot:
+    """The RFC 9162 root of a dataset's rows, built on the parser thread."""
+
+    def __init__(self, schema: rows.Schema, key: bytes | None, say: Progress) -> None:
+        self.schema = schema
+        self.key = key
+        self.builder = merkle.RootBuilder()
+        self.count = 0  # rows committed so far, read by the reading thread for progress
+        self._say = say
+        self._said = 0
+
+    def consume(self, files: Iterator[tuple[Path, BinaryIO | None]]) -> None:
+        for file, stream in files:
+            if stream is None:
+                batches = rows.read_batches(file, self.schema)
+            else:
+                batches = rows.read_stream(file, stream, self.schema)
+            for batch in batches:
+                self.builder.extend_digests(rows.batch_leaf_digests(batch, self.schema, self.key))
+                self.count = self.builder.size
+
+    def tick(self) -> None:
+        """Say ``rows: N`` if N has grown since it was last said (in the reading thread)."""
+        if self.count != self._said:
+            self._said = self.count
+            self._say(f"rows: {self._said}")
+
+
+class _Inference:
+    """Schema inference on the parser thread (private datasets infer during their facts pass)."""
+
+    schema: rows.Schema | None = None
+
+    def consume(self, files: Iterator[tuple[Path, BinaryIO | None]]) -> None:
+        self.schema = rows.infer_schema_from(files)
+
+
+@contextlib.contextmanager
+def _parsing(files: Sequence[Path], consume: _streams.Consume | None) -> Iterator[Parser | None]:
+    """A :class:`Parser` running ``consume`` over ``files`` for the ``with`` block (none
+    for ``None``); a block that completes waits for it and raises what it raised."""
+    if consume is None:
+        yield None
+        return
+    with Parser(files, consume, rows.reads_as_stream) as parser:
+        yield parser
+        parser.finish()
+
+
+def _open(file: Path) -> BinaryIO:
+    try:
+        return open(file, "rb", buffering=0)
+    except OSError as exc:
+        raise unixfs.UnreadableInput(f"cannot read {file}: {exc.strerror or exc}") from exc
+
+
+def _format(file: Path) -> str:
+    return file.suffix.lstrip(".").lower().replace("ndjson", "jsonl")
+
+
+def _read_files(
+    files: Sequence[Path],
+    base: Path,
+    profile: unixfs.Profile,
+    parser: Parser | None,
+    sink: unixfs.BlockSink | None,
+    after: Callable[[], None] | None,
+) -> tuple[list[FileEntry], dict[Path, unixfs.Added]]:
+    """Read each data file once: its UnixFS import (blocks to ``sink``), SHA-256 and size,
+    with every block also handed to ``parser``. Returns the file entries and imports."""
+    entries: list[FileEntry] = []
+    imported: dict[Path, unixfs.Added] = {}
+    for i, file in enumerate(files):
+        feed = functools.partial(parser.feed, i) if parser is not None else None
+        with _open(file) as handle:
+            tee = Tee(handle, feed, after)
+            added = unixfs.add_stream(cast(BinaryIO, tee), profile, sink)
+        if parser is not None:
+            parser.end(i)
+        imported[file] = added
+        rel = file.relative_to(base).as_posix()
+        entries.append(FileEntry(rel, str(added.cid), tee.size, tee.hexdigest(), _format(file)))
+    return entries, imported
+
+
+def _dataset_root(
+    path: Path,
+    imported: dict[Path, unixfs.Added],
+    profile: unixfs.Profile,
+    sink: unixfs.BlockSink | None,
+) -> CID:
+    """The UnixFS root of ``path`` (what ``unixfs.add_path`` gives) from its data files'
+    imports; in a directory, the other files are read and imported here."""
+    if not path.is_dir():
+        return imported[path].cid
+    known = {file.relative_to(path).as_posix(): added for file, added in imported.items()}
+    return unixfs.add_path_known(path, profile, sink, known=known).cid
 
 
 def _deterministic_tar(files: Sequence[tuple[str, Path]], manifest: bytes, out: Path) -> None:
@@ -120,6 +207,59 @@ def _deterministic_tar(files: Sequence[tuple[str, Path]], manifest: bytes, out: 
             info.size, info.mtime, info.mode = file.stat().st_size, 0, 0o644
             with file.open("rb") as handle:
                 tar.addfile(info, handle)
+
+
+def _tar_stream(
+    members: Sequence[tuple[FileEntry, Path]],
+    manifest: bytes,
+    parser: Parser | None,
+    after: Callable[[], None] | None,
+) -> Iterator[bytes]:
+    """The bytes :func:`_deterministic_tar` writes for ``members``, as they are produced.
+
+    Each member is read once (its blocks also go to ``parser``) and must still have the
+    size and SHA-256 of its entry.
+
+    Raises:
+        DatasoilError: a file changed since its entry was made.
+    """
+    offset = 0
+
+    def header(name: str, size: int) -> bytes:
+        info = tarfile.TarInfo(name)
+        info.size, info.mtime, info.mode = size, 0, 0o644
+        return info.tobuf(tarfile.USTAR_FORMAT, tarfile.ENCODING, "surrogateescape")
+
+    def padding(size: int) -> bytes:
+        return tarfile.NUL * (-size % tarfile.BLOCKSIZE)
+
+    for piece in (header(MANIFEST_NAME, len(manifest)), manifest, padding(len(manifest))):
+        offset += len(piece)
+        yield piece
+    for i, (entry, file) in enumerate(members):
+        piece = header(entry.path, entry.size)
+        offset += len(piece)
+        yield piece
+        feed = functools.partial(parser.feed, i) if parser is not None else None
+        with _open(file) as handle:
+            tee = Tee(handle, feed, after)
+            while tee.size < entry.size:
+                block = read_full(tee, min(entry.size - tee.size, _BLOCK))
+                if not block:
+                    break
+                yield block
+        if parser is not None:
+            parser.end(i)
+        if tee.size != entry.size or tee.hexdigest() != entry.sha256:
+            raise DatasoilError(
+                f"expected {file} to stay as it was read ({entry.size} bytes, sha256 "
+                f"{entry.sha256}), found it changed while it was being published"
+            )
+        piece = padding(entry.size)
+        offset = offset + entry.size + len(piece)
+        yield piece
+    end = 2 * tarfile.BLOCKSIZE
+    yield tarfile.NUL * (end + -(offset + end) % tarfile.RECORDSIZE)
 
 
 def prepare(
@@ -150,58 +290,43 @@ def prepare(
     ``pinned``, if given, gets each CID as soon as it is pinned (so a caller knows what
     an interrupted prepare left pinned).
 
+    The data is read at most twice: schema inference (when ``schema`` is not given and a
+    file is CSV or JSONL) reads it once, then one pass feeds the UnixFS chunker, the store,
+    each file's SHA-256 and the row leaves together (a private dataset: the chunker and
+    hashes with inference, or with the rows when ``schema`` is given, then the encrypted
+    tar with the rows). Memory stays bounded whatever the size.
+
     Raises SchemaError for an empty dataset unless ``allow_empty``, and whatever the
-    readers raise for unreadable, ragged, non-UTF-8 or ill-typed input; nothing is
-    pinned for a dataset that fails before its data was added.
+    readers raise for unreadable, ragged, non-UTF-8 or ill-typed input. Nothing is pinned
+    for a dataset that fails before its content is pinned; blocks the data pass already
+    stored stay unpinned until ``datasoil store gc``.
     """
     path = Path(path)
     if not path.exists():
         raise DatasoilError(f"expected a dataset file or directory, found nothing at {path}")
     say = progress or (lambda _msg: None)
     chosen = unixfs.profile_for(profile)
-    schema = schema or rows.infer_schema(path)
-    say(f"schema: {', '.join(f'{c.name}:{c.type}' for c in schema.columns)}")
-    files = _file_entries(path, chosen)
     if content_key is not None and not private:
         raise DatasoilError("expected private=True with a content key, found a public dataset")
-    if private and content_key is None:
-        content_key = crypto.new_content_key()
-    row_key = crypto.row_hmac_key(content_key) if content_key else None
-    builder = merkle.RootBuilder()
-    for hashes in rows.dataset_leaf_hashes(path, schema, row_key):
-        builder.extend(hashes)
-        say(f"rows: {builder.size}")
-    row_root, row_count = builder.root(), builder.size
-    if row_count == 0 and not allow_empty:
-        raise SchemaError(
-            f"expected at least one row in {path}, found none (pass --allow-empty to publish "
-            "an empty dataset)"
-        )
-    plaintext_cid: str | None = None
+    files = rows.dataset_files(path)
+    if schema is None and not any(rows.reads_as_stream(f) for f in files):
+        schema = rows.infer_schema(path)  # Parquet alone: footers, not a pass over the data
     if private:
-        assert content_key is not None
-        plaintext_cid = str(unixfs.add_path(path, chosen).cid)
-        manifest = {
-            "plaintext_cid": plaintext_cid,
-            "profile": chosen.name,
-            "files": [e.__dict__ for e in files],
-            "schema": schema.to_json(),
-            "row_encoding": rows.ENCODING_VERSION,
-        }
-        with tempfile.TemporaryDirectory(prefix="datasoil-private-") as tmp:
-            tar_path, enc_path = Path(tmp) / "data.tar", Path(tmp) / "data.enc"
-            base = path if path.is_dir() else path.parent
-            members = [(f.relative_to(base).as_posix(), f) for f in rows.dataset_files(path)]
-            _deterministic_tar(members, json.dumps(manifest, sort_keys=True).encode(), tar_path)
-            crypto.encrypt_file(tar_path, enc_path, content_key)
-            content_cid = str(store.add_path(enc_path, chosen, pin=True))
-        if pinned is not None:
-            pinned.append(content_cid)
-        access.save_content_key(content_cid, content_key, manifest)
+        content_key = content_key or crypto.new_content_key()
+        content = _private_content(
+            path, files, store, chosen, schema, content_key, allow_empty=allow_empty, say=say
+        )
     else:
-        content_cid = str(store.add_path(path, chosen, pin=True))
-        if pinned is not None:
-            pinned.append(content_cid)
+        content = _public_content(
+            path, files, store, chosen, schema, allow_empty=allow_empty, say=say
+        )
+    schema, files_found, content_cid = content.roots.schema, content.entries, content.cid
+    row_root, row_count = content.roots.builder.root(), content.roots.count
+    if pinned is not None:
+        pinned.append(content_cid)
+    if content.manifest is not None:
+        assert content_key is not None
+        access.save_content_key(content_cid, content_key, content.manifest)
     say(f"content: {content_cid}")
     if private:
         # File names would let a reader confirm a guessed file: none by default.
@@ -214,7 +339,7 @@ def prepare(
         license=license,
         creator=creator or "unknown",
         content_cid=content_cid,
-        files=[] if private else files,
+        files=[] if private else files_found,
         schema=schema,
         row_root=row_root,
         row_count=row_count,
@@ -238,9 +363,127 @@ def prepare(
         license=license,
         profile=chosen.name,
         private=private,
-        files=tuple(files),
-        plaintext_cid=plaintext_cid,
+        files=tuple(files_found),
+        plaintext_cid=content.plaintext_cid,
     )
+
+
+def _say_schema(say: Progress, schema: rows.Schema) -> None:
+    say(f"schema: {', '.join(f'{c.name}:{c.type}' for c in schema.columns)}")
+
+
+@dataclass(frozen=True)
+class _Content:
+    """What pinning a dataset's content found: its rows, files and CIDs (and, private,
+    the manifest the encrypted tar opens with)."""
+
+    roots: _RowRoot
+    entries: list[FileEntry]
+    cid: str
+    plaintext_cid: str | None = None
+    manifest: dict[str, Any] | None = None
+
+
+def _public_content(
+    path: Path,
+    files: Sequence[Path],
+    store: Store,
+    profile: unixfs.Profile,
+    schema: rows.Schema | None,
+    *,
+    allow_empty: bool,
+    say: Progress,
+) -> _Content:
+    """Pin the dataset as it is: inference (unless ``schema``), then one pass for the row
+    leaves, the file hashes, the CIDs and the store's blocks."""
+    if schema is None:
+        schema = rows.infer_schema(path)
+    _say_schema(say, schema)
+    roots = _RowRoot(schema, None, say)
+    base = path if path.is_dir() else path.parent
+    entries: list[FileEntry] = []
+
+    def produce(sink: unixfs.BlockSink | None) -> CID:
+        with _parsing(files, roots.consume) as parser:
+            found, imported = _read_files(files, base, profile, parser, sink, roots.tick)
+        roots.tick()
+        _refuse_empty(path, roots.count, allow_empty)
+        entries.extend(found)
+        return _dataset_root(path, imported, profile, sink)
+
+    if isinstance(store, LocalStore):
+        cid = store.add_with(produce, name=path.name)
+    else:  # a store that imports whole files (Kubo's) reads the data once more
+        produce(None)
+        cid = store.add_path(path, profile, pin=True)
+    return _Content(roots, entries, str(cid))
+
+
+def _private_content(
+    path: Path,
+    files: Sequence[Path],
+    store: Store,
+    profile: unixfs.Profile,
+    schema: rows.Schema | None,
+    content_key: bytes,
+    *,
+    allow_empty: bool,
+    say: Progress,
+) -> _Content:
+    """Pin the encrypted tar of the dataset: a pass for the file facts the manifest holds
+    (with inference, or with the keyed row leaves when ``schema`` is given), then one
+    that tars, encrypts and stores (with the row leaves if they are still to do)."""
+    row_key = crypto.row_hmac_key(content_key)
+    base = path if path.is_dir() else path.parent
+    inference = _Inference()
+    early = None if schema is None else _RowRoot(schema, row_key, say)
+    if schema is not None:
+        _say_schema(say, schema)
+    first = inference.consume if early is None else early.consume
+    with _parsing(files, first) as parser:
+        tick = early.tick if early is not None else None
+        entries, imported = _read_files(files, base, profile, parser, None, tick)
+    if early is None:
+        assert inference.schema is not None
+        roots = _RowRoot(inference.schema, row_key, say)
+        _say_schema(say, roots.schema)
+    else:
+        roots = early
+        roots.tick()
+        _refuse_empty(path, roots.count, allow_empty)
+    plaintext_cid = str(_dataset_root(path, imported, profile, None))
+    manifest = {
+        "plaintext_cid": plaintext_cid,
+        "profile": profile.name,
+        "files": [e.__dict__ for e in entries],
+        "schema": roots.schema.to_json(),
+        "row_encoding": rows.ENCODING_VERSION,
+    }
+    members = list(zip(entries, files, strict=True))
+    manifest_bytes = json.dumps(manifest, sort_keys=True).encode()
+
+    @contextlib.contextmanager
+    def ciphertext() -> Iterator[Iterator[bytes]]:
+        with _parsing(files, None if early is not None else roots.consume) as parser:
+            tar = IterReader(_tar_stream(members, manifest_bytes, parser, roots.tick))
+            yield crypto.encrypt_stream(tar, content_key)
+        roots.tick()
+        _refuse_empty(path, roots.count, allow_empty)
+
+    if isinstance(store, LocalStore):
+
+        def produce(sink: unixfs.BlockSink) -> CID:
+            with ciphertext() as pieces:
+                return unixfs.add_stream(cast(BinaryIO, IterReader(pieces)), profile, sink).cid
+
+        cid = store.add_with(produce, name="data.enc")
+    else:  # a store that imports whole files (Kubo's) takes the ciphertext from a file
+        with tempfile.TemporaryDirectory(prefix="datasoil-private-") as tmp:
+            enc_path = Path(tmp) / "data.enc"
+            with ciphertext() as pieces:
+                write_atomic(enc_path, pieces)
+            cid = store.add_path(enc_path, profile, pin=True)
+    return _Content(roots, entries, str(cid), plaintext_cid, manifest)
 
 
 def find_duplicate(registry: Any, prepared: Prepared) -> int | None:

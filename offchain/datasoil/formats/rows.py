@@ -18,16 +18,17 @@ in docs/formats/rows.md, which is the reference; this module implements it.
 from __future__ import annotations
 
 import binascii
+import contextlib
 import datetime as dt
 import decimal
 import json
 import math
 import re
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import libipld
 import numpy as np
@@ -63,8 +64,11 @@ __all__ = [
     "encode_row",
     "encode_rows",
     "infer_schema",
+    "infer_schema_from",
     "load_schema",
     "read_batches",
+    "read_stream",
+    "reads_as_stream",
 ]
 
 ENCODING_VERSION = "datasoil-rows-v1"
@@ -479,7 +483,9 @@ def _typed_batch(
     return pa.RecordBatch.from_arrays(list(arrays), schema=arrow)
 
 
-def _csv_reader(path: Path, names: Sequence[str] | None, batch_bytes: int) -> Any:
+def _csv_reader(
+    path: Path, names: Sequence[str] | None, batch_bytes: int, stream: BinaryIO | None = None
+) -> Any:
     try:
         header = _csv_header(path)
     except UnicodeDecodeError as exc:
@@ -490,7 +496,7 @@ def _csv_reader(path: Path, names: Sequence[str] | None, batch_bytes: int) -> An
         raise SchemaError(f"{path}: expected unique non-empty CSV column names, found {header}")
     try:
         return pcsv.open_csv(
-            path,
+            path if stream is None else stream,
             read_options=pcsv.ReadOptions(use_threads=False, block_size=batch_bytes),
             parse_options=pcsv.ParseOptions(newlines_in_values=True),
             convert_options=pcsv.ConvertOptions(
@@ -540,8 +546,10 @@ def _csv_error(path: Path, exc: Exception) -> Exception:
     return SchemaError(f"{path}: cannot read CSV: {msg}")
 
 
-def _read_csv(path: Path, schema: Schema, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    reader = _csv_reader(path, schema.names, 1 << 22)
+def _read_csv(
+    path: Path, schema: Schema, batch_rows: int, stream: BinaryIO | None = None
+) -> Iterator[pa.RecordBatch]:
+    reader = _csv_reader(path, schema.names, 1 << 22, stream)
     arrow = schema.to_arrow()
     where = _Where(path)
     while True:
@@ -594,9 +602,10 @@ def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(1-based line number, object) of each non-blank line of a JSONL file."""
-    with open(path, "rb") as f:
+def _json_lines(path: Path, stream: BinaryIO | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(1-based line number, object) of each non-blank line of a JSONL file (read from
+    ``stream`` if given, else opened at ``path``)."""
+    with open(path, "rb") if stream is None else contextlib.nullcontext(stream) as f:
         for lineno, raw in enumerate(f, 1):
             if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
@@ -658,7 +667,9 @@ def _json_value(v: Any, t: str) -> Any:
 _JSON_ARROW = {**_ARROW_TYPES, "timestamp": pa.int64(), "date": pa.int32()}
 
 
-def _read_jsonl(path: Path, schema: Schema, batch_rows: int) -> Iterator[pa.RecordBatch]:
+def _read_jsonl(
+    path: Path, schema: Schema, batch_rows: int, stream: BinaryIO | None = None
+) -> Iterator[pa.RecordBatch]:
     arrow = schema.to_arrow()
     names = schema.names
     known = set(names)
@@ -678,7 +689,7 @@ def _read_jsonl(path: Path, schema: Schema, batch_rows: int) -> Iterator[pa.Reco
             values.clear()
         return _typed_batch(arrays, schema, arrow, where)
 
-    for row, (lineno, obj) in enumerate(_json_lines(path), 1):
+    for row, (lineno, obj) in enumerate(_json_lines(path, stream), 1):
         extra = obj.keys() - known
         if extra:
             raise SchemaError(
@@ -724,6 +735,39 @@ def read_batches(path: Path, schema: Schema, batch_rows: int = 65536) -> Iterato
         raise ValueError(f"batch_rows: expected a positive number, found {batch_rows}")
     for f in dataset_files(Path(path)):
         yield from _READERS[_format_of(f)](f, schema, batch_rows)
+
+
+_STREAM_READERS = {"csv": _read_csv, "jsonl": _read_jsonl}
+
+
+def reads_as_stream(path: Path) -> bool:
+    """Whether :func:`read_stream` and :func:`infer_schema_from` can take the data file at
+    ``path`` as a stream (CSV and JSONL can; Parquet needs random access to its file).
+
+    Raises :class:`~datasoil.errors.SchemaError` for an unsupported file type.
+    """
+    return _format_of(Path(path)) in _STREAM_READERS
+
+
+def read_stream(
+    path: Path, stream: BinaryIO, schema: Schema, batch_rows: int = 65536
+) -> Iterator[pa.RecordBatch]:
+    """:func:`read_batches` of the one data file ``path``, its bytes taken from ``stream``.
+
+    ``stream`` is read once, from where it stands to its end, and never seeked: a caller
+    reading the file for other purposes too (hashing, content addressing) can hand the
+    same bytes here instead of the file being read again. ``path`` names the format and
+    appears in errors; it is opened only for a CSV file's header line. The batches and
+    errors are those of :func:`read_batches` on ``path``.
+
+    Raises what :func:`read_batches` raises, and :class:`ValueError` for a file that
+    :func:`reads_as_stream` says cannot be streamed.
+    """
+    if batch_rows < 1:
+        raise ValueError(f"batch_rows: expected a positive number, found {batch_rows}")
+    if not reads_as_stream(path):
+        raise ValueError(f"expected a CSV or JSONL file to read as a stream, found {path}")
+    yield from _STREAM_READERS[_format_of(Path(path))](Path(path), schema, batch_rows, stream)
 
 
 # ---------------------------------------------------------------------------------------
@@ -788,8 +832,8 @@ class _TextKinds:
         return "string"
 
 
-def _infer_csv(path: Path) -> list[tuple[str, str | None]]:
-    reader = _csv_reader(path, None, 1 << 22)
+def _infer_csv(path: Path, stream: BinaryIO | None = None) -> list[tuple[str, str | None]]:
+    reader = _csv_reader(path, None, 1 << 22, stream)
     names = reader.schema.names
     kinds = [_TextKinds() for _ in names]
     while True:
@@ -833,7 +877,8 @@ def _parquet_kind(path: Path, name: str, t: pa.DataType) -> str:
     raise SchemaError(f"{path}: column {name!r}: unsupported Parquet type {t}")
 
 
-def _infer_parquet(path: Path) -> list[tuple[str, str | None]]:
+def _infer_parquet(path: Path, stream: BinaryIO | None = None) -> list[tuple[str, str | None]]:
+    # Only the footer is read, from ``path``: a Parquet file is never streamed.
     try:
         arrow = pq.ParquetFile(path).schema_arrow
     except (pa.ArrowInvalid, OSError) as exc:
@@ -841,10 +886,10 @@ def _infer_parquet(path: Path) -> list[tuple[str, str | None]]:
     return [(f.name, _parquet_kind(path, f.name, f.type)) for f in arrow]
 
 
-def _infer_jsonl(path: Path) -> list[tuple[str, str | None]]:
+def _infer_jsonl(path: Path, stream: BinaryIO | None = None) -> list[tuple[str, str | None]]:
     order: dict[str, set[str]] = {}
     strings: dict[str, list[str]] = {}
-    for lineno, obj in _json_lines(path):
+    for lineno, obj in _json_lines(path, stream):
         for k, v in obj.items():
             kinds = order.setdefault(k, set())
             if v is None:
@@ -917,10 +962,22 @@ def infer_schema(path: Path) -> Schema:
     Raises :class:`~datasoil.errors.SchemaError` (unsupported file, no columns, files that
     disagree) or :class:`~datasoil.errors.EncodingError` (invalid UTF-8).
     """
-    files = dataset_files(Path(path))
+    return infer_schema_from((f, None) for f in dataset_files(Path(path)))
+
+
+def infer_schema_from(files: Iterable[tuple[Path, BinaryIO | None]]) -> Schema:
+    """:func:`infer_schema` over the data files ``files`` gives, in order, as (path, stream).
+
+    A stream, where given, is read once to its end in place of opening the path (see
+    :func:`read_stream`; Parquet files, whose footer is all inference reads, take ``None``).
+
+    Raises what :func:`infer_schema` raises, and SchemaError for no files at all.
+    """
     merged: list[tuple[str, str | None]] | None = None
-    for f in files:
-        cols = _INFER[_format_of(f)](f)
+    for f, stream in files:
+        if stream is not None and not reads_as_stream(f):
+            raise ValueError(f"expected a CSV or JSONL file to read as a stream, found {f}")
+        cols = _INFER[_format_of(f)](f, stream)
         if merged is None:
             merged = cols
             first = f
@@ -934,7 +991,8 @@ def infer_schema(path: Path) -> Schema:
             merged = [(n, _merge(a, b)) for (n, a), (_, b) in zip(merged, cols, strict=True)]
         except ValueError as exc:
             raise SchemaError(f"{f}: column types disagree with {first}: {exc}") from None
-    assert merged is not None
+    if merged is None:
+        raise SchemaError("expected at least one data file to infer a schema from, found none")
     return Schema(tuple(Column(n, k or "string") for n, k in merged))
 
 

@@ -24,7 +24,7 @@ import stat
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +47,7 @@ __all__ = [
     "UnreadableInput",
     "add_bytes",
     "add_path",
+    "add_path_known",
     "add_stream",
     "cat",
     "export",
@@ -543,11 +544,12 @@ def _add_tree(
     profile: Profile,
     sink: BlockSink | None,
     progress: Callable[[int], None] | None,
+    known: Mapping[str, Added] | None = None,
 ) -> _Link:
     emitter = _Emitter(profile, sink)
     dirs = _DirBuilder(emitter)
 
-    def add_dir(dir_path: Path) -> _Link:
+    def add_dir(dir_path: Path, rel: str) -> _Link:
         try:
             with os.scandir(dir_path) as it:
                 dir_entries = sorted(it, key=lambda e: os.fsencode(e.name))
@@ -564,10 +566,11 @@ def _add_tree(
                 raise UnreadableInput(
                     f"expected UTF-8 file names, found {name!r} in {dir_path}"
                 ) from None
-            children.append((name, add_entry(Path(entry.path), follow=False)))
+            child_rel = entry.name if rel == "." else f"{rel}/{entry.name}"
+            children.append((name, add_entry(Path(entry.path), child_rel, follow=False)))
         return dirs.build(children)
 
-    def add_entry(entry_path: Path, *, follow: bool) -> _Link:
+    def add_entry(entry_path: Path, rel: str, *, follow: bool) -> _Link:
         try:
             st = entry_path.stat() if follow else entry_path.lstat()
         except OSError as exc:
@@ -579,8 +582,11 @@ def _add_tree(
                 raise _unreadable(entry_path, exc) from exc
             return _symlink_link(target, emitter)
         if stat.S_ISDIR(st.st_mode):
-            return add_dir(entry_path)
+            return add_dir(entry_path, rel)
         if stat.S_ISREG(st.st_mode):
+            done = known.get(rel) if known is not None else None
+            if done is not None:
+                return _Link(bytes(done.cid), done.size, done.file_size)
             try:
                 with open(entry_path, "rb", buffering=0) as f:
                     return _add_file_stream(f, profile, sink, progress)
@@ -590,7 +596,7 @@ def _add_tree(
             f"expected a regular file, directory or symlink, found another kind at {entry_path}"
         )
 
-    return add_entry(path, follow=True)
+    return add_entry(path, ".", follow=True)
 
 
 def add_path(
@@ -613,6 +619,29 @@ def add_path(
     root = _add_tree(path, profile, sink, progress)
     is_dir = path.is_dir()
     return Added(_make_cid(root.cid_bytes), root.tsize, root.file_size, is_dir)
+
+
+def add_path_known(
+    path: Path | str,
+    profile: Profile,
+    sink: BlockSink | None = None,
+    *,
+    known: Mapping[str, Added],
+) -> Added:
+    """:func:`add_path`, with some regular files already imported by the caller.
+
+    ``known`` maps a file's path relative to ``path`` (POSIX form, ``"."`` for ``path``
+    itself) to what :func:`add_stream` returned for its bytes under the same ``profile``;
+    those files are linked as they are, neither read nor handed to ``sink`` again (their
+    blocks went to the caller's sink when it imported them). Everything else is read as
+    :func:`add_path` reads it, and the root is the one :func:`add_path` gives when every
+    ``known`` entry is that file's import.
+
+    Raises what :func:`add_path` raises.
+    """
+    path = Path(path)
+    root = _add_tree(path, profile, sink, None, known)
+    return Added(_make_cid(root.cid_bytes), root.tsize, root.file_size, path.is_dir())
 
 
 # --------------------------------------------------------------------------- reading

@@ -28,7 +28,7 @@ import contextlib
 import fcntl
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,7 +40,7 @@ from datasoil.errors import CidMismatch, NotFound, StoreError
 from datasoil.store.base import block_links, fetch_to, normalize, resolve_profile, verify_block
 
 if TYPE_CHECKING:
-    from datasoil.formats.unixfs import Profile
+    from datasoil.formats.unixfs import BlockSink, Profile
 
 __all__ = ["BrokenPin", "GcResult", "LocalStore", "VerifyResult"]
 
@@ -196,11 +196,33 @@ class LocalStore:
         """
         from datasoil.formats import unixfs
 
+        prof = resolve_profile(profile)
+        return self.add_with(
+            lambda sink: unixfs.add_path(Path(path), prof, sink=sink).cid,
+            pin=pin,
+            name=name if name is not None else Path(path).name,
+        )
+
+    def add_with(
+        self, produce: Callable[[BlockSink], CID], *, pin: bool = True, name: str | None = None
+    ) -> CID:
+        """Store every block ``produce`` hands to its sink; pin the root it returns.
+
+        For an import that datasoil encodes while it does other work on the same bytes
+        (publish reads a file once for its CID, its hash, its row leaves and this store):
+        ``produce`` runs under the store's shared lock, as :meth:`add_path`'s import does,
+        so :meth:`gc` waits for the pin. The root is pinned without walking its DAG, so
+        ``produce`` must have handed over every block of it. Nothing is pinned if
+        ``produce`` raises; the blocks it stored stay until :meth:`gc`.
+
+        Raises:
+            CidMismatch: a block does not hash to its CID; and what ``produce`` raises.
+        """
         with self._shared():
-            added = unixfs.add_path(Path(path), resolve_profile(profile), sink=self._sink)
+            root = produce(self._sink)
             if pin:
-                self._add_pin(added.cid, name if name is not None else Path(path).name)
-        return added.cid
+                self._add_pin(root, name)
+        return root
 
     def add_bytes(
         self, data: bytes, profile: Profile | str | None = None, *, pin: bool = True
@@ -208,11 +230,8 @@ class LocalStore:
         """Import ``data`` as one UnixFS file and return its root CID."""
         from datasoil.formats import unixfs
 
-        with self._shared():
-            added = unixfs.add_bytes(data, resolve_profile(profile), sink=self._sink)
-            if pin:
-                self._add_pin(added.cid, None)
-        return added.cid
+        prof = resolve_profile(profile)
+        return self.add_with(lambda sink: unixfs.add_bytes(data, prof, sink=sink).cid, pin=pin)
 
     def _sink(self, cid: CID, data: bytes) -> None:
         # The blocks come from datasoil's own encoder; put_block still hashes them,
