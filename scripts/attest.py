@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 from ape import project
-from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
+from ape.cli import account_option, ape_cli_context
 
-from datasoil.app.scripting import friendly
+from datasoil.app.scripting import ChainCommand, friendly
 
 
 def _bytes32(text: str) -> bytes:
@@ -39,7 +39,7 @@ def cli():
     """Attest to datasets (quality, reproductions), relay signed attestations, show them."""
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.argument("dataset_id", type=int)
@@ -105,7 +105,7 @@ def quality(cli_ctx, account, dataset_id, data_path, key_file, label, relay_only
     )
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -123,7 +123,7 @@ def submit(cli_ctx, account, files):
     cli_ctx.logger.success(f"relayed {len(payloads)} attestation(s) ({receipt.txn_hash})")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @click.argument("dataset_id", type=int)
 @click.option("--trusted", type=click.Path(path_type=Path), help="Trusted attesters file.")
@@ -155,7 +155,7 @@ def show(cli_ctx, dataset_id, trusted, as_json):
             click.echo(f"  {r.attester}  {r.score:>5}  report {r.report_cid}  expires {expiry}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.argument("dataset_id", type=int)
@@ -167,7 +167,7 @@ def revoke(cli_ctx, account, dataset_id, metric_set):
     cli_ctx.logger.success(f"revoked ({receipt.txn_hash})")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.argument("dataset_id", type=int)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import click
 from ape import project
-from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
+from ape.cli import account_option, ape_cli_context
 
-from datasoil.app.scripting import friendly
+from datasoil.app.scripting import ChainCommand, friendly
 
 
 def _contracts():
@@ -84,7 +84,7 @@ def cli():
     """Open, answer, watch and finalise structural audits of cleaning claims."""
 
 
-@cli.command(name="open", cls=ConnectedProviderCommand)
+@cli.command(name="open", cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.argument("claim_id", type=int)
@@ -98,7 +98,7 @@ def open_(cli_ctx, account, claim_id):
     cli_ctx.logger.success(f"opened and revealed audit {number} of claim {claim_id}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.argument("claim_id", type=int)
@@ -120,7 +120,7 @@ def reveal(cli_ctx, account, claim_id, number, secret):
     cli_ctx.logger.success(f"revealed audit {number} of claim {claim_id}: seed 0x{seed.hex()}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.argument("claim_id", type=int)
@@ -142,7 +142,7 @@ def respond(cli_ctx, account, claim_id, number, data_dir, input_path, key_file, 
         cli_ctx.logger.info(f"claim {claim_id}: no open audit with a revealed seed")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.argument("claim_id", type=int)
@@ -169,7 +169,7 @@ def watch(
         time.sleep(interval)
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.argument("claim_id", type=int)
@@ -183,7 +183,7 @@ def finalize(cli_ctx, account, claim_id):
     cli_ctx.logger.success(f"finalised claim {claim_id}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @click.argument("claim_id", type=int)
 @friendly
@@ -195,7 +195,7 @@ def status(cli_ctx, claim_id):
     click.echo(json.dumps(audit.read_claim(proofs, claim_id).to_json(), indent=2))
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @click.argument("dataset_id", type=int)
 @friendly

@@ -7,17 +7,15 @@ from pathlib import Path
 
 import click
 from ape import project
-from ape.cli import ConnectedProviderCommand, ape_cli_context
+from ape.cli import ape_cli_context
 
-from datasoil.app.scripting import friendly
+from datasoil.app.scripting import ChainCommand, friendly
 
 
 def _registry():
-    from datasoil import chain
-    from datasoil.chain.registry import Registry
+    from datasoil.chain.session import Session
 
-    contracts = chain.contracts(project)
-    return Registry(contracts.registry, contracts.deployment.block)
+    return Session.connect(project).registry
 
 
 @click.group()
@@ -25,7 +23,7 @@ def cli():
     """Show registered datasets and their lineage."""
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @click.argument("dataset_id", type=int)
 @friendly
@@ -38,7 +36,7 @@ def show(cli_ctx, dataset_id):
     click.echo(json.dumps(data, indent=2))
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @click.argument("dataset_id", type=int)
 @friendly
@@ -51,7 +49,7 @@ def lineage(cli_ctx, dataset_id):
         click.echo("versions: " + " -> ".join(f"#{v}" for v in versions))
 
 
-@cli.command(name="list", cls=ConnectedProviderCommand)
+@cli.command(name="list", cls=ChainCommand)
 @ape_cli_context()
 @friendly
 def list_(cli_ctx):
@@ -62,7 +60,7 @@ def list_(cli_ctx):
         click.echo(f"#{d.id} {d.content_cid} rows={d.row_count} parents={parents}{flags}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @click.argument("old_id", type=int)
 @click.argument("new_id", type=int)

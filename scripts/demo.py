@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 from ape import accounts, project
-from ape.cli import ConnectedProviderCommand, ape_cli_context
+from ape.cli import ape_cli_context
 
-from datasoil.app.scripting import friendly
+from datasoil.app.scripting import ChainCommand, friendly
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command(cls=ChainCommand)
 @ape_cli_context()
 @click.option("--data", type=click.Path(path_type=Path), default=Path("examples/messy/people.csv"))
 @click.option(

@@ -5,9 +5,9 @@ network blocks and time pass on their own."""
 from __future__ import annotations
 
 import click
-from ape.cli import ConnectedProviderCommand, ape_cli_context
+from ape.cli import ape_cli_context
 
-from datasoil.app.scripting import friendly
+from datasoil.app.scripting import ChainCommand, friendly
 
 
 @click.group()
@@ -15,7 +15,7 @@ def cli():
     """Mine blocks or advance time on the local chain (windows, timeouts)."""
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @click.argument("blocks", type=click.IntRange(min=1, max=1_000_000))
 @friendly
@@ -27,7 +27,7 @@ def mine(cli_ctx, blocks):
     cli_ctx.logger.success(f"mined {blocks} blocks: the head is now block {head}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @click.argument("seconds", type=click.IntRange(min=1, max=10 * 365 * 86400))
 @friendly
@@ -39,7 +39,7 @@ def wait(cli_ctx, seconds):
     cli_ctx.logger.success(f"advanced {seconds} s: the head's timestamp is now {stamp}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @friendly
 def status(cli_ctx):

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import click
 from ape import project
-from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
+from ape.cli import account_option, ape_cli_context
 from rich.console import Console
 
 from datasoil.app.pin_remote import pin_or_exit
-from datasoil.app.scripting import friendly
+from datasoil.app.scripting import ChainCommand, friendly
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command(cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.argument("path", type=click.Path(path_type=Path))
