@@ -1,6 +1,6 @@
 """contracts/modules/fate.vy (through contracts/test/FateMock.vy) against the off-chain
-writer, `datasoil.engine.clean.FateRecord.encode`, so the two definitions of the
-`datasoil-fate-v1` record cannot drift.
+definition, `datasoil.formats.fate` (`FateRecord.encode`, `fate_rules`), so the two
+definitions of the `datasoil-fate-v1` record cannot drift.
 
 Records come as `FateRecord` values; the chain sees only their encoding and must reach
 the verdict the rules of docs/proofs.md give on the *fields* (`_verdict` below, written
@@ -8,7 +8,7 @@ from the docs, not from either implementation). A record that is valid for its c
 is accepted with its output index only if every field is read at its offset, and a
 single field mutated away from the valid value must flip the verdict exactly where the
 rules say. Raw byte records (a `kept` byte above 1, wrong lengths) are checked against
-the Python mirror `datasoil.flows.audit.fate_rules` as well.
+the Python rules `datasoil.formats.fate.fate_rules` as well.
 """
 
 from __future__ import annotations
@@ -19,9 +19,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from datasoil.engine.clean import FATE_NONE, FATE_RECORD_SIZE, FATE_STEP_NONE, FateRecord
-from datasoil.flows import audit
 from datasoil.formats import merkle
+from datasoil.formats.fate import (
+    FATE_NONE,
+    FATE_RECORD_SIZE,
+    FATE_STEP_NONE,
+    FateRecord,
+    fate_rules,
+)
 from tests.boa.conftest import load
 
 U64 = 2**64 - 1
@@ -91,14 +96,14 @@ def _check(fate, r: FateRecord, index: int, rows_in: int, rows_out: int) -> None
     assert len(data) == FATE_RECORD_SIZE
     expected = _verdict(r, index, rows_in, rows_out)
     assert tuple(fate.rules(data, index, rows_in, rows_out)) == expected
-    ok, out = audit.fate_rules(data, index, rows_in, rows_out)
+    ok, out = fate_rules(data, index, rows_in, rows_out)
     assert (ok, FATE_NONE if out is None else out) == expected
 
 
 def test_constants__match_the_python_definition(fate):
-    assert fate.size() == FATE_RECORD_SIZE == audit.FATE_SIZE
-    assert fate.no_row() == FATE_NONE == audit.FATE_NONE
-    assert fate.no_step() == FATE_STEP_NONE == audit.FATE_STEP_NONE
+    assert fate.size() == FATE_RECORD_SIZE
+    assert fate.no_row() == FATE_NONE
+    assert fate.no_step() == FATE_STEP_NONE
 
 
 @SETTINGS
@@ -149,7 +154,7 @@ def test_rules__raw_bytes_match_the_python_mirror(fate, raw, data):
     raw = raw[:8] + bytes([data.draw(st.integers(0, 255))]) + raw[9:]
     index = data.draw(st.integers(0, 64) | st.just(int.from_bytes(raw[:8], "big")))
     rows_in, rows_out = data.draw(st.integers(1, 2**64)), data.draw(st.integers(0, 2**64))
-    ok, out = audit.fate_rules(raw, index, rows_in, rows_out)
+    ok, out = fate_rules(raw, index, rows_in, rows_out)
     assert tuple(fate.rules(raw, index, rows_in, rows_out)) == (
         ok,
         FATE_NONE if out is None else out,

@@ -16,6 +16,7 @@ from datasoil.engine import clean
 from datasoil.errors import ChainError
 from datasoil.flows import claims, publish
 from datasoil.flows.attest import Attestations, reproduction_metric_set
+from datasoil.formats import fate
 from datasoil.store.local import LocalStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,7 +95,7 @@ def test_claim__clean_submit_verify_attest(world, token, cleaner, attester, priv
 def test_claim__tampered_bundle_does_not_reproduce(world, token, cleaner):
     """A claim whose fate records say a dropped row was kept is caught by re-execution."""
     child = clean_child(world, cleaner)
-    fates = clean.decode_fates(child.result.fate_path.read_bytes())
+    fates = fate.decode_fates(child.result.fate_path.read_bytes())
     index = next(i for i, f in enumerate(fates) if not f.kept)
     fates[index] = dataclasses.replace(
         fates[index], kept=True, output_index=fates[index].kept_before, step=None, dup_of=None
@@ -102,7 +103,7 @@ def test_claim__tampered_bundle_does_not_reproduce(world, token, cleaner):
     forged_dir = world["tmp"] / "forged"
     shutil.copytree(child.result.out_dir, forged_dir)
     (forged_dir / "fate.bin").write_bytes(b"".join(f.encode() for f in fates))
-    forged_root = clean.fate_root((forged_dir / "fate.bin").read_bytes())
+    forged_root = fate.fate_root((forged_dir / "fate.bin").read_bytes())
     result = clean.CleanResult(
         forged_dir, dict(child.result.proof, fate_root="0x" + forged_root.hex())
     )

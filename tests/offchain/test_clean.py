@@ -19,19 +19,16 @@ from click.testing import CliRunner
 
 from datasoil.app.cli import cli
 from datasoil.engine.clean import (
-    FATE_RECORD_SIZE,
     CastFailed,
-    FateRecord,
     check_sample,
     clean,
-    decode_fates,
-    fate_root,
     load_proof,
     unicode_version,
     verify,
 )
 from datasoil.errors import ProofError, RecipeError
 from datasoil.formats import merkle, rows
+from datasoil.formats.fate import FATE_RECORD_SIZE, FateRecord, decode_fates, fate_root
 from datasoil.formats.recipe import load_recipe
 
 REPO = Path(__file__).parents[2]
@@ -625,3 +622,15 @@ def test_check_sample__catches_forgeries(demo) -> None:  # type: ignore[no-untyp
     }
     problems = check_sample(demo.proof, r, inputs, wrong_dup, outputs)
     assert any("keys differ" in p or "did not reach" in p for p in problems)
+
+
+def test_check_sample__flags_more_rows_kept_before_a_row_than_rows_before_it(demo) -> None:  # type: ignore[no-untyped-def]
+    # The contract refuses such a record (fate._rules); a sampled check names it too.
+    fates = decode_fates(demo.fate_path.read_bytes())
+    i = next(i for i, f in enumerate(fates) if not f.kept and f.dup_of is None and i > 3)
+    inputs, fate_map, outputs, _ = _sample(demo, [i])
+    forged = {i: FateRecord(i, False, None, i + 1, fates[i].step, None)}
+    assert check_sample(demo.proof, load_recipe(DEMO), inputs, forged, outputs) == [
+        f"fate {i}: counts {i + 1} kept rows before it, more than {i}"
+    ]
+    assert check_sample(demo.proof, load_recipe(DEMO), inputs, fate_map, outputs) == []

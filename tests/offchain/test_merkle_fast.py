@@ -23,6 +23,7 @@ import pytest
 
 from datasoil.engine import clean as clean_mod
 from datasoil.errors import ProofError
+from datasoil.formats import fate as fate_mod
 from datasoil.formats import merkle, rows
 from datasoil.formats.recipe import load_recipe
 
@@ -230,13 +231,13 @@ def test_dataset_root__equals_reference(tmp_path: Path) -> None:
 def test_fate_digests__equal_hashlib(n: int, path: str) -> None:
     rnd = np.random.default_rng(n)
     drop = np.where(rnd.random(n) < 0.3, 2, 255).astype(np.uint8)
-    dup = np.full(n, clean_mod.FATE_NONE, np.uint64)
-    data, _ = clean_mod.encode_fates(np.arange(n, dtype=np.uint64), drop, dup, 0)
-    size = clean_mod.FATE_RECORD_SIZE
+    dup = np.full(n, fate_mod.FATE_NONE, np.uint64)
+    data, _ = fate_mod.encode_fates(np.arange(n, dtype=np.uint64), drop, dup, 0)
+    size = fate_mod.FATE_RECORD_SIZE
     records = [data[i : i + size] for i in range(0, len(data), size)]
     expected = b"".join(_sha(b"\x00" + r) for r in records)
-    assert clean_mod._fate_digests(data) == expected
-    assert clean_mod.fate_root(data) == _mth([_sha(b"\x00" + r) for r in records])
+    assert fate_mod.leaf_digests(data) == expected
+    assert fate_mod.fate_root(data) == _mth([_sha(b"\x00" + r) for r in records])
 
 
 def test_clean__output_root_is_the_root_of_data_parquet(tmp_path: Path) -> None:
@@ -259,7 +260,7 @@ def test_clean__output_root_is_the_root_of_data_parquet(tmp_path: Path) -> None:
         assert (root, count) == (result.output_root, result.rows_out)
         assert 0 < result.rows_out < 2500
         fates = result.fate_path.read_bytes()
-        size = clean_mod.FATE_RECORD_SIZE
+        size = fate_mod.FATE_RECORD_SIZE
         fate_leaves = [_sha(b"\x00" + fates[i : i + size]) for i in range(0, len(fates), size)]
         assert result.fate_root == _mth(fate_leaves)
         input_leaves = [
@@ -312,7 +313,7 @@ def test_dedupe__candidates_by_hash_equal_plain_group_by(
     keys = ["s", "i", "f"]
     recipe = load_recipe("version: 1\nsteps:\n  - {kind: dedupe, columns: [s, i, f]}\n")
     result = clean_mod.clean(src, recipe, tmp_path / "out")
-    fates = clean_mod.decode_fates(result.fate_path.read_bytes())
+    fates = fate_mod.decode_fates(result.fate_path.read_bytes())
     expected = _dedupe_reference(table.to_pylist(), keys)
     assert [f.dup_of for f in fates] == expected
     assert [f.kept for f in fates] == [d is None for d in expected]

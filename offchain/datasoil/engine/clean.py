@@ -2,9 +2,10 @@
 
 :func:`clean` runs a :class:`~datasoil.formats.recipe.Recipe` over a dataset with Polars and
 writes, atomically, ``data.parquet`` (the cleaned rows), ``fate.bin`` (one fixed-width
-fate record per input row) and ``proof.json`` (the cleaning proof binding input root,
-recipe CID, output root, fate root and counts). :func:`verify` re-executes a proof and
-names the first difference; :func:`check_sample` judges sampled rows alone.
+fate record per input row, :mod:`datasoil.formats.fate`) and ``proof.json`` (the cleaning
+proof binding input root, recipe CID, output root, fate root and counts). :func:`verify`
+re-executes a proof and names the first difference; :func:`check_sample` judges sampled
+rows alone.
 
 Determinism: every row carries its input row number (``__ds_row``, uint64) through every
 step; rows are never removed from the working frame but marked with the index of the step
@@ -33,18 +34,27 @@ import pyarrow.parquet as _pq
 
 from datasoil.errors import DatasoilError, ProofError, RecipeError
 from datasoil.formats import merkle, rows
+from datasoil.formats.fate import (
+    FATE_NONE,
+    FATE_RECORD_SIZE,
+    FATE_STEP_NONE,
+    FATE_VERSION,
+    FateRecord,
+    decode_fates,
+    encode_fates,
+    fate_root,
+    leaf_digests,
+)
 from datasoil.formats.recipe import Plan, Recipe, Step, load_recipe, recipe_from_json
 
 # pyarrow.parquet's hints are partial: use it untyped, as datasoil.formats.rows does.
 pq: Any = _pq
 
+# FateRecord, decode_fates and fate_root are datasoil.formats.fate's, re-exported here
+# until flows/claims.py and tests/contracts/proofs import them from there.
 __all__ = [
     "BATCH_ROWS",
     "ENGINE_NAME",
-    "FATE_NONE",
-    "FATE_RECORD_SIZE",
-    "FATE_STEP_NONE",
-    "FATE_VERSION",
     "PROOF_VERSION",
     "CastFailed",
     "CleanError",
@@ -54,7 +64,6 @@ __all__ = [
     "check_sample",
     "clean",
     "decode_fates",
-    "encode_fates",
     "engine_info",
     "fate_root",
     "load_proof",
@@ -65,14 +74,6 @@ __all__ = [
 
 ENGINE_NAME = "polars"
 PROOF_VERSION = "datasoil-clean-v1"
-FATE_VERSION = "datasoil-fate-v1"
-FATE_RECORD_SIZE = 34
-"""Bytes per fate record: u64 input | u8 kept | u64 output | u64 kept_before | u8 step |
-u64 dup_of, all big-endian (docs/cleaning.md)."""
-FATE_NONE = 2**64 - 1
-"""The ``output_index`` / ``dup_of`` value meaning "none"."""
-FATE_STEP_NONE = 0xFF
-"""The ``step`` value meaning "not dropped"."""
 BATCH_ROWS = 1 << 16
 """Rows per batch when streaming rows through encoding and hashing."""
 
@@ -83,18 +84,6 @@ ERR = "__ds_err"
 _FIRST = "__ds_first"
 _HASH = "__ds_hash"
 _INTERNAL = (ROW, DROP, DUP, ERR)
-
-_FATE_DTYPE = np.dtype(
-    [
-        ("input", ">u8"),
-        ("kept", "u1"),
-        ("output", ">u8"),
-        ("before", ">u8"),
-        ("step", "u1"),
-        ("dup", ">u8"),
-    ]
-)
-assert _FATE_DTYPE.itemsize == FATE_RECORD_SIZE
 
 # Probes for the Unicode version of Polars' NFKC: a character first given a compatibility
 # decomposition in that version, and its NFKC form (UnicodeData.txt).
@@ -138,164 +127,6 @@ def unicode_version() -> str:
 def engine_info() -> dict[str, str]:
     """``{"name": "polars", "version": ...}`` for the proof."""
     return {"name": ENGINE_NAME, "version": pl.__version__}
-
-
-# ---------------------------------------------------------------------------------------
-# Fate records
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FateRecord:
-    """What happened to one input row.
-
-    ``output_index`` is its position in the output when kept (then it equals
-    ``kept_before``, the number of input rows before it that were kept); ``step`` is the
-    index of the recipe step that dropped it; ``dup_of`` the earlier input row it
-    duplicates (dropped by a ``dedupe`` step only).
-    """
-
-    input_index: int
-    kept: bool
-    output_index: int | None
-    kept_before: int
-    step: int | None
-    dup_of: int | None
-
-    def encode(self) -> bytes:
-        """The 34-byte big-endian record (docs/cleaning.md)."""
-        return (
-            self.input_index.to_bytes(8, "big")
-            + bytes([1 if self.kept else 0])
-            + (FATE_NONE if self.output_index is None else self.output_index).to_bytes(8, "big")
-            + self.kept_before.to_bytes(8, "big")
-            + bytes([FATE_STEP_NONE if self.step is None else self.step])
-            + (FATE_NONE if self.dup_of is None else self.dup_of).to_bytes(8, "big")
-        )
-
-    @classmethod
-    def decode(cls, data: bytes) -> FateRecord:
-        """Parse one record.
-
-        Raises:
-            ProofError: not 34 bytes, or ``kept`` is neither 0 nor 1.
-        """
-        if len(data) != FATE_RECORD_SIZE:
-            raise ProofError(f"fate record: expected {FATE_RECORD_SIZE} bytes, found {len(data)}")
-        if data[8] not in (0, 1):
-            raise ProofError(f"fate record: kept byte must be 0 or 1, found {data[8]}")
-        out = int.from_bytes(data[9:17], "big")
-        dup = int.from_bytes(data[26:34], "big")
-        return cls(
-            input_index=int.from_bytes(data[0:8], "big"),
-            kept=data[8] == 1,
-            output_index=None if out == FATE_NONE else out,
-            kept_before=int.from_bytes(data[17:25], "big"),
-            step=None if data[25] == FATE_STEP_NONE else data[25],
-            dup_of=None if dup == FATE_NONE else dup,
-        )
-
-    def structural_problems(self, index: int) -> list[str]:
-        """The fate rules a contract checks, as messages (empty when the record is sound)."""
-        problems = []
-        if self.input_index != index:
-            problems.append(f"fate {index}: names input row {self.input_index}")
-        if self.kept:
-            if self.output_index != self.kept_before:
-                problems.append(
-                    f"fate {index}: kept row's output index {self.output_index} differs from "
-                    f"rows kept before it {self.kept_before}"
-                )
-            if self.step is not None or self.dup_of is not None:
-                problems.append(f"fate {index}: kept row names a dropping step or duplicate")
-        else:
-            if self.output_index is not None:
-                problems.append(f"fate {index}: dropped row has output index {self.output_index}")
-            if self.step is None:
-                problems.append(f"fate {index}: dropped row names no step")
-        if self.dup_of is not None and self.dup_of >= self.input_index:
-            problems.append(f"fate {index}: duplicates row {self.dup_of}, which is not earlier")
-        return problems
-
-
-def encode_fates(
-    row: np.ndarray[Any, Any],
-    drop: np.ndarray[Any, Any],
-    dup: np.ndarray[Any, Any],
-    kept_offset: int,
-) -> tuple[bytes, int]:
-    """Encode a run of consecutive fate records (vectorised).
-
-    ``drop`` holds step indices with 255 for kept rows, ``dup`` duplicate row numbers with
-    2**64-1 for none; ``kept_offset`` is the number of rows kept before this run. Returns
-    the records' bytes and the new kept count.
-    """
-    n = len(row)
-    kept = drop == FATE_STEP_NONE
-    kept_cum = np.cumsum(kept, dtype=np.uint64)
-    before = kept_cum - kept.astype(np.uint64) + np.uint64(kept_offset)
-    rec = np.empty(n, dtype=_FATE_DTYPE)
-    rec["input"] = row
-    rec["kept"] = kept
-    rec["output"] = np.where(kept, before, np.uint64(FATE_NONE))
-    rec["before"] = before
-    rec["step"] = drop
-    rec["dup"] = dup
-    total = kept_offset + (int(kept_cum[-1]) if n else 0)
-    return rec.tobytes(), total
-
-
-def decode_fates(data: bytes) -> list[FateRecord]:
-    """Parse a fate file (concatenated records).
-
-    Raises:
-        ProofError: the length is not a multiple of the record size.
-    """
-    if len(data) % FATE_RECORD_SIZE:
-        raise ProofError(
-            f"fate file: length {len(data)} is not a multiple of {FATE_RECORD_SIZE} bytes"
-        )
-    return [
-        FateRecord.decode(data[i : i + FATE_RECORD_SIZE])
-        for i in range(0, len(data), FATE_RECORD_SIZE)
-    ]
-
-
-def _fate_digests(data: bytes) -> bytes:
-    """Packed RFC 9162 leaf hashes of concatenated fate records, hashed all at once."""
-    n = len(data) // FATE_RECORD_SIZE
-    matrix = np.empty((n, 1 + FATE_RECORD_SIZE), np.uint8)
-    matrix[:, 0] = 0  # the leaf prefix
-    matrix[:, 1:] = np.frombuffer(data, np.uint8).reshape(n, FATE_RECORD_SIZE)
-    offsets = np.arange(0, (n + 1) * (1 + FATE_RECORD_SIZE), 1 + FATE_RECORD_SIZE, np.int64)
-    messages = pa.Array.from_buffers(
-        pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(matrix.reshape(-1))]
-    )
-    return merkle.leaf_digests(messages, prefixed=True)
-
-
-def fate_root(path_or_bytes: Path | bytes) -> bytes:
-    """The RFC 9162 root of a fate file (leaf = SHA-256(0x00 || record)).
-
-    Raises:
-        ProofError: the length is not a multiple of the record size.
-    """
-    builder = merkle.RootBuilder()
-    if isinstance(path_or_bytes, bytes):
-        chunks: Iterator[bytes] = iter([path_or_bytes])
-    else:
-        chunks = _read_chunks(path_or_bytes, FATE_RECORD_SIZE * BATCH_ROWS)
-    for chunk in chunks:
-        if len(chunk) % FATE_RECORD_SIZE:
-            raise ProofError(f"fate file: length is not a multiple of {FATE_RECORD_SIZE} bytes")
-        builder.extend_digests(_fate_digests(chunk))
-    return builder.root()
-
-
-def _read_chunks(path: Path, size: int) -> Iterator[bytes]:
-    with open(path, "rb") as f:
-        while chunk := f.read(size):
-            yield chunk
 
 
 # ---------------------------------------------------------------------------------------
@@ -626,7 +457,7 @@ def _write_outputs(
                 raise AssertionError("engine reordered rows")  # never: every sink keeps order
             data, kept = encode_fates(row, drop, dup, kept)
             fate_file.write(data)
-            fate_commit.add(_fate_digests(data))
+            fate_commit.add(leaf_digests(data))
             counts = np.bincount(drop, minlength=256)
             drops = [a + int(b) for a, b in zip(drops, counts, strict=True)]
             rows_in += len(row)

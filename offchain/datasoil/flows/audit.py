@@ -7,8 +7,8 @@ on-chain side exactly, so answers can be built and checked before any gas is spe
 * :func:`commitment` and :func:`compute_seed` are the auditor's commitment and the seed
   ``reveal`` fixes (``keccak256(secret, blockhash(opened + 1), claim, audit)``);
   :func:`sample_indices` is the contract's ``_indices``;
-* :func:`fate_rules` is its ``_fate_rules`` (the 34-byte ``datasoil-fate-v1`` record of
-  :mod:`datasoil.engine.clean`), :func:`check_response` its whole ``respond`` verdict;
+* :func:`check_response` is its whole ``respond`` verdict (the fate records' rules are
+  :func:`datasoil.formats.fate.fate_rules`);
 * :class:`ClaimData` holds what a claimant keeps (leaf hashes and, for public datasets,
   encoded rows, of parent and child; the fate file), :func:`load_claim_data` reads it from
   a ``datasoil clean`` output directory and the parent's data (:func:`row_keys` finds the
@@ -39,6 +39,14 @@ from datasoil.chain import tx
 from datasoil.chain.session import ProofsClient, TokenClient
 from datasoil.errors import ChainError, ProofError
 from datasoil.formats import merkle
+from datasoil.formats.fate import (
+    FATE_NONE,
+    FATE_RECORD_SIZE,
+    FATE_STEP_NONE,
+    fate_rules,
+    kept_output,
+    output_sources,
+)
 from datasoil.protocol.metric_sets import reproduction_metric_set
 
 __all__ = [
@@ -88,10 +96,9 @@ MAX_LONG_ROW_BYTES = 393216
 """The longest row ``open_row`` takes (``rfc9162.MAX_LONG_ROW_BYTES``, 384 KiB)."""
 ROW_SLOTS = 8
 """``open_row`` slots per audit: input opening j's row is slot j, its output row 4 + j."""
-FATE_SIZE = 34
-"""Bytes per fate record (``datasoil-fate-v1``)."""
-FATE_NONE = 2**64 - 1
-FATE_STEP_NONE = 0xFF
+# The fate record's names, re-exported for flows/models.py and tests/contracts/proofs until
+# they import datasoil.formats.fate.
+FATE_SIZE = FATE_RECORD_SIZE
 
 
 class Status(IntEnum):
@@ -176,41 +183,6 @@ def sample_indices(seed: bytes, size: int, offset: int = 0) -> list[int]:
     if size == 0:
         return []
     return [int.from_bytes(keccak(seed + _u256(offset + j)), "big") % size for j in range(SAMPLES)]
-
-
-def fate_rules(fate: bytes, index: int, rows_in: int, rows_out: int) -> tuple[bool, int | None]:
-    """The contract's ``_fate_rules``: ``(ok, output index or None)`` for input row ``index``.
-
-    The record must name ``index``; ``kept`` is 0 or 1; ``kept_before`` is at most
-    ``index`` and ``kept_before + kept`` at most ``rows_out`` (and equal to it for the last
-    input row); a duplicate points to an earlier row; a kept row's output index equals
-    ``kept_before`` and it names no step or duplicate; a dropped row has no output index and
-    names its step. Raises :class:`~datasoil.errors.ProofError` when ``fate`` is not 34 bytes.
-    """
-    if len(fate) != FATE_SIZE:
-        raise ProofError(f"fate record: expected {FATE_SIZE} bytes, found {len(fate)}")
-    input_index = int.from_bytes(fate[0:8], "big")
-    kept = fate[8]
-    output = int.from_bytes(fate[9:17], "big")
-    before = int.from_bytes(fate[17:25], "big")
-    step = fate[25]
-    dup = int.from_bytes(fate[26:34], "big")
-    bad: tuple[bool, int | None] = (False, None)
-    if input_index != index or kept > 1:
-        return bad
-    if before > index or before + kept > rows_out:
-        return bad
-    if index + 1 == rows_in and before + kept != rows_out:
-        return bad
-    if dup != FATE_NONE and dup >= index:
-        return bad
-    if kept:
-        if output != before or step != FATE_STEP_NONE or dup != FATE_NONE:
-            return bad
-        return True, output
-    if output != FATE_NONE or step == FATE_STEP_NONE:
-        return bad
-    return True, None
 
 
 # ---------------------------------------------------------------------------------------
@@ -320,9 +292,9 @@ class ClaimData:
     _fate_leaves: tuple[bytes, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if len(self.fates) != FATE_SIZE * len(self.input_leaves):
+        if len(self.fates) != FATE_RECORD_SIZE * len(self.input_leaves):
             raise ProofError(
-                f"fate file: expected {FATE_SIZE * len(self.input_leaves)} bytes for "
+                f"fate file: expected {FATE_RECORD_SIZE * len(self.input_leaves)} bytes for "
                 f"{len(self.input_leaves)} input rows, found {len(self.fates)}"
             )
         for rows, leaves, what in (
@@ -364,7 +336,7 @@ class ClaimData:
 
     def fate(self, index: int) -> bytes:
         """The fate record of input row ``index``."""
-        return self.fates[index * FATE_SIZE : (index + 1) * FATE_SIZE]
+        return self.fates[index * FATE_RECORD_SIZE : (index + 1) * FATE_RECORD_SIZE]
 
     def facts(self) -> ClaimFacts:
         """The roots and sizes this data commits to."""
@@ -389,20 +361,13 @@ def build_response(
     an output row no kept fate record points to, or a row longer than MAX_LONG_ROW_BYTES
     (no transaction can carry it: docs/proofs.md).
     """
-    producers: dict[int, int] = {}
-    wanted = set(output_indices)
-    if wanted:
-        for i in range(data.rows_in):
-            fate = data.fate(i)
-            out = int.from_bytes(fate[9:17], "big")
-            if fate[8] == 1 and out in wanted:
-                producers.setdefault(out, i)
+    producers = output_sources(data.fates, set(output_indices))
     inputs = []
     for i in input_indices:
         _check_index(i, data.rows_in, "input")
         row = b"" if data.input_rows is None else _row(data.input_rows[i], "input", i)
         fate = data.fate(i)
-        kept_at: int | None = int.from_bytes(fate[9:17], "big") if fate[8] == 1 else None
+        kept_at = kept_output(fate)
         opening = InputOpening(
             index=i,
             row=row,
@@ -483,7 +448,7 @@ def check_response(facts: ClaimFacts, response: Response, seed: bytes) -> tuple[
         leaf = op.leaf if facts.parent_private else merkle.leaf_hash(op.row)
         if not _verifies(leaf, op.index, facts.rows_in, op.row_path, facts.parent_root):
             return Reason.INPUT_ROW, j
-        if len(op.fate) != FATE_SIZE or not _verifies(
+        if len(op.fate) != FATE_RECORD_SIZE or not _verifies(
             merkle.leaf_hash(op.fate), op.index, facts.rows_in, op.fate_path, facts.fate_root
         ):
             return Reason.FATE_OPENING, j
@@ -495,7 +460,7 @@ def check_response(facts: ClaimFacts, response: Response, seed: bytes) -> tuple[
             if not _verifies(out_leaf, out, facts.rows_out, op.output_path, facts.child_root):
                 return Reason.OUTPUT_ROW, j
     for j, oo in enumerate(response.outputs):
-        if len(oo.fate) != FATE_SIZE or not _verifies(
+        if len(oo.fate) != FATE_RECORD_SIZE or not _verifies(
             merkle.leaf_hash(oo.fate), oo.source, facts.rows_in, oo.fate_path, facts.fate_root
         ):
             return Reason.FATE_OPENING, SAMPLES + j
