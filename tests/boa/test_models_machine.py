@@ -35,6 +35,7 @@ from hypothesis.stateful import (
 )
 
 from tests.boa.conftest import load
+from tests.contracts._boa import event, events
 from tests.contracts.market import model
 from tests.contracts.models.conftest import ENVELOPE, cid, manifest_of, terms_tuple
 
@@ -42,20 +43,6 @@ PRICE, DURATION, BPS_CHILD = 10**15, 3600, 2500
 NAMES = ("deployer", "a", "b", "trainer", "c1", "c2", "heir")
 ACTORS = {name: boa.env.generate_address(f"models-machine-{name}") for name in NAMES}
 A, B, TRAINER, C1, C2, HEIR = (ACTORS[n] for n in NAMES[1:])
-
-
-def _send(contract: Any, fn: str, *args: Any, sender: str) -> Any:
-    with boa.env.prank(sender):
-        return getattr(contract, fn)(*args)
-
-
-def _event(contract: Any, name: str) -> list[Any]:
-    """The ``name`` events of ``contract``'s last call."""
-    return [
-        log
-        for log in contract.get_logs()
-        if type(log).__name__ == name and str(log.address) == str(contract.address)
-    ]
 
 
 @dataclass
@@ -82,10 +69,10 @@ class World:
 
     def buy_data(self, buyer: str) -> tuple[int, tuple[Any, ...]]:
         """Buy the child (delivered at once); return the receipt (purchase id, terms)."""
-        _send(self.market, "buy", self.child, self.token, PRICE, 1, b"\x11" * 32, sender=buyer)
-        (ev,) = _event(self.market, "Purchased")
+        self.market.buy(self.child, self.token, PRICE, 1, b"\x11" * 32, sender=buyer)
+        ev = event(self.market, "Purchased")
         pid, terms = int(ev.purchase_id), terms_tuple(ev.terms)
-        _send(self.market, "deliver_key", pid, terms, ENVELOPE, sender=B)
+        self.market.deliver_key(pid, terms, ENVELOPE, sender=B)
         return pid, terms
 
 
@@ -103,15 +90,15 @@ def _build() -> World:
     def register(sender: str, private: bool, parents: tuple[int, ...] = ()) -> int:
         seed = registry.dataset_count() + 500
         args = (cid(seed), hashlib.sha256(b"s%d" % seed).digest(), 50, private, cid(seed + 1))
-        return int(_send(registry, "register", *args, "MIT", list(parents), 0, sender=sender))
+        return int(registry.register(*args, "MIT", list(parents), 0, sender=sender))
 
     root = register(A, False)
     child = register(B, True, (root,))
     public = register(A, False)
-    _send(market, "list_dataset", child, token, PRICE, 10**6, BPS_CHILD, b"\x01" * 32, sender=B)
+    market.list_dataset(child, token, PRICE, 10**6, BPS_CHILD, b"\x01" * 32, sender=B)
     for x in (TRAINER, C1, C2, HEIR):
-        _send(token, "approve", market, 2**255, sender=x)
-        _send(token, "approve", models, 2**255, sender=x)
+        token.approve(market, 2**255, sender=x)
+        token.approve(models, 2**255, sender=x)
     holders = [str(x) for x in (A, B, TRAINER, C1, C2, HEIR, market.address, models.address)]
     world = World(
         registry, token, market, models, root, child, public, (0, ()), 0, 0, {}, holders, 0
@@ -119,20 +106,24 @@ def _build() -> World:
     world.supply = sum(token.balanceOf(h) for h in holders)
     world.receipt = world.buy_data(TRAINER)
 
-    def register_model(rows: dict[int, list[int]], parents: list[int], data_bps: int,
-                       parents_bps: int) -> int:  # fmt: skip
+    def register_model(
+        rows: dict[int, list[int]], parents: list[int], data_bps: int, parents_bps: int
+    ) -> int:
         ds = [(d, registry.row_root(d), len(set(r))) for d, r in sorted(rows.items())]
         comp = (ds, list(parents), data_bps, parents_bps)
         weights = cid(models.model_count() + 900)
-        m = _send(models, "register_model", weights, manifest_of(rows).root, cid(1), cid(2),
-                  comp, [world.receipt], "MIT", 0, sender=TRAINER)  # fmt: skip
+        root = manifest_of(rows).root
+        receipts = [world.receipt]
+        m = models.register_model(
+            weights, root, cid(1), cid(2), comp, receipts, "MIT", 0, sender=TRAINER
+        )
         world.comp[int(m)] = comp
         return int(m)
 
     world.m1 = register_model({child: list(range(0, 30)), public: list(range(0, 10))}, [], 4000, 0)
     world.m2 = register_model({child: list(range(10, 50))}, [world.m1], 3000, 2000)
     for m in (world.m1, world.m2):
-        _send(models, "list_model", m, token, PRICE * 3, DURATION, sender=TRAINER)
+        models.list_model(m, token, PRICE * 3, DURATION, sender=TRAINER)
     return world
 
 
@@ -189,9 +180,8 @@ class ModelsMachine(RuleBasedStateMachine):
         if not self.listed[m] or who == self.model_owner[m]:
             return
         models = self.w.models
-        _send(models, "buy_model", m, self.w.comp[m], self.w.token, PRICE * 3, DURATION,
-              sender=who)  # fmt: skip
-        got = [(str(e.account), int(e.amount)) for e in _event(models, "Credited")]
+        models.buy_model(m, self.w.comp[m], self.w.token, PRICE * 3, DURATION, sender=who)
+        got = [(str(e.account), int(e.amount)) for e in events(models, "Credited")]
         assert got == self.expected_sale(m, PRICE * 3)
         for acct, amt in got:
             self.model_credit[acct] = self.model_credit.get(acct, 0) + amt
@@ -210,8 +200,8 @@ class ModelsMachine(RuleBasedStateMachine):
         wait = int(market.purchase(pid).since) + 60 - boa.env.evm.patch.timestamp
         if wait > 0:
             boa.env.time_travel(seconds=wait)
-        _send(market, "settle", pid, terms, sender=A)
-        for e in _event(market, "Credited"):
+        market.settle(pid, terms, sender=A)
+        for e in events(market, "Credited"):
             account = str(e.account)
             self.market_credit[account] = self.market_credit.get(account, 0) + int(e.amount)
         self.escrow -= PRICE
@@ -221,23 +211,23 @@ class ModelsMachine(RuleBasedStateMachine):
         ledger = self.model_credit if from_models else self.market_credit
         if not ledger.get(who):
             return
-        _send(self.w.models if from_models else self.w.market, "withdraw", self.w.token, sender=who)
+        (self.w.models if from_models else self.w.market).withdraw(self.w.token, sender=who)
         ledger[who] = 0
 
     @rule()
     def transfer_m1(self) -> None:
         m1 = self.w.m1
         frm, to = (TRAINER, HEIR) if self.model_owner[m1] == TRAINER else (HEIR, TRAINER)
-        _send(self.w.models, "propose_owner", m1, to, sender=frm)
-        _send(self.w.models, "accept_owner", m1, sender=to)
+        self.w.models.propose_owner(m1, to, sender=frm)
+        self.w.models.accept_owner(m1, sender=to)
         self.model_owner[m1] = to
         self.listed[m1] = False
 
     @rule()
     def relist_m1(self) -> None:
         m1 = self.w.m1
-        _send(self.w.models, "list_model", m1, self.w.token, PRICE * 3, DURATION,
-              sender=self.model_owner[m1])  # fmt: skip
+        owner = self.model_owner[m1]
+        self.w.models.list_model(m1, self.w.token, PRICE * 3, DURATION, sender=owner)
         self.listed[m1] = True
 
     @invariant()
