@@ -199,7 +199,7 @@ def withdraw(cli_ctx, account, token_address):
     "--fate",
     "fate_path",
     type=click.Path(exists=True, path_type=Path),
-    help="The claim's fate.bin.",
+    help="The claim's fate.bin (default: fetch it from the claim's bundle).",
 )
 @click.option(
     "--child-data",
@@ -228,8 +228,8 @@ def prove(
     from datasoil.flows import models as flow
     from datasoil.store import open_store
 
-    if (claim_id is None) != (fate_path is None):
-        raise click.UsageError("--claim and --fate go together")
+    if fate_path is not None and claim_id is None:
+        raise click.UsageError("--fate needs --claim")
     contracts, models, registry = _contracts()
     store = open_store()
     model = flow.get(models, model_id, contracts.deployment.block)
