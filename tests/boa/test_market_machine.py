@@ -19,7 +19,7 @@ import os
 
 import ape
 from eth_utils.crypto import keccak
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -33,8 +33,14 @@ from hypothesis.stateful import (
 from datasoil.flows import access
 from tests.contracts.market import model
 
-# Profiles "ci" and "deep" come from tests/stateful/conftest.py.
-PROFILE = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+# The profiles of tests/stateful/conftest.py: "ci" (small, default) and "deep".
+_DEEP = os.environ.get("HYPOTHESIS_PROFILE") == "deep"
+PROFILE = settings(
+    max_examples=300 if _DEEP else 12,
+    stateful_step_count=40 if _DEEP else 12,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
 
 TIMEOUT, OBJECTION, REVEAL = 600, 300, 200
 KEY = b"\x01" * 32
