@@ -11,9 +11,9 @@ from pathlib import Path
 
 import click
 from ape import project
-from ape.cli import ConnectedProviderCommand, account_option, ape_cli_context
+from ape.cli import account_option, ape_cli_context
 
-from datasoil.app.scripting import friendly
+from datasoil.app.scripting import ChainCommand, friendly
 
 
 def _contracts():
@@ -36,7 +36,7 @@ def cli():
     """Register models by their training manifest, sell licences, prove rows in or out."""
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.argument("manifest_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -95,7 +95,7 @@ def register(
     click.echo(model_id)
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @click.argument("model_id", type=int)
 @friendly
@@ -115,7 +115,7 @@ def show(cli_ctx, model_id):
     click.echo(json.dumps(model, indent=2))
 
 
-@cli.command(name="list", cls=ConnectedProviderCommand)
+@cli.command(name="list", cls=ChainCommand)
 @ape_cli_context()
 @friendly
 def list_(cli_ctx):
@@ -127,7 +127,7 @@ def list_(cli_ctx):
         click.echo(json.dumps(model.to_json()))
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.argument("model_id", type=int)
@@ -145,7 +145,7 @@ def sell(cli_ctx, account, model_id, price, duration, token_address):
     cli_ctx.logger.success(f"model {model_id} listed at {price} for {duration} s")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.argument("model_id", type=int)
@@ -167,7 +167,7 @@ def buy(cli_ctx, account, model_id):
     cli_ctx.logger.success(f"licence to model {model_id} until {expiry}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.option("--token", "token_address", default=None, help="Token address (default: demo).")
@@ -182,7 +182,7 @@ def withdraw(cli_ctx, account, token_address):
     click.echo(amount)
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @account_option()
 @click.argument("model_id", type=int)
@@ -271,7 +271,7 @@ def prove(
     sys.exit(0 if bundle.used else 1)
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=ChainCommand)
 @ape_cli_context()
 @click.argument("model_id", type=int)
 @click.option(

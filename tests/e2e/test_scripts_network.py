@@ -23,6 +23,7 @@ UNSET = (
         ("clean", ["1", "--recipe", "recipe.yaml", "--account", "TEST::1"]),
         ("datasets", ["list"]),
         ("demo", []),
+        ("model", ["list"]),
         ("node", ["status"]),
         ("publish", ["data.csv", "--account", "TEST::1"]),
         ("verify", ["1", "--account", "TEST::1"]),
