@@ -1,16 +1,24 @@
 """Fixtures for the AccessMarket tests: a market on the shared registry and token,
 a dataset helper, a listing, a purchase helper and a helper for every later step
-(which takes the purchase's pinned terms back, as the `Purchased` event gave them)."""
+(which takes the purchase's pinned terms back, as the `Purchased` event gave them).
+
+On titanoboa (tests/contracts/_boa.py): each test runs in its own anchor, time moves with
+`warp_to` / `boa.env.time_travel`, events are those of a contract's last call. boa keeps
+no log history to query, so `purchase_id_of` records each purchase's pinned terms from
+its `Purchased` event as the purchase is made, and `terms_of` reads them back.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 
-import ape
 import pytest
 from eth_utils.crypto import keccak
 
 from datasoil.flows import access
+from tests.contracts._boa import *  # noqa: F403
+from tests.contracts._boa import deploy, event, events, timestamp, warp_to
 
 DAG_PB = 0x70
 PRICE = 10**18
@@ -23,14 +31,23 @@ CONTENT_KEY = b"\x22" * 32
 COMMITMENT = keccak(CONTENT_KEY)
 KEY = b"\x11" * 32  # a buyer's X25519 public key (any non-zero 32 bytes on chain)
 ENVELOPE = b'{"ciphertext":"AAAA","ephemPublicKey":"BBBB","nonce":"CCCC","version":"x"}'
+ZERO = "0x" + "00" * 20
+
+# (market address, purchase id) -> the terms its `Purchased` event pinned; per test
+_TERMS: dict[tuple[str, int], access.Terms] = {}
 
 
-def _cid(registry, seed: int):
-    """A CID argument in whichever layout the registry's `Cid` struct has."""
-    digest = hashlib.sha256(b"market%d" % seed).digest()
-    (abi,) = [a for a in registry.contract_type.abi if getattr(a, "name", "") == "register"]
-    fields = len(abi.inputs[0].components)
-    return (1, DAG_PB, digest) if fields == 3 else ((1 << 64) | DAG_PB, digest)
+@pytest.fixture(autouse=True)
+def _forget_terms() -> Iterator[None]:
+    """Each test's anchor forgets its purchases; so does the terms record."""
+    _TERMS.clear()
+    yield
+    _TERMS.clear()
+
+
+def _cid(seed: int) -> tuple[int, bytes]:
+    """A packed CID argument (the registry's `PackedCid`: version << 64 | codec, digest)."""
+    return ((1 << 64) | DAG_PB, hashlib.sha256(b"market%d" % seed).digest())
 
 
 @pytest.fixture
@@ -40,28 +57,27 @@ def register(registry, owner):
     def _register(sender=None, parents=(), seed=None, private=True):
         count = registry.dataset_count()
         seed = count + 1 if seed is None else seed
-        tx = registry.register(
-            _cid(registry, seed),
+        returned = registry.register(
+            _cid(seed),
             hashlib.sha256(b"root%d" % seed).digest(),
             10,
             private,
-            _cid(registry, 10_000 + seed),
+            _cid(10_000 + seed),
             "CC-BY-4.0",
             sorted(parents),
             0,
             sender=sender or owner,
         )
-        (event,) = tx.decode_logs(registry.DatasetRegistered)
-        return int(event.dataset_id)
+        dataset_id = int(event(registry, "DatasetRegistered").dataset_id)
+        assert returned == dataset_id
+        return dataset_id
 
     return _register
 
 
 @pytest.fixture
-def market(project, deployer, registry, token):
-    market = deployer.deploy(
-        project.AccessMarket, registry, REFUND_TIMEOUT, OBJECTION_WINDOW, REVEAL_WINDOW
-    )
+def market(deployer, registry, token):
+    market = deploy("AccessMarket", registry, REFUND_TIMEOUT, OBJECTION_WINDOW, REVEAL_WINDOW)
     market.set_token_allowed(token, True, sender=deployer)
     return market
 
@@ -79,7 +95,7 @@ def listed(market, token, owner, dataset):
 
 @pytest.fixture
 def buy(market, token, buyer):
-    """Approve and buy at the listing's terms; return the receipt."""
+    """Approve and buy at the listing's terms; return the purchase id `buy` returned."""
 
     def _buy(dataset_id, sender=None, key=KEY, max_price=PRICE, min_duration=DURATION):
         sender = sender or buyer
@@ -89,21 +105,24 @@ def buy(market, token, buyer):
     return _buy
 
 
-def purchase_id_of(market, receipt) -> int:
-    (event,) = receipt.decode_logs(market.Purchased)
-    return int(event.purchase_id)
+def purchase_id_of(market, returned: int) -> int:
+    """The purchase `market`'s last call made (read it right after the buy): its id as
+    `Purchased` logged it, the one the call ``returned``; its pinned terms are recorded."""
+    purchased = event(market, "Purchased")
+    purchase_id = int(purchased.purchase_id)
+    assert returned == purchase_id
+    _TERMS[(str(market.address), purchase_id)] = access.Terms.from_event(purchased.terms)
+    return purchase_id
 
 
 def terms_of(market, purchase_id) -> access.Terms:
     """The pinned terms of a purchase, from its `Purchased` event."""
-    return access.purchase_terms(market, purchase_id)[0]
+    return _TERMS[(str(market.address), int(purchase_id))]
 
 
-def credits_of(receipt, market):
-    return [
-        (int(e.dataset_id), str(e.account), int(e.amount))
-        for e in receipt.decode_logs(market.Credited)
-    ]
+def credits_of(market) -> list[tuple[int, str, int]]:
+    """The `Credited` events of `market`'s last call, as (dataset id, account, amount)."""
+    return [(int(e.dataset_id), str(e.account), int(e.amount)) for e in events(market, "Credited")]
 
 
 @pytest.fixture
@@ -131,7 +150,7 @@ def settle(step, market, other):
 
     def _settle(purchase_id, sender=None):
         since = int(market.purchase(purchase_id).since)
-        ape.chain.pending_timestamp = max(ape.chain.pending_timestamp, since + OBJECTION_WINDOW)
+        warp_to(max(timestamp(), since + OBJECTION_WINDOW))
         return step("settle", purchase_id, sender=sender or other)
 
     return _settle

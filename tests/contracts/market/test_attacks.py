@@ -5,7 +5,7 @@ assertions are what a victim is owed."""
 
 from __future__ import annotations
 
-import ape
+import boa
 
 from .conftest import (
     COMMITMENT,
@@ -17,6 +17,7 @@ from .conftest import (
     credits_of,
     purchase_id_of,
     terms_of,
+    warp_to,
 )
 
 PRICE = 10**18
@@ -37,7 +38,8 @@ def test_attack__relist_at_zero_before_delivery_still_pays_ancestors(
     pid = purchase_id_of(market, buy(child, max_price=PRICE))
     market.list_dataset(child, token, PRICE, DURATION, 0, COMMITMENT, sender=seller)
     deliver(pid, sender=seller)
-    credits = credits_of(settle(pid), market)
+    settle(pid)
+    credits = credits_of(market)
     assert credits == [(root, ancestor_owner, PRICE // 2), (child, seller, PRICE // 2)]
 
 
@@ -51,7 +53,8 @@ def test_attack__delist_before_delivery_pays_pinned_share(
     pid = purchase_id_of(market, buy(child, max_price=PRICE))
     market.delist(child, sender=seller)  # the old market fell back to the 50% default
     deliver(pid, sender=seller)
-    assert credits_of(settle(pid), market) == [
+    settle(pid)
+    assert credits_of(market) == [
         (root, ancestor_owner, PRICE // 10),
         (child, seller, PRICE - PRICE // 10),
     ]
@@ -66,7 +69,8 @@ def test_attack__ancestor_transfer_before_delivery_pays_owner_at_purchase(
     registry.propose_owner(root, newcomer, sender=ancestor_owner)
     registry.accept_owner(root, sender=newcomer)
     deliver(pid, sender=seller)
-    assert credits_of(settle(pid), market)[0] == (root, ancestor_owner, PRICE // 2)
+    settle(pid)
+    assert credits_of(market)[0] == (root, ancestor_owner, PRICE // 2)
 
 
 def test_attack__forged_credits_rejected(market, register, token, accounts, buy, deliver, step):
@@ -74,10 +78,10 @@ def test_attack__forged_credits_rejected(market, register, token, accounts, buy,
     _root, child = _lineage(register, market, token, ancestor_owner, seller)
     pid = purchase_id_of(market, buy(child, max_price=PRICE))
     deliver(pid, sender=seller)
-    ape.chain.pending_timestamp += OBJECTION_WINDOW
+    boa.env.time_travel(seconds=OBJECTION_WINDOW)
     terms = terms_of(market, pid)
     forged = type(terms)(**{**terms.__dict__, "credits": ((child, str(seller), PRICE),)})
-    with ape.reverts("market: terms mismatch"):
+    with boa.reverts("market: terms mismatch"):
         step("settle", pid, terms=forged)
 
 
@@ -85,8 +89,8 @@ def test_attack__deliver_after_timeout_cannot_front_run_refund(
     market, token, buyer, purchase, deliver, step
 ):
     before = token.balanceOf(buyer)
-    ape.chain.pending_timestamp = terms_of(market, purchase).created + REFUND_TIMEOUT
-    with ape.reverts("market: delivery window over"):
+    warp_to(terms_of(market, purchase).created + REFUND_TIMEOUT)
+    with boa.reverts("market: delivery window over"):
         deliver(purchase)
     step("refund", purchase)
     assert token.balanceOf(buyer) == before + PRICE
@@ -98,7 +102,7 @@ def test_attack__garbage_key_objected_unrevealed_is_refunded(
     before = token.balanceOf(buyer)
     deliver(purchase, envelope=b"garbage, not an envelope")
     step("object_key", purchase)
-    ape.chain.pending_timestamp = int(market.purchase(purchase).since) + REVEAL_WINDOW
+    warp_to(int(market.purchase(purchase).since) + REVEAL_WINDOW)
     step("refund", purchase)
     assert token.balanceOf(buyer) == before + PRICE
     assert market.credit(token, owner) == 0
@@ -110,9 +114,9 @@ def test_attack__garbage_key_then_wrong_reveal_is_refunded(
 ):
     deliver(purchase, envelope=ENVELOPE)
     step("object_key", purchase)
-    with ape.reverts("market: key does not match commitment"):
+    with boa.reverts("market: key does not match commitment"):
         step("reveal_key", purchase, b"\x44" * 32, sender=owner)
-    ape.chain.pending_timestamp = int(market.purchase(purchase).since) + REVEAL_WINDOW
+    warp_to(int(market.purchase(purchase).since) + REVEAL_WINDOW)
     step("refund", purchase)
     assert market.credit(token, owner) == 0
 
@@ -129,7 +133,7 @@ def test_attack__keeper_from_earlier_ownership_does_not_revive(
         listed, market.listing(listed).token, PRICE, DURATION, 0, COMMITMENT, sender=owner
     )
     pid = purchase_id_of(market, buy(listed))
-    with ape.reverts("market: not the seller or keeper"):
+    with boa.reverts("market: not the seller or keeper"):
         deliver(pid, sender=cleaner)
     deliver(pid, sender=owner)
 
@@ -142,5 +146,5 @@ def test_attack__listing_from_earlier_ownership_does_not_revive(
     registry.propose_owner(listed, owner, sender=other)
     registry.accept_owner(listed, sender=owner)
     assert market.listing(listed).active is False
-    with ape.reverts("market: listing lapsed"):
+    with boa.reverts("market: listing lapsed"):
         buy(listed)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import ape
+import boa
 
 from .conftest import (
     DURATION,
@@ -8,16 +8,21 @@ from .conftest import (
     OBJECTION_WINDOW,
     PRICE,
     REFUND_TIMEOUT,
+    event,
+    events,
     purchase_id_of,
     terms_of,
+    timestamp,
+    warp_to,
 )
 
 
 def test_deliver_key__grants_access_holds_escrow_and_logs(
     market, token, owner, buyer, listed, purchase, deliver
 ):
-    tx = deliver(purchase)
-    now = ape.chain.blocks.head.timestamp
+    deliver(purchase)
+    credited, delivered = events(market, "Credited"), event(market, "KeyDelivered")
+    now = timestamp()
     p = market.purchase(purchase)
     assert (p.status, p.since) == (2, now)
     # Nothing is credited yet: escrow is held through the objection window.
@@ -25,8 +30,7 @@ def test_deliver_key__grants_access_holds_escrow_and_logs(
     assert token.balanceOf(market) == PRICE
     assert market.access_expiry(listed, buyer) == now + DURATION
     assert market.has_access(listed, buyer) is True
-    assert tx.decode_logs(market.Credited) == []
-    (delivered,) = tx.decode_logs(market.KeyDelivered)
+    assert credited == []
     assert (delivered.purchase_id, delivered.dataset_id, delivered.buyer) == (
         purchase,
         listed,
@@ -63,11 +67,11 @@ def test_deliver_key__renewal_after_expiry_starts_now(
     market, buyer, listed, purchase, buy, deliver
 ):
     deliver(purchase)
-    ape.chain.mine(timestamp=ape.chain.blocks.head.timestamp + DURATION + 10)
+    boa.env.time_travel(seconds=DURATION + 10)
     assert market.has_access(listed, buyer) is False
     second = purchase_id_of(market, buy(listed))
     deliver(second)
-    assert market.access_expiry(listed, buyer) == ape.chain.blocks.head.timestamp + DURATION
+    assert market.access_expiry(listed, buyer) == timestamp() + DURATION
 
 
 def test_deliver_key__after_delist_still_delivers(market, owner, buyer, listed, purchase, deliver):
@@ -82,7 +86,7 @@ def test_deliver_key__seller_delivers_after_transfer_and_is_paid(
     registry.propose_owner(listed, other, sender=owner)
     registry.accept_owner(listed, sender=other)
     # The sale was the previous owner's: the new owner neither delivers nor is paid.
-    with ape.reverts("market: not the seller or keeper"):
+    with boa.reverts("market: not the seller or keeper"):
         deliver(purchase, sender=other)
     deliver(purchase, sender=owner)
     settle(purchase)
@@ -91,49 +95,49 @@ def test_deliver_key__seller_delivers_after_transfer_and_is_paid(
 
 
 def test_deliver_key__last_second_before_timeout_delivers(market, purchase, deliver):
-    ape.chain.pending_timestamp = terms_of(market, purchase).created + REFUND_TIMEOUT - 1
+    warp_to(terms_of(market, purchase).created + REFUND_TIMEOUT - 1)
     deliver(purchase)
     assert market.purchase(purchase).status == 2
 
 
 def test_deliver_key__at_refund_timeout_reverts(market, purchase, deliver):
-    ape.chain.pending_timestamp = terms_of(market, purchase).created + REFUND_TIMEOUT
-    with ape.reverts("market: delivery window over"):
+    warp_to(terms_of(market, purchase).created + REFUND_TIMEOUT)
+    with boa.reverts("market: delivery window over"):
         deliver(purchase)
 
 
 def test_deliver_key__unknown_purchase_reverts(market, purchase, deliver):
-    with ape.reverts("market: unknown purchase"):
+    with boa.reverts("market: unknown purchase"):
         deliver(99, terms=terms_of(market, purchase))
 
 
 def test_deliver_key__altered_terms_revert(market, purchase, deliver):
     terms = terms_of(market, purchase)
     forged = type(terms)(**{**terms.__dict__, "price": terms.price + 1})
-    with ape.reverts("market: terms mismatch"):
+    with boa.reverts("market: terms mismatch"):
         deliver(purchase, terms=forged)
 
 
 def test_deliver_key__twice_reverts(purchase, deliver):
     deliver(purchase)
-    with ape.reverts("market: purchase not pending"):
+    with boa.reverts("market: purchase not pending"):
         deliver(purchase)
 
 
 def test_deliver_key__after_refund_reverts(market, buyer, purchase, deliver, step):
-    ape.chain.pending_timestamp += REFUND_TIMEOUT
+    boa.env.time_travel(seconds=REFUND_TIMEOUT)
     step("refund", purchase, sender=buyer)
-    with ape.reverts("market: purchase not pending"):
+    with boa.reverts("market: purchase not pending"):
         deliver(purchase)
 
 
 def test_deliver_key__empty_envelope_reverts(purchase, deliver):
-    with ape.reverts("market: empty envelope"):
+    with boa.reverts("market: empty envelope"):
         deliver(purchase, envelope=b"")
 
 
 def test_deliver_key__stranger_reverts(other, purchase, deliver):
-    with ape.reverts("market: not the seller or keeper"):
+    with boa.reverts("market: not the seller or keeper"):
         deliver(purchase, sender=other)
 
 
@@ -144,5 +148,5 @@ def test_deliver_key__keeper_of_previous_owner_reverts(
     registry.propose_owner(listed, other, sender=owner)
     registry.accept_owner(listed, sender=other)
     market.set_keeper(listed, cleaner, sender=other)  # the same keeper, a new period
-    with ape.reverts("market: not the seller or keeper"):
+    with boa.reverts("market: not the seller or keeper"):
         deliver(purchase, sender=cleaner)

@@ -1,29 +1,26 @@
 from __future__ import annotations
 
-import ape
+import boa
 import pytest
 
-from .conftest import COMMITMENT, DURATION, PRICE, UPSTREAM_BPS
-
-ZERO = "0x" + "00" * 20
+from .conftest import COMMITMENT, DURATION, PRICE, UPSTREAM_BPS, ZERO, event
 
 
 def test_list_dataset__stores_listing_and_logs(market, token, owner, dataset):
-    tx = market.list_dataset(
-        dataset, token, PRICE, DURATION, UPSTREAM_BPS, COMMITMENT, sender=owner
-    )
+    market.list_dataset(dataset, token, PRICE, DURATION, UPSTREAM_BPS, COMMITMENT, sender=owner)
+    listed = event(market, "Listed")
     listing = market.listing(dataset)
     assert listing.lister == owner
-    assert listing.token == token
+    assert listing.token == token.address
     assert listing.price == PRICE
     assert listing.duration == DURATION
     assert listing.upstream_bps == UPSTREAM_BPS
     assert listing.key_commitment == COMMITMENT
     assert listing.active is True
-    (event,) = tx.decode_logs(market.Listed)
-    assert event.dataset_id == dataset and event.lister == owner and event.token == token
-    assert (event.price, event.duration, event.upstream_bps) == (PRICE, DURATION, UPSTREAM_BPS)
-    assert event.key_commitment == COMMITMENT
+    assert listed.dataset_id == dataset and listed.lister == owner
+    assert listed.token == token.address
+    assert (listed.price, listed.duration, listed.upstream_bps) == (PRICE, DURATION, UPSTREAM_BPS)
+    assert listed.key_commitment == COMMITMENT
 
 
 def test_list_dataset__update_replaces_terms(market, token, owner, listed):
@@ -51,34 +48,34 @@ def test_list_dataset__bounds_accepted(market, token, owner, dataset):
 def test_list_dataset__bad_terms_revert(
     market, token, owner, dataset, price, duration, bps, message
 ):
-    with ape.reverts(message):
+    with boa.reverts(message):
         market.list_dataset(dataset, token, price, duration, bps, COMMITMENT, sender=owner)
 
 
 def test_list_dataset__zero_key_commitment_reverts(market, token, owner, dataset):
-    with ape.reverts("market: zero key commitment"):
+    with boa.reverts("market: zero key commitment"):
         market.list_dataset(dataset, token, PRICE, DURATION, 0, b"\x00" * 32, sender=owner)
 
 
 def test_list_dataset__public_dataset_reverts(market, token, owner, register):
     public = register(private=False)
-    with ape.reverts("market: dataset is public"):
+    with boa.reverts("market: dataset is public"):
         market.list_dataset(public, token, PRICE, DURATION, 0, COMMITMENT, sender=owner)
 
 
 def test_list_dataset__not_owner_reverts(market, token, other, dataset):
-    with ape.reverts("market: not the dataset owner"):
+    with boa.reverts("market: not the dataset owner"):
         market.list_dataset(dataset, token, PRICE, DURATION, 0, COMMITMENT, sender=other)
 
 
 def test_list_dataset__unknown_dataset_reverts(market, token, owner):
-    with ape.reverts("registry: unknown dataset"):
+    with boa.reverts("registry: unknown dataset"):
         market.list_dataset(99, token, PRICE, DURATION, 0, COMMITMENT, sender=owner)
 
 
 def test_list_dataset__token_not_allowed_reverts(market, registry, owner, dataset):
     # Any contract that is not on the allow-list, here the registry itself.
-    with ape.reverts("market: token not allowed"):
+    with boa.reverts("market: token not allowed"):
         market.list_dataset(dataset, registry, PRICE, DURATION, 0, COMMITMENT, sender=owner)
 
 
@@ -96,21 +93,21 @@ def test_listing__inactive_when_token_disallowed(market, token, deployer, listed
 
 
 def test_delist__clears_and_logs(market, owner, listed):
-    tx = market.delist(listed, sender=owner)
+    market.delist(listed, sender=owner)
+    delisted = event(market, "Delisted")
     listing = market.listing(listed)
     assert (listing.lister, listing.token, listing.price, listing.active) == (ZERO, ZERO, 0, False)
     assert listing.key_commitment == b"\x00" * 32
-    (event,) = tx.decode_logs(market.Delisted)
-    assert (event.dataset_id, event.lister) == (listed, owner)
+    assert (delisted.dataset_id, delisted.lister) == (listed, owner)
 
 
 def test_delist__not_owner_reverts(market, other, listed):
-    with ape.reverts("market: not the dataset owner"):
+    with boa.reverts("market: not the dataset owner"):
         market.delist(listed, sender=other)
 
 
 def test_delist__not_listed_reverts(market, owner, dataset):
-    with ape.reverts("market: not listed"):
+    with boa.reverts("market: not listed"):
         market.delist(dataset, sender=owner)
 
 
@@ -121,5 +118,5 @@ def test_listing__does_not_revive_when_dataset_returns(market, registry, owner, 
     registry.accept_owner(listed, sender=owner)
     listing = market.listing(listed)
     assert listing.lister == owner and listing.active is False
-    with ape.reverts("market: listing lapsed"):
+    with boa.reverts("market: listing lapsed"):
         buy(listed)

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-import ape
+import boa
 import pytest
 
-from .conftest import COMMITMENT, DURATION, KEY, OBJECTION_WINDOW, PRICE, purchase_id_of, terms_of
+from .conftest import (
+    COMMITMENT,
+    DURATION,
+    KEY,
+    OBJECTION_WINDOW,
+    PRICE,
+    deploy,
+    purchase_id_of,
+    terms_of,
+)
 
 
 @pytest.fixture
-def hook_token(project, deployer, market, accounts):
-    token = deployer.deploy(project.ReentrantTokenMock)
+def hook_token(deployer, market, accounts):
+    token = deploy("test/ReentrantTokenMock")
     for account in accounts[:8]:
         token.mint(account, 10 * PRICE, sender=deployer)
     market.set_token_allowed(token, True, sender=deployer)
@@ -19,7 +28,7 @@ def hook_token(project, deployer, market, accounts):
 
 def _calldata(market, name, *args):
     method = getattr(market, name)
-    return method.encode_input(*args)
+    return method.prepare_calldata(*args)
 
 
 def test_reentrancy__callbacks_during_buy_and_withdraw_are_refused(
@@ -35,7 +44,7 @@ def test_reentrancy__callbacks_during_buy_and_withdraw_are_refused(
     assert (hook_token.attempts(), hook_token.successes()) == (1, 0)
     terms = terms_of(market, pid)
     market.deliver_key(pid, terms.as_arg(), b"envelope", sender=owner)
-    ape.chain.pending_timestamp += OBJECTION_WINDOW
+    boa.env.time_travel(seconds=OBJECTION_WINDOW)
     market.settle(pid, terms.as_arg(), sender=other)
     # During the withdrawal's transfer the token tries to withdraw again.
     hook_token.arm(market, _calldata(market, "withdraw", hook_token), sender=other)
@@ -58,7 +67,7 @@ def test_reentrancy__settle_during_refund_transfer_is_refused(
     )
     t1, t2 = terms_of(market, first), terms_of(market, second)
     market.deliver_key(first, t1.as_arg(), b"envelope", sender=owner)
-    ape.chain.pending_timestamp += 600
+    boa.env.time_travel(seconds=600)
     # The refund of the second sends tokens; the callback tries to settle the first.
     hook_token.arm(market, _calldata(market, "settle", first, t1.as_arg()), sender=other)
     market.refund(second, t2.as_arg(), sender=buyer)

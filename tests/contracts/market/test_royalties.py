@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import ape
+import boa
 
 from . import model
 from .conftest import COMMITMENT, KEY, OBJECTION_WINDOW, credits_of, purchase_id_of, terms_of
@@ -17,8 +17,9 @@ def _sell(market, token, seller, buyer, dataset_id, price, bps):
     pid = purchase_id_of(market, market.buy(dataset_id, token, price, DURATION, KEY, sender=buyer))
     terms = terms_of(market, pid)
     market.deliver_key(pid, terms.as_arg(), b"envelope", sender=seller)
-    ape.chain.pending_timestamp += OBJECTION_WINDOW
-    credits = credits_of(market.settle(pid, terms.as_arg(), sender=buyer), market)
+    boa.env.time_travel(seconds=OBJECTION_WINDOW)
+    market.settle(pid, terms.as_arg(), sender=buyer)
+    credits = credits_of(market)
     assert tuple(credits) == terms.credits
     return credits
 
