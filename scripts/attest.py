@@ -112,7 +112,7 @@ def quality(cli_ctx, account, dataset_id, data_path, key_file, label, relay_only
 @friendly
 def submit(cli_ctx, account, files):
     """Relay signed attestation payloads (one transaction; a batch for several FILES)."""
-    from datasoil.flows.attest import RelayPayload
+    from datasoil.protocol.attestations import RelayPayload
 
     payloads = [RelayPayload.read(f) for f in files]
     client = _client()
@@ -131,7 +131,7 @@ def submit(cli_ctx, account, files):
 @friendly
 def show(cli_ctx, dataset_id, trusted, as_json):
     """Aggregates of DATASET_ID per metric set, over (trusted) unrevoked unexpired scores."""
-    from datasoil.flows.attest import load_trusted
+    from datasoil.protocol.attestations import load_trusted
 
     client = _client()
     trust = load_trusted(trusted) if trusted else None

@@ -3,11 +3,12 @@
 The off-chain toolchain, in layers (docs/architecture.md), each importing only from
 the ones below it:
 
-- :mod:`datasoil.formats`: CIDs and UnixFS, rows, RFC 9162 trees, recipes, Croissant,
-  encryption (pure);
+- :mod:`datasoil.formats`: CIDs and UnixFS, rows, RFC 9162 trees, fate records, recipes,
+  Croissant, encryption (pure);
 - :mod:`datasoil.store`: the embedded blockstore, Kubo, pinning services, CAR files;
 - :mod:`datasoil.engine`: deterministic cleaning and quality reports;
-- :mod:`datasoil.protocol`: metric sets and other pure protocol rules;
+- :mod:`datasoil.protocol`: metric sets, EIP-712 attestations, audit sampling and
+  openings (pure);
 - :mod:`datasoil.chain`: deployments, contracts, the registry client (through ape);
 - :mod:`datasoil.flows`: publish, claims, access, load, attest, audit;
 - :mod:`datasoil.app`: the `datasoil` command, the gateway, the node, the demo.
@@ -35,6 +36,7 @@ _MODULES = {
     "unixfs": "datasoil.formats.unixfs",
     "rows": "datasoil.formats.rows",
     "merkle": "datasoil.formats.merkle",
+    "fate": "datasoil.formats.fate",
     "recipe": "datasoil.formats.recipe",
     "croissant": "datasoil.formats.croissant",
     "crypto": "datasoil.formats.crypto",

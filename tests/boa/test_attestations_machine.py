@@ -21,8 +21,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from datasoil.flows.attest import Attestation, sign, split_signature, typed_data
 from datasoil.formats.cid import CidTuple
+from datasoil.protocol.attestations import Attestation, sign, split_signature, typed_data
 from tests.boa.conftest import load
 
 DAG_PB = 0x70

@@ -15,8 +15,9 @@ from datasoil.chain.registry import Registry
 from datasoil.engine import clean
 from datasoil.errors import ChainError
 from datasoil.flows import claims, publish
-from datasoil.flows.attest import Attestations, reproduction_metric_set
+from datasoil.flows.attest import Attestations
 from datasoil.formats import fate
+from datasoil.protocol.attestations import reproduction_metric_set
 from datasoil.store.local import LocalStore
 
 ROOT = Path(__file__).resolve().parents[2]

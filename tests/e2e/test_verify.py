@@ -10,8 +10,9 @@ from click.testing import CliRunner
 
 from datasoil.errors import CryptoError
 from datasoil.flows import claims
-from datasoil.flows.attest import Attestations, reproduction_metric_set
+from datasoil.flows.attest import Attestations
 from datasoil.formats import crypto
+from datasoil.protocol.attestations import reproduction_metric_set
 from tests import script
 from tests.e2e.test_claims import clean_child, world  # noqa: F401 (the fixture)
 

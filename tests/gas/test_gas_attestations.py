@@ -24,8 +24,8 @@ from eth_abi import encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
-from datasoil.flows.attest import Attestation, sign, split_signature, typed_data
 from datasoil.formats.cid import CidTuple
+from datasoil.protocol.attestations import Attestation, sign, split_signature, typed_data
 
 NPM_DIR = Path(__file__).resolve().parents[1] / "npm-eip712"
 EAS_DIR = NPM_DIR / "node_modules/@ethereum-attestation-service/eas-contracts"

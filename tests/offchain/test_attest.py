@@ -1,6 +1,7 @@
-"""datasoil.flows.attest off chain: typed data, signatures checked by independent EIP-712
-implementations (ethers v6 and MetaMask's eth-sig-util, run with node from
-tests/npm-eip712/), relay payloads, reproduction ids, aggregates from events."""
+"""datasoil.protocol.attestations (the pure half of datasoil.flows.attest): typed data,
+signatures checked by independent EIP-712 implementations (ethers v6 and MetaMask's
+eth-sig-util, run with node from tests/npm-eip712/), relay payloads, reproduction ids,
+aggregates from events."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from eth_account import Account
 from eth_utils import keccak
 
 from datasoil.errors import NotFound
-from datasoil.flows.attest import (
+from datasoil.formats.cid import CidTuple
+from datasoil.protocol.attestations import (
     ETHERS_TYPES,
     MAX_SCORE,
     TYPES,
@@ -34,7 +36,6 @@ from datasoil.flows.attest import (
     summarize,
     typed_data,
 )
-from datasoil.formats.cid import CidTuple
 
 NPM_DIR = Path(__file__).resolve().parents[1] / "npm-eip712"
 # Well-known throwaway keys (anvil's dev accounts 0 and 1); never hold value.
