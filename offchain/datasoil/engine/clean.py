@@ -30,10 +30,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as _pc
 import pyarrow.parquet as _pq
 
 from datasoil.errors import DatasoilError, ProofError, RecipeError
-from datasoil.formats import merkle, rows
+from datasoil.formats import judge, merkle, rows
 from datasoil.formats.fate import (
     FATE_NONE,
     FATE_RECORD_SIZE,
@@ -47,8 +48,10 @@ from datasoil.formats.fate import (
 )
 from datasoil.formats.recipe import Plan, Recipe, Step, load_recipe, recipe_from_json
 
-# pyarrow.parquet's hints are partial: use it untyped, as datasoil.formats.rows does.
+# pyarrow.parquet's and pyarrow.compute's hints are partial: use them untyped, as
+# datasoil.formats.rows does.
 pq: Any = _pq
+pc: Any = _pc
 
 # FateRecord, decode_fates and fate_root are datasoil.formats.fate's, re-exported here
 # until flows/claims.py and tests/contracts/proofs import them from there.
@@ -393,12 +396,24 @@ class _Committer:
         return self.builder.root()
 
 
+def _leaves(batch: pa.RecordBatch, schema: rows.Schema, key: bytes | None) -> tuple[bytes, int]:
+    """The packed leaf hashes of a batch's rows (:func:`datasoil.formats.rows.batch_leaf_digests`)
+    and the length of its longest encoded row (0 for none)."""
+    prefix = merkle.leaf_input_prefix(key)
+    encoded = rows.encode_batch(batch, schema, prefix)
+    longest = pc.max(pc.binary_length(encoded)).as_py() if len(encoded) else None
+    digests = merkle.leaf_digests(encoded, key, prefixed=True)
+    return digests, 0 if longest is None else int(longest) - len(prefix)
+
+
 def _stage_input(
     path: Path, schema: rows.Schema, dest: Path, key: bytes | None
-) -> tuple[bytes, int]:
+) -> tuple[bytes, int, int]:
     """Stream the input once: hash its rows into the input root and write it, with row
-    numbers, to a Parquet file the engine scans. Returns (input root, row count)."""
+    numbers, to a Parquet file the engine scans. Returns (input root, row count, longest
+    encoded row in bytes)."""
     committer = _Committer()
+    longest = 0
     arrow_schema = schema.to_arrow()
     out_schema = pa.schema([pa.field(ROW, pa.uint64(), nullable=False), *arrow_schema])
     n = 0
@@ -407,13 +422,15 @@ def _stage_input(
         dest, out_schema, compression="lz4", use_dictionary=False, write_statistics=False
     ) as writer:
         for batch in rows.read_batches(path, schema, BATCH_ROWS):
-            committer.add(rows.batch_leaf_digests(batch, schema, key))
+            digests, length = _leaves(batch, schema, key)
+            committer.add(digests)
+            longest = max(longest, length)
             numbers = pa.array(np.arange(n, n + batch.num_rows, dtype=np.uint64))
             writer.write_batch(
                 pa.RecordBatch.from_arrays([numbers, *batch.columns], schema=out_schema)
             )
             n += batch.num_rows
-    return committer.root(), n
+    return committer.root(), n, longest
 
 
 def _initial_frame(path: Path) -> pl.LazyFrame:
@@ -430,10 +447,11 @@ def _write_outputs(
     schema_out: rows.Schema,
     out: Path,
     key: bytes | None,
-) -> tuple[bytes, int, bytes, int, list[int]]:
+) -> tuple[bytes, int, bytes, int, list[int], int]:
     """Write data.parquet and fate.bin from the final frame in one pass, committing the
     output rows and the fate records as they go; return
-    (output root, rows out, fate root, rows in, drops per step index).
+    (output root, rows out, fate root, rows in, drops per step index, longest encoded
+    output row in bytes).
 
     The output rows are the final frame's alive rows cast to the declared output schema,
     exactly what reading data.parquet back under ``schema_out`` gives (tests check it)."""
@@ -444,6 +462,7 @@ def _write_outputs(
     kept = 0
     rows_in = 0
     drops = [0] * 256
+    longest = 0
     source = pq.ParquetFile(final)
     with (
         open(out / "fate.bin", "wb") as fate_file,
@@ -469,11 +488,13 @@ def _write_outputs(
                 values = pa.Table.from_batches([values]).cast(target).combine_chunks()
                 for part in values.to_batches():
                     writer.write_batch(part)
-                    out_commit.add(rows.batch_leaf_digests(part, schema_out, key))
+                    digests, length = _leaves(part, schema_out, key)
+                    out_commit.add(digests)
+                    longest = max(longest, length)
                     rows_out += part.num_rows
     if kept != rows_out:
         raise AssertionError(f"kept {kept} rows but wrote {rows_out}")
-    return out_commit.root(), rows_out, fate_commit.root(), rows_in, drops
+    return out_commit.root(), rows_out, fate_commit.root(), rows_in, drops, longest
 
 
 def clean(
@@ -513,13 +534,13 @@ def clean(
         scratch_dir.mkdir()
         result_dir.mkdir()
         staged = scratch_dir / "input.parquet"
-        input_root, _ = _stage_input(input, schema_in, staged, key)
+        input_root, _, longest_in = _stage_input(input, schema_in, staged, key)
         scratch = _Scratch(scratch_dir)
         lf, step_stats, users = _run(_initial_frame(staged), recipe, columns, scratch)
         final = scratch.fresh(lf)
         _check_strict(final, recipe)
         final_path = scratch_dir / f"stage-{scratch.n}.parquet"
-        output_root, rows_out, froot, rows_in, drops = _write_outputs(
+        output_root, rows_out, froot, rows_in, drops, longest_out = _write_outputs(
             final_path, users, schema_out, result_dir, output_key or key
         )
         for index, stats in enumerate(step_stats):
@@ -541,6 +562,9 @@ def clean(
             "steps": step_stats,
             "schema_in": schema_in.to_json(),
             "schema_out": schema_out.to_json(),
+            "judge": judge.judge_record(
+                recipe, schema_in, step_stats, max(longest_in, longest_out)
+            ),
         }
         (result_dir / "proof.json").write_bytes(proof_bytes(proof))
         shutil.rmtree(scratch_dir)
@@ -626,6 +650,7 @@ _COMPARED = (
     "fate_root",
     "keyed",
     "encoding",
+    "judge",
 )
 
 

@@ -56,9 +56,11 @@ import polars as pl
 import yaml
 
 from datasoil.errors import RecipeError
+from datasoil.formats import judge as jp
 from datasoil.formats import rows
 
 __all__ = [
+    "CASES",
     "CAST_TYPES",
     "EMAIL_PATTERN",
     "FAIL_POLICIES",
@@ -121,6 +123,14 @@ WHITESPACE = (
 (Rust regex, Python ``re``) uses the same set."""
 
 _WS_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]"
+
+CASES: tuple[str, ...] = ("lower", "upper", "ascii_lower", "ascii_upper")
+"""``normalise`` case mappings: full Unicode (``lower``, ``upper``: Polars' Rust
+``to_lowercase``/``to_uppercase``), or ASCII only (``ascii_lower``, ``ascii_upper``: A-Z
+and a-z, every other character kept), which the chain can judge."""
+
+_ASCII_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ASCII_LOWER = _ASCII_UPPER.lower()
 
 EMAIL_PATTERN = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
 """E-mail addresses: ASCII local part, ``@``, dot-separated labels, an alphabetic TLD."""
@@ -538,6 +548,29 @@ def _eval(expr: Expr, row: Mapping[str, Any]) -> Any:
     }[expr.op]
 
 
+def _expr_code(expr: Expr, at: jp.Context) -> tuple[bytes, int]:
+    """An expression as judge code (postfix, docs/formats/judge.md) and the most operands
+    it holds at once."""
+    if isinstance(expr, Lit):
+        return bytes([jp.X_LIT]) + jp.literal(at, expr.value), 1
+    if isinstance(expr, Col):
+        return bytes([jp.X_COL]) + at.position(expr.name), 1
+    if isinstance(expr, IsNull):
+        return bytes([jp.X_IS_NULL]) + at.position(expr.column), 1
+    if isinstance(expr, Not):
+        code, depth = _expr_code(expr.operand, at)
+        return code + bytes([jp.X_NOT]), depth
+    left, left_depth = _expr_code(expr.left, at)
+    right, right_depth = _expr_code(expr.right, at)
+    if isinstance(expr, And):
+        op = jp.X_AND
+    elif isinstance(expr, Or):
+        op = jp.X_OR
+    else:
+        op = jp.X_CMP[expr.op]
+    return left + right + bytes([op]), max(left_depth, right_depth + 1)
+
+
 # ---------------------------------------------------------------------------------------
 # Steps
 # ---------------------------------------------------------------------------------------
@@ -656,6 +689,28 @@ class Step(ABC):
         message after ``step N (kind), ``)."""
         return f"input row {row} fails it"
 
+    @property
+    def unjudgeable_reason(self) -> str | None:
+        """Why the chain cannot judge this step on one row (docs/cleaning.md lists them),
+        or None when it can: then :meth:`judge` writes its instruction."""
+        return "the chain has no judge for this kind of step"
+
+    @property
+    def judgeable(self) -> bool:
+        """Whether the chain can judge this step on one disputed row
+        (:mod:`datasoil.formats.judge`): its result for a row depends on that row alone and
+        on what the proof records, and ``contracts/modules/judge.vy`` implements it."""
+        return self.unjudgeable_reason is None
+
+    def judge(self, at: jp.Context) -> bytes:
+        """The step's judge instruction (docs/formats/judge.md), for the columns at this
+        step.
+
+        Raises:
+            Unjudgeable: the step, or this use of it, cannot be judged on chain.
+        """
+        raise at.refuse(self.unjudgeable_reason or "not judgeable")
+
 
 @dataclass(frozen=True)
 class _ColumnsStep(Step):
@@ -708,6 +763,13 @@ class Select(_ColumnsStep, kind="select"):
     def plan(self, types: Mapping[str, str], statistics: Mapping[str, Any]) -> Plan:
         return Plan(select=self.columns)
 
+    @property
+    def unjudgeable_reason(self) -> str | None:
+        return None
+
+    def judge(self, at: jp.Context) -> bytes:
+        return bytes([jp.OP_SELECT]) + at.positions(self.columns)
+
 
 @dataclass(frozen=True)
 class Rename(Step, kind="rename"):
@@ -748,6 +810,14 @@ class Rename(Step, kind="rename"):
 
     def plan(self, types: Mapping[str, str], statistics: Mapping[str, Any]) -> Plan:
         return Plan(rename=self.mapping)
+
+    @property
+    def unjudgeable_reason(self) -> str | None:
+        return None
+
+    def judge(self, at: jp.Context) -> bytes:
+        """Names are not on chain: the columns keep their positions."""
+        return bytes([jp.OP_NOP])
 
 
 @dataclass(frozen=True)
@@ -813,6 +883,26 @@ class Cast(Step, kind="cast", optional=("on_error",)):
             f"{dict(self.columns)} (use on_error: null or drop to allow it)"
         )
 
+    @property
+    def unjudgeable_reason(self) -> str | None:
+        if any(t == "float64" for _, t in self.columns):
+            return "casts to float64 (decimal text to the nearest double) are not judged on chain"
+        return None
+
+    def judge(self, at: jp.Context) -> bytes:
+        entries = b""
+        count = 0
+        for name, dst in self.columns:
+            src = at.type_of(name)
+            if src == dst:
+                continue
+            conversion = jp.CONVERSIONS.get((src, dst))
+            if conversion is None:
+                raise at.refuse(f"casts from {src} to {dst} are not judged on chain")
+            entries += at.position(name) + bytes([conversion])
+            count += 1
+        return bytes([jp.OP_CAST, jp.POLICY[self.on_error], count]) + entries
+
 
 def _cast_expr(name: str, src: str, dst: str) -> pl.Expr:
     """Column ``name`` of type ``src`` as ``dst``: null where a non-null value does not
@@ -846,10 +936,18 @@ class Trim(_StringStep, kind="trim"):
     def rewrite(self, value: pl.Expr) -> pl.Expr:
         return value.str.strip_chars(WHITESPACE)
 
+    @property
+    def unjudgeable_reason(self) -> str | None:
+        return None
+
+    def judge(self, at: jp.Context) -> bytes:
+        return bytes([jp.OP_TRIM]) + at.positions(self.columns)
+
 
 @dataclass(frozen=True)
 class Normalise(_StringStep, kind="normalise", optional=("unicode", "case", "whitespace")):
-    """Unicode normalisation (NFKC), then case mapping, then whitespace collapsing."""
+    """Unicode normalisation (NFKC), then case mapping (full Unicode ``lower``/``upper``, or
+    ``ascii_lower``/``ascii_upper``: A-Z and a-z only), then whitespace collapsing."""
 
     unicode: str | None = "NFKC"
     case: str | None = None
@@ -861,7 +959,7 @@ class Normalise(_StringStep, kind="normalise", optional=("unicode", "case", "whi
         step = cls(
             _names(raw["columns"], index, kind, "columns"),
             unicode=_choice(raw.get("unicode", "NFKC"), ["NFKC", None], index, kind, "unicode"),
-            case=_choice(raw.get("case"), ["lower", "upper", None], index, kind, "case"),
+            case=_choice(raw.get("case"), [*CASES, None], index, kind, "case"),
             whitespace=_choice(
                 raw.get("whitespace"), ["collapse", None], index, kind, "whitespace"
             ),
@@ -886,9 +984,33 @@ class Normalise(_StringStep, kind="normalise", optional=("unicode", "case", "whi
             value = value.str.to_lowercase()
         elif self.case == "upper":
             value = value.str.to_uppercase()
+        elif self.case == "ascii_lower":
+            value = value.str.replace_many(list(_ASCII_UPPER), list(_ASCII_LOWER))
+        elif self.case == "ascii_upper":
+            value = value.str.replace_many(list(_ASCII_LOWER), list(_ASCII_UPPER))
         if self.whitespace == "collapse":
             value = value.str.replace_all(_WS_CLASS + "+", " ").str.strip_chars(" ")
         return value
+
+    @property
+    def unjudgeable_reason(self) -> str | None:
+        if self.unicode is not None:
+            return (
+                "NFKC needs the Unicode decomposition and composition tables, which the "
+                "chain does not hold"
+            )
+        if self.case in ("lower", "upper"):
+            return (
+                "full Unicode case mapping needs the Unicode case tables (use ascii_lower "
+                "or ascii_upper)"
+            )
+        if self.whitespace is not None:
+            return "collapsing inner whitespace is not judged on chain"
+        return None
+
+    def judge(self, at: jp.Context) -> bytes:
+        mode = jp.CASE_LOWER if self.case == "ascii_lower" else jp.CASE_UPPER
+        return bytes([jp.OP_CASE, mode]) + at.positions(self.columns)
 
 
 @dataclass(frozen=True)
@@ -900,6 +1022,13 @@ class DropNulls(_ColumnsStep, kind="drop_nulls"):
 
     def plan(self, types: Mapping[str, str], statistics: Mapping[str, Any]) -> Plan:
         return Plan(drop=pl.any_horizontal(pl.col(c).is_null() for c in self.columns))
+
+    @property
+    def unjudgeable_reason(self) -> str | None:
+        return None
+
+    def judge(self, at: jp.Context) -> bytes:
+        return bytes([jp.OP_DROP_NULLS]) + at.positions(self.columns)
 
 
 @dataclass(frozen=True)
@@ -940,6 +1069,18 @@ class Filter(Step, kind="filter", required=("expr",)):
     def plan(self, types: Mapping[str, str], statistics: Mapping[str, Any]) -> Plan:
         return Plan(drop=~expr_to_polars(self.expr).fill_null(False))
 
+    @property
+    def unjudgeable_reason(self) -> str | None:
+        return None
+
+    def judge(self, at: jp.Context) -> bytes:
+        code, depth = _expr_code(self.expr, at)
+        if depth > jp.MAX_STACK:
+            raise at.refuse(
+                f"the expression needs {depth} operands at once, the chain {jp.MAX_STACK}"
+            )
+        return bytes([jp.OP_FILTER]) + len(code).to_bytes(2, "big") + code
+
 
 @dataclass(frozen=True)
 class Dedupe(_ColumnsStep, kind="dedupe", optional=("keep",)):
@@ -957,6 +1098,15 @@ class Dedupe(_ColumnsStep, kind="dedupe", optional=("keep",)):
 
     def plan(self, types: Mapping[str, str], statistics: Mapping[str, Any]) -> Plan:
         return Plan(duplicates=self.columns)
+
+    @property
+    def unjudgeable_reason(self) -> str | None:
+        return None
+
+    def judge(self, at: jp.Context) -> bytes:
+        """The key's positions; the chain compares the disputed row's key with the key of
+        the earlier row its fate record (or the disputer) names."""
+        return bytes([jp.OP_DEDUPE]) + at.positions(self.columns)
 
 
 @dataclass(frozen=True)
@@ -1008,6 +1158,10 @@ class RedactPii(
         if "phone" in self.patterns:
             value = value.str.replace_all(PHONE_PATTERN, _replacement(self.phone_token))
         return value
+
+    @property
+    def unjudgeable_reason(self) -> str | None:
+        return "regular-expression matching (leftmost-first, with backtracking) is not run on chain"
 
 
 def _replacement(token: str) -> str:
@@ -1081,6 +1235,30 @@ class Outliers(_ColumnsStep, kind="outliers", optional=("action", "k", "method")
                     )
                 )
         return Plan(columns=tuple(clipped), drop=pl.any_horizontal(outside) if outside else None)
+
+    @property
+    def unjudgeable_reason(self) -> str | None:
+        return None
+
+    def judge(self, at: jp.Context) -> bytes:
+        """The recorded fences per column (null where a side bounds nothing); whether they
+        are the true fences needs the whole column, so the chain takes them as recorded."""
+        entries = b""
+        count = 0
+        types = dict(at.columns)
+        for stats in at.measured.get("bounds", []):
+            if stats["lower"] is None:
+                continue
+            name = stats["column"]
+            type_ = types[name]
+            lo, hi = _limits(stats, types)
+            if type_ == "int64":
+                lo = lo if lo >= -(2**63) else None
+                hi = hi if hi < 2**63 else None
+            entries += at.position(name) + at.item(lo, type_) + at.item(hi, type_)
+            count += 1
+        action = jp.OUTLIERS_CLIP if self.action == "clip" else jp.OUTLIERS_DROP
+        return bytes([jp.OP_OUTLIERS, action, count]) + entries
 
 
 def _finite(col: pl.Expr, type_: str) -> pl.Expr:
@@ -1202,6 +1380,18 @@ class Fill(Step, kind="fill", required=("values",)):
                 (c, pl.col(c).fill_null(pl.lit(v, _POLARS_TYPE[types[c]]))) for c, v in self.values
             )
         )
+
+    @property
+    def unjudgeable_reason(self) -> str | None:
+        return None
+
+    def judge(self, at: jp.Context) -> bytes:
+        entries = b""
+        for name, value in self.values:
+            type_ = at.type_of(name)
+            typed = float(value) if type_ == "float64" and isinstance(value, int) else value
+            entries += at.position(name) + at.item(typed, type_)
+        return bytes([jp.OP_FILL, len(self.values)]) + entries
 
 
 STEP_KINDS: tuple[str, ...] = tuple(_STEPS)
