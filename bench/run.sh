@@ -18,3 +18,4 @@ $PY bench/bench_rows.py
 $PY bench/bench_clean.py
 $PY bench/bench_train.py
 $PY bench/bench_boa.py
+$PY bench/bench_publish.py --size-mib 1024

@@ -100,6 +100,18 @@ def old_entries(path: Path) -> list[FileEntry]:
     ]
 
 
+def assert_as_the_component_functions_give(
+    prepared: publish.Prepared, path: Path, row_count: int
+) -> None:
+    """The schema, row root, content CID and file entries the multi-pass path computed."""
+    schema = rows.infer_schema(path)
+    assert prepared.schema == schema
+    assert (prepared.row_root, prepared.row_count) == rows.dataset_root(path, schema)
+    assert prepared.row_count == row_count
+    assert prepared.content_cid == str(unixfs.add_path(path, PROFILE).cid)
+    assert list(prepared.files) == old_entries(path)
+
+
 def test_rchar__counts_every_pass_even_from_the_page_cache(big):
     size = big.stat().st_size
     _, one = reads_of(lambda: unixfs.add_path(big, PROFILE))
@@ -114,12 +126,7 @@ def test_public_csv__inference_and_one_pass(big, tmp_path):
     prepared, read = reads_of(lambda: publish.prepare(big, store=store))
     assert 2 * size <= read <= 2 * size + SLACK
 
-    schema = rows.infer_schema(big)
-    assert prepared.schema == schema
-    assert (prepared.row_root, prepared.row_count) == rows.dataset_root(big, schema)
-    assert prepared.row_count == 110_000
-    assert prepared.content_cid == str(unixfs.add_path(big, PROFILE).cid)
-    assert list(prepared.files) == old_entries(big)
+    assert_as_the_component_functions_give(prepared, big, 110_000)
     (content,) = [c for c in store.pins() if str(c) == prepared.content_cid]
     assert b"".join(store.cat(content)) == big.read_bytes()
 
@@ -194,12 +201,7 @@ def test_directory__same_cids_rows_and_entries_as_the_component_functions(tmp_pa
     prepared, read = reads_of(lambda: publish.prepare(path, store=store))
     assert read <= 2 * data_bytes + other + SLACK
 
-    schema = rows.infer_schema(path)
-    assert prepared.schema == schema
-    assert (prepared.row_root, prepared.row_count) == rows.dataset_root(path, schema)
-    assert prepared.row_count == 63_000
-    assert prepared.content_cid == str(unixfs.add_path(path, PROFILE).cid)
-    assert list(prepared.files) == old_entries(path)
+    assert_as_the_component_functions_give(prepared, path, 63_000)
     out = tmp_path / "out"
     store.get(unixfs.add_path(path, PROFILE).cid, out)
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [

@@ -2,8 +2,9 @@
 
 :func:`prepare` does everything off chain — schema inference, the RFC 9162 row root,
 the Kubo-identical CID, the Croissant document — and pins the data and metadata in
-a store; :func:`register` records the prepared dataset on chain. Nothing is
-registered unless everything before it succeeded.
+a store, reading the data at most twice (inference, then one pass for the rest);
+:func:`register` records the prepared dataset on chain. Nothing is registered unless
+everything before it succeeded.
 
 Private datasets are packed into a deterministic tar (the data files plus a
 ``datasoil-manifest.json`` with the plaintext CID, file hashes and schema),
@@ -146,11 +147,20 @@ def _parsing(files: Sequence[Path], consume: _streams.Consume | None) -> Iterato
         parser.finish()
 
 
-def _open(file: Path) -> BinaryIO:
+@contextlib.contextmanager
+def _teed(
+    file: Path, index: int, parser: Parser | None, after: Callable[[], None] | None
+) -> Iterator[Tee]:
+    """``file`` open for reading through a :class:`Tee` that also feeds ``parser`` (as file
+    ``index``); the parser is told the file ended when the ``with`` block completes."""
     try:
-        return open(file, "rb", buffering=0)
+        handle: BinaryIO = open(file, "rb", buffering=0)  # noqa: SIM115 (closed just below)
     except OSError as exc:
         raise unixfs.UnreadableInput(f"cannot read {file}: {exc.strerror or exc}") from exc
+    with handle:
+        yield Tee(handle, functools.partial(parser.feed, index) if parser else None, after)
+    if parser is not None:
+        parser.end(index)
 
 
 def _format(file: Path) -> str:
@@ -170,12 +180,8 @@ def _read_files(
     entries: list[FileEntry] = []
     imported: dict[Path, unixfs.Added] = {}
     for i, file in enumerate(files):
-        feed = functools.partial(parser.feed, i) if parser is not None else None
-        with _open(file) as handle:
-            tee = Tee(handle, feed, after)
+        with _teed(file, i, parser, after) as tee:
             added = unixfs.add_stream(cast(BinaryIO, tee), profile, sink)
-        if parser is not None:
-            parser.end(i)
         imported[file] = added
         rel = file.relative_to(base).as_posix()
         entries.append(FileEntry(rel, str(added.cid), tee.size, tee.hexdigest(), _format(file)))
@@ -197,7 +203,10 @@ def _dataset_root(
 
 
 def _deterministic_tar(files: Sequence[tuple[str, Path]], manifest: bytes, out: Path) -> None:
-    """A tar whose bytes depend only on names and contents (ustar, mtime 0, uid 0)."""
+    """A tar whose bytes depend only on names and contents (ustar, mtime 0, uid 0).
+
+    The reference for :func:`_tar_stream`, which gives the same bytes as it reads the files.
+    """
     with tarfile.open(out, "w", format=tarfile.USTAR_FORMAT) as tar:
         info = tarfile.TarInfo(MANIFEST_NAME)
         info.size, info.mtime, info.mode = len(manifest), 0, 0o644
@@ -240,16 +249,12 @@ def _tar_stream(
         piece = header(entry.path, entry.size)
         offset += len(piece)
         yield piece
-        feed = functools.partial(parser.feed, i) if parser is not None else None
-        with _open(file) as handle:
-            tee = Tee(handle, feed, after)
+        with _teed(file, i, parser, after) as tee:
             while tee.size < entry.size:
                 block = read_full(tee, min(entry.size - tee.size, _BLOCK))
                 if not block:
                     break
                 yield block
-        if parser is not None:
-            parser.end(i)
         if tee.size != entry.size or tee.hexdigest() != entry.sha256:
             raise DatasoilError(
                 f"expected {file} to stay as it was read ({entry.size} bytes, sha256 "
