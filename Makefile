@@ -31,7 +31,7 @@ help:
 $(PYTHON):
 	$(PY_VERSION) -m venv $(VENV) || python3 -m venv $(VENV)
 
-$(VENV)/.installed: $(PYTHON) pyproject.toml constraints.txt
+$(VENV)/.installed: $(PYTHON) pyproject.toml constraints.txt offchain/datasoil/formats/_sha256.c
 	$(PYTHON) -m pip install -q --upgrade "pip==26.3"
 	$(PYTHON) -m pip install -q -c constraints.txt -e ".[dev,test,hf,bom]"
 	touch $@

@@ -13,6 +13,7 @@ import decimal
 import hashlib
 import hmac
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -51,14 +52,28 @@ def _messages(n: int, seed: int) -> list[bytes]:
     return [rnd.randbytes(rnd.choice([0, 1, 31, 55, 56, 63, 64, 100, 119, 200])) for _ in range(n)]
 
 
-@pytest.fixture(params=["native", "hashlib"])
-def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run each test through the polars-hash path and through the hashlib fallback."""
+@pytest.fixture(params=["c/sha-ni", "c/portable", "native", "hashlib"])
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Run each test through the C module (on the SHA extensions and in portable C), the
+    polars-hash path and the hashlib fallback."""
+    if request.param.startswith("c/"):
+        if merkle._ext is None:
+            pytest.skip("datasoil.formats._sha256 was not built (no C compiler at install)")
+        try:
+            previous = merkle._ext.use(request.param[2:])
+        except ValueError:
+            pytest.skip(f"this CPU has no {request.param[2:]} SHA-256")
+        assert merkle.backend() == request.param
+        yield request.param
+        merkle._ext.use(previous)
+        return
+    monkeypatch.setattr(merkle, "_ext", None)
     if request.param == "hashlib":
         monkeypatch.setattr(merkle, "_native", None)
     else:
         assert merkle._native_hasher() is not None, "polars-hash is not installed"
-    return str(request.param)
+    assert merkle.backend() == ("polars-hash" if request.param == "native" else "hashlib")
+    yield request.param
 
 
 @pytest.mark.parametrize("n", SIZES + BIG[:1])
@@ -69,6 +84,33 @@ def test_sha256_many__equals_hashlib(n: int, path: str) -> None:
     if n > 3:  # a sliced array (non-zero offset) hashes only its own items
         sliced = pa.array(msgs, pa.binary()).slice(2, n - 3)
         assert merkle.sha256_many(sliced) == b"".join(_sha(m) for m in msgs[2 : n - 1])
+
+
+@pytest.mark.parametrize("width", [1, 32, 34, 55, 56, 64, 119, 120])
+@pytest.mark.parametrize("keyed", [False, True])
+def test_leaf_digests_fixed__equals_hashlib(width: int, keyed: bool, path: str) -> None:
+    rnd = random.Random(width)
+    leaves = [rnd.randbytes(width) for _ in range(300)]
+    key = rnd.randbytes(32) if keyed else None
+    expected = b"".join(
+        hmac.digest(key, b"\x00" + m, "sha256") if key else _sha(b"\x00" + m) for m in leaves
+    )
+    assert merkle.leaf_digests_fixed(b"".join(leaves), width, key) == expected
+    assert merkle.leaf_digests_fixed(b"", width, key) == b""
+
+
+def test_leaf_digests_fixed__refuses_partial_leaves() -> None:
+    with pytest.raises(ProofError, match="multiple of 34"):
+        merkle.leaf_digests_fixed(b"\x00" * 35, 34)
+
+
+def test_sha256_many__strings_and_empty_data_buffer(path: str) -> None:
+    texts = ["", "é", "abc" * 30] * 100
+    assert merkle.sha256_many(pa.array(texts, pa.large_string())) == b"".join(
+        _sha(t.encode()) for t in texts
+    )
+    empties = pa.array([b""] * 300, pa.binary())
+    assert merkle.sha256_many(empties) == _sha(b"") * 300
 
 
 def test_sha256_many__hashes_raw_bytes_not_text() -> None:
@@ -318,3 +360,20 @@ def test_dedupe__candidates_by_hash_equal_plain_group_by(
     assert [f.dup_of for f in fates] == expected
     assert [f.kept for f in fates] == [d is None for d in expected]
     assert result.rows_out == sum(d is None for d in expected)
+
+
+def test_extension__refuses_layouts_outside_the_data() -> None:
+    """The C module checks the offsets and widths it is handed before reading memory."""
+    ext = merkle._ext
+    if ext is None:
+        pytest.skip("datasoil.formats._sha256 was not built (no C compiler at install)")
+    wide = np.array([0, 5], np.int64).tobytes()
+    with pytest.raises(ValueError, match="outside the data"):
+        ext.items(b"abc", wide, True, 0, 1)
+    with pytest.raises(ValueError, match="outside the data"):
+        ext.items(b"abcdef", np.array([3, 1], np.int32).tobytes(), False, 0, 1)
+    with pytest.raises(ValueError, match="do not cover"):
+        ext.items(b"abc", wide, True, 1, 1)
+    with pytest.raises(ValueError, match="whole items"):
+        ext.fixed(b"abc", 2)
+    assert ext.items(b"abc", np.array([0, 3], np.int32).tobytes(), False, 0, 1) == _sha(b"abc")

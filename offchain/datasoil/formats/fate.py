@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from datasoil.errors import ProofError
 from datasoil.formats import merkle
@@ -270,15 +269,7 @@ def output_sources(fates: bytes, outputs: Collection[int]) -> dict[int, int]:
 
 def leaf_digests(data: bytes) -> bytes:
     """Packed RFC 9162 leaf hashes of concatenated fate records, hashed all at once."""
-    n = len(data) // FATE_RECORD_SIZE
-    matrix = np.empty((n, 1 + FATE_RECORD_SIZE), np.uint8)
-    matrix[:, 0] = 0  # the leaf prefix
-    matrix[:, 1:] = np.frombuffer(data, np.uint8).reshape(n, FATE_RECORD_SIZE)
-    offsets = np.arange(0, (n + 1) * (1 + FATE_RECORD_SIZE), 1 + FATE_RECORD_SIZE, np.int64)
-    messages = pa.Array.from_buffers(
-        pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(matrix.reshape(-1))]
-    )
-    return merkle.leaf_digests(messages, prefixed=True)
+    return merkle.leaf_digests_fixed(data, FATE_RECORD_SIZE)
 
 
 def fate_root(path_or_bytes: Path | bytes) -> bytes:

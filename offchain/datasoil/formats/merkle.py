@@ -15,11 +15,13 @@ shards of ``2**k`` leaves compose into the flat root (:func:`combine_shards`).
 The format is written down in docs/formats/merkle.md.
 
 Fast paths (same bytes, checked in tests/offchain/test_merkle_fast.py): many hashes at once
-are computed by the ``polars-hash`` plugin (Rust ``sha2``) over an Arrow binary array
-(:func:`sha256_many`), leaf hashes can travel packed (``32 * n`` bytes: :func:`leaf_digests`,
-:meth:`RootBuilder.extend_digests`) and perfect subtrees are hashed level by level with
-every ``0x01 || left || right`` of a level built at once by NumPy. Without ``polars-hash``
-the same functions fall back to :mod:`hashlib`, one call per message.
+are computed in one native call over an Arrow binary array (:func:`sha256_many`) or over
+fixed-width items (:func:`leaf_digests_fixed`), leaf hashes travel packed (``32 * n`` bytes:
+:func:`leaf_digests`, :meth:`RootBuilder.extend_digests`) and perfect subtrees are hashed
+a level at a time. The native call is datasoil's own C module
+(``datasoil.formats._sha256``: the CPU's SHA extensions where it has them, the GIL
+released), built at install when a C compiler is there; else the ``polars-hash`` plugin
+(Rust ``sha2``, messages laid out by NumPy); else :mod:`hashlib`, one call per message.
 
 >>> root([]).hex()
 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
@@ -51,6 +53,7 @@ __all__ = [
     "ConsistencyProof",
     "InclusionProof",
     "RootBuilder",
+    "backend",
     "combine_shards",
     "consistency_proof",
     "consistency_proof_from_iter",
@@ -58,6 +61,7 @@ __all__ = [
     "inclusion_proof_from_iter",
     "keyed_leaf_hash",
     "leaf_digests",
+    "leaf_digests_fixed",
     "leaf_hash",
     "leaf_hashes",
     "leaf_input_prefix",
@@ -123,6 +127,26 @@ _UNSET: Any = object()
 _native: Any = _UNSET
 
 
+def _load_extension() -> Any:
+    """``datasoil.formats._sha256`` (the C batch hasher), or None when it was not built."""
+    try:
+        from datasoil.formats import _sha256
+    except ImportError:
+        return None
+    return _sha256
+
+
+_ext: Any = _load_extension()
+
+
+def backend() -> str:
+    """Which path hashes many messages at once: ``"c/sha-ni"`` or ``"c/portable"`` (the C
+    module), ``"polars-hash"`` or ``"hashlib"``."""
+    if _ext is not None:
+        return f"c/{_ext.backend()}"
+    return "polars-hash" if _native_hasher() is not None else "hashlib"
+
+
 def sha256_many(messages: pa.Array) -> bytes:
     """SHA-256 of every item of an Arrow binary array, concatenated (``32 * len`` bytes).
 
@@ -133,6 +157,8 @@ def sha256_many(messages: pa.Array) -> bytes:
     n = len(messages)
     if messages.null_count:
         raise ProofError("sha256_many: expected no null messages, found some")
+    if _ext is not None:
+        return _ext_items(messages, b"")
     native = _native_hasher() if n >= _NATIVE_MIN else None
     if native is None:
         return b"".join(_sha256(m).digest() for m in _buffers(messages))
@@ -149,6 +175,27 @@ def sha256_many(messages: pa.Array) -> bytes:
     if len(out) != HASH_SIZE * n:  # pragma: no cover - a plugin that is not SHA-256 hex
         raise ProofError(f"sha256_many: expected {HASH_SIZE * n} bytes, found {len(out)}")
     return bytes(out)
+
+
+def _binary_layout(messages: pa.Array) -> tuple[pa.Array, bool]:
+    """``messages`` as a binary or large binary array (strings are their UTF-8 bytes) and
+    whether its offsets are 64-bit."""
+    t = messages.type
+    if pa.types.is_large_binary(t) or pa.types.is_large_string(t):
+        return messages, True
+    if pa.types.is_binary(t) or pa.types.is_string(t):
+        return messages, False
+    return messages.cast(pa.large_binary()), True
+
+
+def _ext_items(messages: pa.Array, prefix: bytes) -> bytes:
+    """SHA-256 of ``prefix`` + each item, through the C module."""
+    messages, wide = _binary_layout(messages)
+    n = len(messages)
+    if n == 0:
+        return b""
+    _, offsets, data = messages.buffers()
+    return bytes(_ext.items(data or b"", offsets, wide, messages.offset, n, prefix))
 
 
 def _buffers(messages: pa.Array) -> Iterator[memoryview]:
@@ -179,6 +226,32 @@ def _sha256_rows(matrix: np.ndarray[Any, Any]) -> bytes:
     return sha256_many(_fixed_width(np.ascontiguousarray(matrix, dtype=np.uint8)))
 
 
+def _sha256_fixed(data: bytes | bytearray | memoryview, width: int, prefix: bytes) -> bytes:
+    """SHA-256 of ``prefix`` + each ``width``-byte item of ``data``, concatenated."""
+    if _ext is not None:
+        return bytes(_ext.fixed(data, width, prefix))
+    n = len(data) // width
+    matrix = np.empty((n, len(prefix) + width), np.uint8)
+    matrix[:, : len(prefix)] = np.frombuffer(prefix, np.uint8)
+    matrix[:, len(prefix) :] = np.frombuffer(data, np.uint8).reshape(n, width)
+    return _sha256_rows(matrix)
+
+
+def leaf_digests_fixed(data: bytes, width: int, key: bytes | None = None) -> bytes:
+    """Packed leaf hashes (:func:`leaf_digests`) of the ``width``-byte leaves laid end to
+    end in ``data`` (fixed-size records, such as fate records).
+
+    Raises :class:`~datasoil.errors.ProofError` when ``data`` is not whole leaves of that
+    width, or on a bad key.
+    """
+    if width < 1 or len(data) % width:
+        raise ProofError(
+            f"fixed-width leaves: expected a multiple of {width} bytes, found {len(data)}"
+        )
+    inner = _sha256_fixed(data, width, leaf_input_prefix(key))
+    return inner if key is None else _hmac_outer(key, inner)
+
+
 def leaf_input_prefix(key: bytes | None = None) -> bytes:
     """What :func:`leaf_digests` hashes in front of each row when ``prefixed`` is false.
 
@@ -199,21 +272,25 @@ def leaf_digests(rows: pa.Array, key: bytes | None = None, *, prefixed: bool = F
     ``key`` (an encoder can write it for free). Raises ProofError on a bad key.
     """
     prefix = leaf_input_prefix(key)
-    if not prefixed and len(rows):
-        rows = _pc.binary_join_element_wise(
-            pa.scalar(prefix, pa.binary()), rows.cast(pa.binary()), b""
-        )
-    inner = sha256_many(rows)
-    if key is None:
-        return inner
-    n = len(rows)
-    # HMAC outer hash: SHA-256((K xor opad) || inner), 96-byte messages built at once.
-    matrix = np.empty((n, _BLOCK + HASH_SIZE), np.uint8)
-    matrix[:, :_BLOCK] = np.frombuffer(
-        bytes(b ^ 0x5C for b in key.ljust(_BLOCK, b"\x00")), np.uint8
-    )
-    matrix[:, _BLOCK:] = np.frombuffer(inner, np.uint8).reshape(n, HASH_SIZE)
-    return _sha256_rows(matrix)
+    if prefixed:
+        inner = sha256_many(rows)
+    elif _ext is not None:
+        if rows.null_count:
+            raise ProofError("leaf_digests: expected no null rows, found some")
+        inner = _ext_items(rows, prefix)
+    else:
+        if len(rows):
+            rows = _pc.binary_join_element_wise(
+                pa.scalar(prefix, pa.binary()), rows.cast(pa.binary()), b""
+            )
+        inner = sha256_many(rows)
+    return inner if key is None else _hmac_outer(key, inner)
+
+
+def _hmac_outer(key: bytes, inner: bytes) -> bytes:
+    """HMAC-SHA-256's outer hashes, ``SHA-256((K xor opad) || inner)``, of packed inner
+    hashes."""
+    return _sha256_fixed(inner, HASH_SIZE, bytes(b ^ 0x5C for b in key.ljust(_BLOCK, b"\x00")))
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -263,7 +340,7 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 
 def _perfect_root(level: list[bytes]) -> bytes:
     """MTH of a power-of-two number of leaf hashes, hashed level by level."""
-    if len(level) >= 2 * _NATIVE_MIN:
+    if len(level) >= 2 * _NATIVE_MIN or (_ext is not None and len(level) > 1):
         return _perfect_root_packed(b"".join(level))
     sha = _sha256
     while len(level) > 1:
@@ -275,6 +352,11 @@ def _perfect_root_packed(packed: bytes) -> bytes:
     """MTH of a power-of-two number of packed leaf hashes: each level's
     ``0x01 || left || right`` messages are laid out at once and hashed in one call."""
     count = len(packed) // HASH_SIZE
+    if _ext is not None:
+        while count > 1:
+            packed = _ext.fixed(packed, 2 * HASH_SIZE, _NODE)
+            count //= 2
+        return bytes(packed)
     while count >= 2 * _NATIVE_MIN:
         half = count // 2
         matrix = np.empty((half, 1 + 2 * HASH_SIZE), np.uint8)
@@ -362,7 +444,7 @@ class RootBuilder:
                 height -= 1
             width = 1 << height
             part = data[pos * HASH_SIZE : (pos + width) * HASH_SIZE]
-            if width >= 2 * _NATIVE_MIN:
+            if width >= 2 * _NATIVE_MIN or (_ext is not None and width > 1):
                 node = _perfect_root_packed(part)
             else:
                 node = _perfect_root([part[i : i + HASH_SIZE] for i in range(0, len(part), 32)])
