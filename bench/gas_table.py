@@ -20,6 +20,8 @@ BUDGETS = {
     "market: withdraw (market keeps a balance, receiver holds the token)": 60_000,
     "models: register_model (2 datasets, 1 receipt)": 150_000,
     "models: buy_model (owner + 2 datasets + 2 ancestors holding credits, new buyer)": 220_000,
+    "consent: request_withdrawal (subject's signature, relayed; 4096 rows)": 120_000,
+    "consent: answer (one row, 4096 rows; finalised claim)": 150_000,
 }
 # Figures published by others, for comparison (not measured here).
 QUOTED = [

@@ -42,6 +42,7 @@
 """
 
 from interfaces import IAccessMarket
+from interfaces import IConsent
 from interfaces import IDatasetRegistry
 from ethereum.ercs import IERC20
 from snekmate.auth import ownable
@@ -111,6 +112,9 @@ reveal_window: public(immutable(uint256))
 # @dev Tokens listings may be priced in.
 token_allowed: public(HashMap[address, bool])
 
+# @dev The Consent contract whose withdrawal requests pause sales (zero until set, once).
+consent: public(IConsent)
+
 # @dev Listing terms: token (bits 0-159) | price (bits 160-255); zero when not listed.
 _listing_terms: HashMap[uint256, uint256]
 
@@ -143,6 +147,11 @@ credit: public(HashMap[address, HashMap[address, uint256]])
 event TokenAllowed:
     token: indexed(address)
     allowed: bool
+
+
+# @dev Emitted once, when the market's owner binds the market to a Consent contract.
+event ConsentSet:
+    consent: indexed(address)
 
 
 # @dev Emitted when an owner lists a dataset or changes its listing.
@@ -265,6 +274,23 @@ def set_token_allowed(token: address, allowed: bool):
     assert token != empty(address), "market: zero token"
     self.token_allowed[token] = allowed
     log TokenAllowed(token=token, allowed=allowed)
+
+
+@external
+def set_consent(consent_: address):
+    """
+    @dev Binds the market to the Consent contract over its registry; owner only, once.
+         From then on a dataset whose sales Consent pauses cannot be bought.
+    @param consent_ The Consent contract.
+    """
+    ownable._check_owner()
+    assert self.consent.address == empty(address), "market: consent already set"
+    assert consent_ != empty(address), "market: zero consent"
+    assert staticcall IConsent(consent_).registry() == registry.address, (
+        "market: consent uses another registry"
+    )
+    self.consent = IConsent(consent_)
+    log ConsentSet(consent=consent_)
 
 
 @external
@@ -679,7 +705,8 @@ def _check_buy(
     """
     @dev The checks of a purchase, then its terms: the listing is current (written in the
          dataset's ownership period), the buyer is not the owner, the token is the listed
-         one and still allowed, the price and duration are within the buyer's bounds.
+         one and still allowed, the price and duration are within the buyer's bounds, and
+         no withdrawal request pauses the dataset's sales (Consent, once set).
     @param dataset_id The dataset bought.
     @param token The token the buyer expects to pay in.
     @param max_price The most the buyer pays.
@@ -704,6 +731,9 @@ def _check_buy(
     assert price <= max_price, "market: price above max"
     duration: uint256 = (meta >> _LISTING_DURATION_SHIFT) & _U32_MASK
     assert duration >= min_duration, "market: duration below min"
+    consent: IConsent = self.consent
+    if consent.address != empty(address):
+        assert not staticcall consent.paused(dataset_id), "market: sales paused by a withdrawal"
     return IAccessMarket.Terms(
         buyer=msg.sender,
         dataset_id=dataset_id,

@@ -34,6 +34,7 @@
 
 from interfaces import IModelRegistry
 from interfaces import IAccessMarket
+from interfaces import IConsent
 from interfaces import IDatasetRegistry
 from ethereum.ercs import IERC20
 from .modules import rfc9162
@@ -383,6 +384,8 @@ def buy_model(
          (each dataset's part split up its lineage by the market's `quote_release`),
          the parents' share in equal parts, the rest to the model's owner. The licence
          starts, or extends, by the listed duration. Needs an allowance of the price.
+         Paused while the market's Consent pauses the sales of a dataset the model was
+         trained on (a withdrawal request in its lineage, docs/consent.md).
     @param model_id The model.
     @param composition The model's composition, as `ModelRegistered` gave it.
     @param token The token the buyer expects to pay in.
@@ -408,6 +411,12 @@ def buy_model(
     assert keccak256(abi_encode(composition)) == self._composition[model_id], (
         "models: composition mismatch"
     )
+    consent: address = staticcall market.consent()
+    if consent != empty(address):
+        for ingredient: IModelRegistry.Ingredient in composition.datasets:
+            assert not staticcall IConsent(consent).paused(ingredient.dataset_id), (
+                "models: sales paused by a withdrawal"
+            )
     assert staticcall IERC20(token).allowance(msg.sender, self) >= price, (
         "models: insufficient allowance"
     )
@@ -617,6 +626,43 @@ def verify_row(
         path,
         self.manifest_root[model_id],
     )
+
+
+@external
+@view
+def row_withdrawal(
+    model_id: uint256,
+    dataset_id: uint256,
+    row_index: uint256,
+    position: uint256,
+    path: DynArray[bytes32, rfc9162.MAX_DEPTH],
+) -> uint8:
+    """
+    @dev Whether a row the model's manifest includes has a withdrawal request: `path`
+         must prove entry `[dataset_id, row_index]` at `position` (as `verify_row`);
+         the answer is the request's state in the market's Consent (0 none, 1 open,
+         2 answered, 3 moved to the answering version). Flags data-level inclusion of
+         a withdrawn row; says nothing of what the weights retain (docs/consent.md).
+    @param model_id The model.
+    @param dataset_id The dataset.
+    @param row_index The row.
+    @param position The entry's position in the manifest.
+    @param path The audit path, leaf to root.
+    @return uint8 The withdrawal state of the row.
+    """
+    record: uint256 = self._record[model_id]
+    assert record != 0, "models: unknown model"
+    assert rfc9162._verify_inclusion(
+        self._leaf(dataset_id, row_index),
+        position,
+        (record >> _SIZE_SHIFT) & _U64_MASK,
+        path,
+        self.manifest_root[model_id],
+    ), "models: row not proven in the manifest"
+    consent: address = staticcall market.consent()
+    if consent == empty(address):
+        return 0
+    return staticcall IConsent(consent).withdrawal_state(dataset_id, row_index)
 
 
 @external

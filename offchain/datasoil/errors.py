@@ -12,6 +12,7 @@ __all__ = [
     "BomError",
     "ChainError",
     "CidMismatch",
+    "ConsentError",
     "CryptoError",
     "DatasoilError",
     "DeploymentError",
@@ -60,6 +61,10 @@ class ManifestError(DatasoilError, ValueError):
 
 class BomError(DatasoilError, ValueError):
     """A bill of materials could not be built or did not validate."""
+
+
+class ConsentError(DatasoilError, ValueError):
+    """A withdrawal request, its proof or its answer is malformed or does not hold."""
 
 
 class StoreError(DatasoilError, OSError):

@@ -4,7 +4,8 @@ Run by `make test` (the operations must succeed) and by `make bench`, which sets
 DATASOIL_GAS_OUT so the figures land in bench/gas.md. No gas is asserted here.
 
 States: every account involved already holds the token; the market already holds
-escrow from an earlier purchase; `purchase_count` is non-zero. The envelope is a
+escrow from an earlier purchase; `purchase_count` is non-zero; the market is bound to a
+Consent contract (as deployed), with no withdrawal in the dataset's lineage. The envelope is a
 real `x25519-xsalsa20-poly1305` envelope from datasoil.formats.crypto (canonical JSON).
 """
 
@@ -14,6 +15,7 @@ import hashlib
 
 from datasoil.flows import access
 from datasoil.formats import crypto
+from tests.gas._consent import deploy_consent
 
 PRICE = 10**18
 DURATION = 30 * 86400
@@ -52,6 +54,7 @@ def test_gas__market(project, chain, deployer, registry, token, accounts, gas_lo
     window = 60
     market = deployer.deploy(project.AccessMarket, registry, 600, window, window)
     market.set_token_allowed(token, True, sender=deployer)
+    market.set_consent(deploy_consent(project, deployer, registry, token)[0], sender=deployer)
     root = _register(registry, ancestor_owner, 1)
     child = _register(registry, seller, 2, [root])
     commitment = access.key_commitment(b"\x07" * 32)

@@ -5,7 +5,8 @@ DATASOIL_GAS_OUT so the figures land in bench/gas.md. No gas is asserted here.
 
 States: `model_count` is non-zero (an earlier registration); the registrant's receipt is
 a delivered purchase; for the sale, every account credited already holds credits (an
-earlier sale) and the buyer is new (its licence slot is written for the first time).
+earlier sale) and the buyer is new (its licence slot is written for the first time); the
+market is bound to a Consent contract (as deployed), with no withdrawal in the lineage.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import hashlib
 
 import dag_cbor
+
+from tests.gas._consent import deploy_consent
 
 PRICE = 10**18
 DURATION = 30 * 86400
@@ -79,6 +82,7 @@ def test_gas__models(project, chain, deployer, registry, token, accounts, gas_lo
     )
     market = deployer.deploy(project.AccessMarket, registry, 600, 60, 60)
     market.set_token_allowed(token, True, sender=deployer)
+    market.set_consent(deploy_consent(project, deployer, registry, token)[0], sender=deployer)
     models = deployer.deploy(project.ModelRegistry, market)
     root_a = _register(registry, raw_owner, 1, private=False)
     root_b = _register(registry, raw_owner, 2, private=False)
