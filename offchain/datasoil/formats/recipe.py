@@ -67,6 +67,7 @@ __all__ = [
     "PHONE_PATTERN",
     "RECIPE_VERSION",
     "RESERVED_PREFIX",
+    "ROW_NUMBER",
     "STEP_KINDS",
     "WHITESPACE",
     "And",
@@ -75,6 +76,7 @@ __all__ = [
     "Col",
     "Dedupe",
     "DropNulls",
+    "DropRows",
     "Expr",
     "Fill",
     "Filter",
@@ -104,6 +106,10 @@ RECIPE_VERSION = 1
 
 RESERVED_PREFIX = "__ds_"
 """Column names starting with this are the engine's own (row numbers, fate marks)."""
+
+ROW_NUMBER = RESERVED_PREFIX + "row"
+"""The engine's column of input row numbers (uint64, from 0), which plans may read
+(``datasoil.engine.clean.ROW`` is this name)."""
 
 MAX_STEPS = 255
 """A step index must fit the fate record's one byte, with 0xff meaning "no step"."""
@@ -1392,6 +1398,92 @@ class Fill(Step, kind="fill", required=("values",)):
             typed = float(value) if type_ == "float64" and isinstance(value, int) else value
             entries += at.position(name) + at.item(typed, type_)
         return bytes([jp.OP_FILL, len(self.values)]) + entries
+
+
+@dataclass(frozen=True)
+class DropRows(Step, kind="drop_rows", required=(), optional=("rows", "column", "values")):
+    """Drop input rows by their index (``rows``), or by the value of one column
+    (``column`` and ``values``: every row whose value is one of them, e.g. a subject's
+    rows), or both: how an owner answers withdrawal requests (docs/consent.md)."""
+
+    rows: tuple[int, ...] = ()
+    column: str | None = None
+    values: tuple[str | int | bool, ...] = ()
+
+    @classmethod
+    def parse(cls, index: int, raw: Mapping[str, Any]) -> Self:
+        kind = cls.kind
+        indices = raw.get("rows", [])
+        if not isinstance(indices, list) or any(
+            isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < 2**64 for i in indices
+        ):
+            raise RecipeError(
+                f"{_where(index, kind, 'rows')}: expected a list of input row indices "
+                f"(integers from 0), found {indices!r}"
+            )
+        if len(set(indices)) != len(indices):
+            raise RecipeError(f"{_where(index, kind, 'rows')}: row listed twice in {indices!r}")
+        column = raw.get("column")
+        values = raw.get("values", [])
+        if column is not None:
+            (column,) = _names(column, index, kind, "column")
+        if not isinstance(values, list) or any(
+            v is None or not isinstance(v, (str, int, bool)) for v in values
+        ):
+            raise RecipeError(
+                f"{_where(index, kind, 'values')}: expected a list of strings, integers or "
+                f"booleans, found {values!r}"
+            )
+        if (column is None) != (not values):
+            raise RecipeError(
+                f"{_where(index, kind, 'values')}: expected a column and its values together, "
+                f"found column {column!r} and values {values!r}"
+            )
+        if not indices and column is None:
+            raise RecipeError(
+                f"{_where(index, kind)}: nothing to drop (rows, or column and values)"
+            )
+        unique = sorted(set(values), key=lambda v: (type(v).__name__, v))
+        return cls(tuple(sorted(indices)), column, tuple(unique))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "rows": list(self.rows),
+            "column": self.column,
+            "values": list(self.values),
+        }
+
+    def check(self, index: int, columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        if self.column is None:
+            return columns
+        types = dict(columns)
+        _need(
+            index,
+            self.kind,
+            "column",
+            [self.column],
+            types,
+            ["string", "int64", "bool"],
+            "a string, int64 or bool column",
+        )
+        want = {"string": str, "int64": int, "bool": bool}[types[self.column]]
+        for value in self.values:
+            if type(value) is not want:
+                raise RecipeError(
+                    f"{_where(index, self.kind, 'values')}: value {value!r} does not fit "
+                    f"column {self.column!r} of type {types[self.column]}"
+                )
+        return columns
+
+    def plan(self, types: Mapping[str, str], statistics: Mapping[str, Any]) -> Plan:
+        conditions = []
+        if self.rows:
+            conditions.append(pl.col(ROW_NUMBER).is_in(pl.Series(self.rows, dtype=pl.UInt64)))
+        if self.column is not None:
+            dtype = _POLARS_TYPE[types[self.column]]
+            conditions.append(pl.col(self.column).is_in(pl.Series(self.values, dtype=dtype)))
+        return Plan(drop=pl.any_horizontal(conditions))
 
 
 STEP_KINDS: tuple[str, ...] = tuple(_STEPS)
