@@ -1,4 +1,8 @@
-"""`ape run datasets show ID` / `lineage ID` / `list`: read the registry."""
+"""`ape run datasets show ID` / `lineage ID` / `list`: read the registry.
+
+Registrations come from the event index ($DATASOIL_HOME/index, synced from where it
+stopped in bounded pages), never from a log scan; owners and roots from the contract.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from datasoil.app.scripting import ChainCommand, friendly
 def _registry():
     from datasoil.chain.session import Session
 
-    return Session.connect(project).registry
+    return Session.connect(project).indexed_registry
 
 
 @click.group()

@@ -179,11 +179,12 @@ def buy(cli_ctx, account, dataset_id, max_price, min_duration):
 @friendly
 def keeper(cli_ctx, account, state_path, key_root, interval, once):
     """Deliver keys for purchases ACCOUNT sold or keeps, settle them after the objection
-    window and reveal the committed key when a buyer objects (runs until stopped)."""
+    window and reveal the committed key when a buyer objects (runs until stopped).
+    Purchases come from the event index under $DATASOIL_HOME/index, never a log scan."""
     from datasoil.flows import access
 
     session = _session(account)
-    market, registry = session.market.contract, session.registry
+    market, registry = session.market.contract, session.indexed_registry
     if state_path is None:
         state_path = access.keeper_state_path(
             ape_chain.chain_id, str(market.address), str(account.address)
@@ -198,6 +199,7 @@ def keeper(cli_ctx, account, state_path, key_root, interval, once):
         key_root=key_root,
         interval=interval,
         rounds=1 if once else None,
+        index=session.index,
         log=cli_ctx.logger.info,
     )
 

@@ -23,6 +23,27 @@ if "APE_FOUNDRY_HOST" not in os.environ:
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
 
+def _anvil_keeps_no_states_on_disk() -> None:
+    """The test anvil gets ``--max-persisted-states 0``.
+
+    anvil keeps the state of each of the last 500 blocks in memory and writes older
+    ones to disk; those writes made mining 20,000 empty blocks (tests/e2e/rpc_proxy.py)
+    cost 62 s of CPU instead of 6 on the shared test machine. No test reads state that
+    old (an ``eth_call`` at a block more than 500 blocks back would fail).
+    """
+    from ape_foundry.provider import FoundryProvider
+
+    build = FoundryProvider.build_command
+
+    def build_command(self: FoundryProvider) -> list[str]:
+        return [*build(self), "--max-persisted-states", "0"]
+
+    FoundryProvider.build_command = build_command  # type: ignore[method-assign]
+
+
+_anvil_keeps_no_states_on_disk()
+
+
 @pytest.fixture(scope="session")
 def deployer(accounts):
     return accounts[0]

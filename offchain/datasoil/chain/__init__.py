@@ -135,6 +135,11 @@ class Contracts:
             )
         return value
 
+    def by_name(self) -> dict[str, ContractInstance]:
+        """The instances present, keyed by contract name (``"AccessMarket"``)."""
+        found = {name: getattr(self, attr) for attr, name in _NAMES.items()}
+        return {name: instance for name, instance in found.items() if instance is not None}
+
 
 # attribute on Contracts -> contract name in the ape project
 _NAMES = {

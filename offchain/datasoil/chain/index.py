@@ -43,7 +43,7 @@ from datasoil.chain.events import LogReader, rpc_of
 from datasoil.errors import ChainError, NotFound
 from datasoil.formats.cid import CidTuple
 
-__all__ = ["REORG_WINDOW", "SCHEMA", "EventIndex", "abis_of_project", "decode_log"]
+__all__ = ["REORG_WINDOW", "SCHEMA", "EventIndex", "abi_of", "abis_of_project", "decode_log"]
 
 #: Block hashes kept below the head; a reorg deeper than this rebuilds the index.
 REORG_WINDOW = 256
@@ -147,17 +147,15 @@ def _hex_int(value: Any) -> int:
     return int(value, 16) if isinstance(value, str) else int(value)
 
 
+def abi_of(contract: Any) -> list[dict[str, Any]]:
+    """The ABI (JSON) of an ape contract container or instance."""
+    return [entry.model_dump(by_alias=True, mode="json") for entry in contract.contract_type.abi]
+
+
 def abis_of_project(project: Any, names: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     """The ABIs (JSON) of the ape project's contract types ``names`` that it has."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for name in names:
-        ctype = getattr(project, name, None)
-        if ctype is None:
-            continue
-        out[name] = [
-            entry.model_dump(by_alias=True, mode="json") for entry in ctype.contract_type.abi
-        ]
-    return out
+    found = {name: getattr(project, name, None) for name in names}
+    return {name: abi_of(ctype) for name, ctype in found.items() if ctype is not None}
 
 
 def _cid(value: Mapping[str, Any]) -> str:
@@ -554,14 +552,22 @@ class EventIndex:
         return out
 
     def listings(self) -> list[dict[str, Any]]:
-        """The current listing of every listed dataset (its last ``Listed`` with no
-        ``Delisted`` after it)."""
+        """The current listing of every listed dataset: its last ``Listed`` with no
+        ``Delisted`` after it and no change of owner since (the market keys a listing
+        by the ownership period it was made in, so a transfer lapses it)."""
         current: dict[str, dict[str, Any] | None] = {}
         for e in self.events("AccessMarket"):
             if e["name"] == "Listed":
                 current[e["args"]["dataset_id"]] = e
             elif e["name"] == "Delisted":
                 current[e["args"]["dataset_id"]] = None
+        for t in self.events("DatasetRegistry", "OwnershipTransferred"):
+            listed = current.get(t["args"]["dataset_id"])
+            if listed is not None and (listed["block"], listed["log_index"]) < (
+                t["block"],
+                t["log_index"],
+            ):
+                current[t["args"]["dataset_id"]] = None
         return [e for e in current.values() if e is not None]
 
     def purchases(

@@ -2,7 +2,9 @@
 
 The contract stores only what other contracts read (owner, row root, row count,
 private flag, parents); CIDs, license and version links come from its
-`DatasetRegistered` events, which this module reads and joins.
+`DatasetRegistered` events, which this module reads and joins: from the event index
+(:class:`datasoil.chain.index.EventIndex`) when it is given one, else through bounded
+log reads.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
     from ape.api import AccountAPI
     from ape.contracts.base import ContractInstance
     from ape.types import ContractLog
+
+    from datasoil.chain.index import EventIndex
 
 __all__ = ["MAX_PARENTS", "Dataset", "LineageNode", "Registry", "check_consistency"]
 
@@ -90,13 +94,58 @@ def _cid_str(value: Any) -> str:
     return str(CidTuple.from_abi(tuple(value)))
 
 
-class Registry:
-    """A DatasetRegistry ape contract instance with Python-friendly calls."""
+@dataclass(frozen=True)
+class _Registration:
+    """What a ``DatasetRegistered`` event says that storage does not keep."""
 
-    def __init__(self, contract: ContractInstance, start_block: int = 0) -> None:
+    content_cid: str
+    metadata_cid: str
+    row_root: bytes
+    license: str
+    parents: tuple[int, ...]
+    version_of: int
+    block: int
+
+    @classmethod
+    def from_log(cls, log: ContractLog) -> _Registration:
+        return cls(
+            content_cid=_cid_str(log.content_cid),
+            metadata_cid=_cid_str(log.metadata_cid),
+            row_root=bytes(log.row_root),
+            license=str(log.license),
+            parents=tuple(int(p) for p in log.parents),
+            version_of=int(log.version_of),
+            block=int(log.block_number),
+        )
+
+    @classmethod
+    def from_index(cls, row: dict[str, Any]) -> _Registration:
+        return cls(
+            content_cid=str(row["content_cid"]),
+            metadata_cid=str(row["metadata_cid"]),
+            row_root=bytes.fromhex(str(row["row_root"]).removeprefix("0x")),
+            license=str(row["license"]),
+            parents=tuple(int(p) for p in row["parents"]),
+            version_of=int(row["version_of"]),
+            block=int(row["block"]),
+        )
+
+
+class Registry:
+    """A DatasetRegistry ape contract instance with Python-friendly calls.
+
+    ``index`` (an :class:`~datasoil.chain.index.EventIndex` of the same deployment) is
+    where the registration events come from, synced when they are first needed;
+    without one they are read with bounded ``eth_getLogs`` from ``start_block``.
+    """
+
+    def __init__(
+        self, contract: ContractInstance, start_block: int = 0, *, index: EventIndex | None = None
+    ) -> None:
         self.contract = contract
         self.start_block = start_block
-        self._events: dict[int, ContractLog] | None = None
+        self.index = index
+        self._events: dict[int, _Registration] | None = None
 
     # --- writes -----------------------------------------------------------------
 
@@ -149,12 +198,17 @@ class Registry:
 
     # --- reads ------------------------------------------------------------------
 
-    def _all_events(self) -> dict[int, ContractLog]:
+    def _all_events(self) -> dict[int, _Registration]:
         if self._events is None:
-            from datasoil.chain import event_logs
+            if self.index is not None:
+                self.index.sync()
+                found = self.index.datasets()
+                self._events = {int(d["id"]): _Registration.from_index(d) for d in found}
+            else:
+                from datasoil.chain import event_logs
 
-            logs = event_logs(self.contract.DatasetRegistered, self.start_block)
-            self._events = {int(log.dataset_id): log for log in logs}
+                logs = event_logs(self.contract.DatasetRegistered, self.start_block)
+                self._events = {int(log.dataset_id): _Registration.from_log(log) for log in logs}
         return self._events
 
     def count(self) -> int:
@@ -176,15 +230,15 @@ class Registry:
         return Dataset(
             id=int(dataset_id),
             owner=str(info.owner),
-            content_cid=_cid_str(event.content_cid),
+            content_cid=event.content_cid,
             row_root=bytes(info.row_root),
             row_count=int(info.row_count),
             private=bool(info.private),
-            metadata_cid=_cid_str(event.metadata_cid),
-            license=str(event.license),
+            metadata_cid=event.metadata_cid,
+            license=event.license,
             parents=tuple(int(p) for p in info.parents),
-            version_of=int(event.version_of),
-            block=int(event.block_number),
+            version_of=event.version_of,
+            block=event.block,
         )
 
     def all(self) -> list[Dataset]:
@@ -210,22 +264,22 @@ class Registry:
     def find(self, content_cid: str, row_root: bytes) -> int | None:
         """The lowest id registered with this content CID and row root, from events alone."""
         for dataset_id, event in sorted(self._all_events().items()):
-            if bytes(event.row_root) == row_root and _cid_str(event.content_cid) == content_cid:
+            if event.row_root == row_root and event.content_cid == content_cid:
                 return dataset_id
         return None
 
     def children(self, dataset_id: int) -> list[int]:
-        return [i for i, e in sorted(self._all_events().items()) if dataset_id in list(e.parents)]
+        return [i for i, e in sorted(self._all_events().items()) if dataset_id in e.parents]
 
     def versions(self, dataset_id: int) -> list[int]:
         """The version chain through ``dataset_id``: oldest first, newest last."""
         events = self._all_events()
         chain = [int(dataset_id)]
         current = int(dataset_id)
-        while (previous := int(events[current].version_of)) != 0:
+        while (previous := events[current].version_of) != 0:
             chain.insert(0, previous)
             current = previous
-        successors = {int(e.version_of): i for i, e in sorted(events.items()) if int(e.version_of)}
+        successors = {e.version_of: i for i, e in sorted(events.items()) if e.version_of}
         current = int(dataset_id)
         while current in successors:
             current = successors[current]

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ape.types import AddressType
 
     from datasoil.chain import Contracts
+    from datasoil.chain.index import EventIndex
 
 __all__ = [
     "AttestationsClient",
@@ -619,6 +620,21 @@ class Session:
     @cached_property
     def registry(self) -> Registry:
         return Registry(self._instance("registry"), self.start_block)
+
+    @cached_property
+    def index(self) -> EventIndex:
+        """The event index of the deployment (:mod:`datasoil.chain.index`), read through
+        ape's connection; its queries answer what was synced (``sync()`` first)."""
+        from datasoil.chain import web3
+        from datasoil.chain.index import EventIndex, abi_of
+
+        abis = {name: abi_of(c) for name, c in self._contracts.by_name().items()}
+        return EventIndex.open(web3(), abis)
+
+    @cached_property
+    def indexed_registry(self) -> Registry:
+        """The registry client reading registrations from :attr:`index`, not from logs."""
+        return Registry(self._instance("registry"), self.start_block, index=self.index)
 
     @cached_property
     def market(self) -> MarketClient:

@@ -184,7 +184,7 @@ class Terms:
             price=int(get("price", 5)),
             duration=int(get("duration", 6)),
             created=int(get("created", 7)),
-            key_commitment=bytes(get("key_commitment", 8)),
+            key_commitment=_bytes(get("key_commitment", 8)),
             credits=tuple(credit(c) for c in get("credits", 9)),
         )
 
@@ -385,15 +385,28 @@ def buy(
     )
 
 
-def purchase_terms(market: Market, purchase_id: int, from_block: int = 0) -> tuple[Terms, bytes]:
-    """The pinned terms of a purchase and the buyer's encryption key, from ``Purchased``.
+def _bytes(value: Any) -> bytes:
+    """Bytes from an ape value or the event index's ``0x`` hex."""
+    return bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
+
+
+def purchase_terms(
+    market: Market, purchase_id: int, from_block: int = 0, *, index: EventIndex | None = None
+) -> tuple[Terms, bytes]:
+    """The pinned terms of a purchase and the buyer's encryption key, from ``Purchased``
+    (in ``index`` as synced, else read from the logs after ``from_block``).
 
     Raises:
         PurchaseInvalid: no such purchase was logged.
     """
-    market = _instance(market)
-    for event in event_logs(market.Purchased, from_block, purchase_id=int(purchase_id)):
-        return Terms.from_event(event.terms), bytes(event.encryption_key)
+    if index is not None:
+        for found in index.events("AccessMarket", "Purchased", purchase_id=int(purchase_id)):
+            args = found["args"]
+            return Terms.from_event(args["terms"]), _bytes(args["encryption_key"])
+    else:
+        market = _instance(market)
+        for event in event_logs(market.Purchased, from_block, purchase_id=int(purchase_id)):
+            return Terms.from_event(event.terms), bytes(event.encryption_key)
     raise PurchaseInvalid(f"expected a Purchased event for purchase {purchase_id}, found none")
 
 
@@ -599,9 +612,10 @@ def _serve(
     purchase_id: int,
     key_root: Path | None,
     now: int,
+    index: EventIndex | None = None,
 ) -> str:
     """Take the next step a purchase of ours needs; return what happened."""
-    terms, encryption_key = purchase_terms(market, purchase_id)
+    terms, encryption_key = purchase_terms(market, purchase_id, index=index)
     if not _ours(market, registry, str(sender.address), terms):
         return "not ours"
     p = market.purchase(purchase_id)
@@ -661,8 +675,11 @@ def keeper_step(
     written under a file lock, so keepers of different accounts never skip each
     other's purchases.
 
-    New purchases come from ``index`` (a :class:`datasoil.chain.index.EventIndex`,
-    synced up to the head first) or, without one, from bounded log reads. A purchase
+    New purchases and their pinned terms come from ``index`` (a
+    :class:`datasoil.chain.index.EventIndex`, synced up to the head first; give it a
+    ``registry`` reading the same index, :attr:`Session.indexed_registry
+    <datasoil.chain.session.Session.indexed_registry>`, and no round scans logs) or,
+    without one, from bounded log reads. A purchase
     made while the keeper was down is found on the next round (the state keeps the
     last block processed); one it cannot serve for want of the content key is logged
     once, with the reason, and retried quietly while it is pending.
@@ -693,14 +710,14 @@ def keeper_step(
         watch: list[int] = []
         noted = set(state.noted)
         for pid in sorted(todo):
-            outcome = _serve(market, registry, sender, pid, key_root, now)
+            outcome = _serve(market, registry, sender, pid, key_root, now, index)
             if outcome == "delivered":
                 delivered.append(pid)
             if outcome in _REVISIT:
                 watch.append(pid)
             if outcome == "no content key":
                 if pid not in noted:
-                    why = _missing_key(registry, market, pid, key_root)
+                    why = _missing_key(registry, market, pid, key_root, index)
                     log(f"purchase {pid}: cannot deliver: {why}")
                     noted.add(pid)
             elif outcome not in ("not ours", "waiting", "released", "refunded", "delivered"):
@@ -726,10 +743,14 @@ def _purchased(
 
 
 def _missing_key(
-    registry: Registry, market: Market, purchase_id: int, key_root: Path | None
+    registry: Registry,
+    market: Market,
+    purchase_id: int,
+    key_root: Path | None,
+    index: EventIndex | None = None,
 ) -> str:
     """Why a purchase cannot be served: the content key that is not on this machine."""
-    terms, _key = purchase_terms(market, purchase_id)
+    terms, _key = purchase_terms(market, purchase_id, index=index)
     cid = registry.get(terms.dataset_id).content_cid
     return (
         f"no content key for dataset {terms.dataset_id} at {_key_path(cid, key_root)}; "
