@@ -1,6 +1,8 @@
 // Reading the contracts: the deployment from the gateway (/deployment.json: ape's ABIs
-// and the recorded addresses), reads through the gateway's read-only /rpc, and the
-// events the registry, attestations, proofs and market emit.
+// and the recorded addresses), contract state through the gateway's read-only /rpc,
+// and every event from the gateway's event index (/api/..., docs/networks.md). The
+// page never scans logs: public RPC providers refuse eth_getLogs over a few thousand
+// blocks, the index reads them once in bounded pages.
 import {
   createPublicClient,
   http,
@@ -9,7 +11,6 @@ import {
   type Hex,
   type PublicClient,
 } from "viem";
-import { cidString } from "./cid";
 
 export interface Deployment {
   chainId: number;
@@ -33,19 +34,59 @@ export interface Dataset {
   versionOf: bigint;
 }
 
+/** One indexed event: its arguments as JSON (integers as decimal strings, bytes as 0x hex). */
+export interface IndexedEvent {
+  contract: string;
+  name: string;
+  block: number;
+  log_index: number;
+  tx: Hex;
+  args: Record<string, any>;
+}
+
+/** `/api/datasets/<id>`: the dataset with its children, version chain and ancestors. */
+export interface DatasetDetail {
+  children: bigint[];
+  versions: bigint[];
+  ancestors: bigint[];
+}
+
+export interface Purchase extends IndexedEvent {
+  status: "pending" | "delivered" | "objected" | "revealed" | "refunded" | "settled";
+  envelope: Hex | null;
+}
+
 export interface Chain {
   deployment: Deployment;
   client: PublicClient;
   contract(name: string): { address: Address; abi: Abi };
-  events(name: string, eventName: string, args?: Record<string, unknown>): Promise<any[]>;
+  /** GET /api/<path> from the gateway's event index (one sentence when it fails). */
+  api<T>(path: string, query?: Record<string, string | bigint | number>): Promise<T>;
   read(name: string, functionName: string, args?: unknown[]): Promise<any>;
 }
 
+/** The JSON of `url`, or an Error whose message is one sentence saying what failed. */
+async function getJson<T>(url: string, what: string): Promise<T> {
+  let answer: Response;
+  try {
+    answer = await fetch(url, { headers: { accept: "application/json" } });
+  } catch {
+    throw new Error(
+      `The gateway's ${what} at ${new URL(url).origin} did not answer: start it with \`make web\` ` +
+        "(or `python -m datasoil.app.gateway`) and reload",
+    );
+  }
+  if (!answer.ok) {
+    const said = (await answer.text()).trim().replace(/\s+/g, " ").replace(/\.$/, "");
+    throw new Error(`The gateway's ${what} answered ${answer.status}: ${said}`);
+  }
+  return (await answer.json()) as T;
+}
+
 export async function loadChain(base = ""): Promise<Chain> {
-  const answer = await fetch(`${base}/deployment.json`);
-  if (!answer.ok) throw new Error((await answer.text()).trim());
-  const deployment = (await answer.json()) as Deployment;
-  const client = createPublicClient({ transport: http(new URL(`${base}/rpc`, location.href).href) });
+  const origin = new URL(base || "/", location.href);
+  const deployment = await getJson<Deployment>(new URL("deployment.json", origin).href, "deployment");
+  const client = createPublicClient({ transport: http(new URL("rpc", origin).href) });
   const contract = (name: string) => {
     const found = deployment.contracts[name];
     if (!found) throw new Error(`The deployment has no ${name} contract: run \`ape run deploy\`.`);
@@ -55,54 +96,54 @@ export async function loadChain(base = ""): Promise<Chain> {
     deployment,
     client,
     contract,
-    events: (name, eventName, args) =>
-      client.getContractEvents({
-        ...contract(name),
-        eventName,
-        args,
-        fromBlock: BigInt(deployment.block),
-        toBlock: "latest",
-      } as never),
+    api: <T>(path: string, query: Record<string, string | bigint | number> = {}) => {
+      const url = new URL(`api/${path}`, origin);
+      for (const [k, v] of Object.entries(query)) url.searchParams.set(k, String(v));
+      return getJson<T>(url.href, "event index");
+    },
     read: (name, functionName, args = []) =>
       client.readContract({ ...contract(name), functionName, args } as never),
   };
 }
 
-/** Every dataset from DatasetRegistered, with the current owner from storage. */
-export async function datasets(chain: Chain): Promise<Dataset[]> {
-  const logs = await chain.events("DatasetRegistry", "DatasetRegistered");
-  const out: Dataset[] = [];
-  for (const log of logs) {
-    const a = log.args;
-    const owner = (await chain.read("DatasetRegistry", "owner_of", [a.dataset_id])) as Address;
-    out.push({
-      id: a.dataset_id,
-      owner,
-      registrant: a.owner,
-      contentCid: cidString(a.content_cid.prefix, a.content_cid.digest),
-      metadataCid: cidString(a.metadata_cid.prefix, a.metadata_cid.digest),
-      rowRoot: a.row_root,
-      rowCount: a.row_count,
-      private: a.private,
-      license: a.license,
-      parents: [...a.parents],
-      versionOf: a.version_of,
-    });
-  }
-  return out;
+interface DatasetJson {
+  id: number;
+  owner: Address;
+  registrant: Address;
+  content_cid: string;
+  metadata_cid: string;
+  row_root: Hex;
+  row_count: number;
+  private: boolean;
+  license: string;
+  parents: number[];
+  version_of: number;
 }
 
-/** Distinct ancestors breadth-first from the parents (the order royalties use). */
-export function ancestors(all: Map<bigint, Dataset>, id: bigint): bigint[] {
-  const seen: bigint[] = [];
-  const queue = [...(all.get(id)?.parents ?? [])];
-  while (queue.length) {
-    const current = queue.shift()!;
-    if (seen.includes(current)) continue;
-    seen.push(current);
-    queue.push(...(all.get(current)?.parents ?? []));
-  }
-  return seen;
+/** Every registered dataset with its current owner, from the index (`/api/datasets`). */
+export async function datasets(chain: Chain): Promise<Dataset[]> {
+  const found = await chain.api<DatasetJson[]>("datasets");
+  return found.map((d) => ({
+    id: BigInt(d.id),
+    owner: d.owner,
+    registrant: d.registrant,
+    contentCid: d.content_cid,
+    metadataCid: d.metadata_cid,
+    rowRoot: d.row_root,
+    rowCount: BigInt(d.row_count),
+    private: d.private,
+    license: d.license,
+    parents: d.parents.map(BigInt),
+    versionOf: BigInt(d.version_of),
+  }));
+}
+
+/** Children, versions and ancestors (breadth-first, the order royalties use) of one dataset. */
+export async function datasetDetail(chain: Chain, id: bigint): Promise<DatasetDetail> {
+  const d = await chain.api<{ children: number[]; versions: number[]; ancestors: number[] }>(
+    `datasets/${id}`,
+  );
+  return { children: d.children.map(BigInt), versions: d.versions.map(BigInt), ancestors: d.ancestors.map(BigInt) };
 }
 
 /** Layers of ancestors (1 = parents) or descendants (1 = children) by distance. */

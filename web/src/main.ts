@@ -1,7 +1,8 @@
 // datasoil's page: browse datasets, quality, cleaning claims and lineage; buy access,
 // see expiry and key delivery; list, reprice, delist and withdraw as an owner.
-// Reads go through the gateway's read-only /rpc; writes and signatures through the
-// wallet (any EIP-1193 provider at window.ethereum).
+// Events come from the gateway's event index (/api/...), contract state through its
+// read-only /rpc; writes and signatures go through the wallet (any EIP-1193 provider at
+// window.ethereum). The page never calls eth_getLogs.
 import {
   createWalletClient,
   custom,
@@ -20,7 +21,17 @@ import {
   type Hex,
   type WalletClient,
 } from "viem";
-import { ancestors, datasets, layers, loadChain, type Chain, type Dataset } from "./chain";
+import {
+  datasetDetail,
+  datasets,
+  layers,
+  loadChain,
+  type Chain,
+  type Dataset,
+  type DatasetDetail,
+  type IndexedEvent,
+  type Purchase,
+} from "./chain";
 import { explain } from "./errors";
 import { deriveEncryptionKey, openEnvelope, type EncryptionKey } from "./keys";
 
@@ -48,7 +59,12 @@ const state: {
   wallet?: Wallet;
   keys: Map<string, EncryptionKey>;
   watching?: number;
-} = { all: new Map(), keys: new Map() };
+  /** Counts route() calls: a view drawn for an older one must not overwrite a newer. */
+  epoch: number;
+} = { all: new Map(), keys: new Map(), epoch: 0 };
+
+/** Whether the view started in `epoch` has been replaced (the index answers take time). */
+const stale = (epoch: number) => epoch !== state.epoch;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const esc = (s: unknown) =>
@@ -192,8 +208,11 @@ async function encryptionKey(w: Wallet): Promise<EncryptionKey> {
 async function route(): Promise<void> {
   if (state.watching) window.clearInterval(state.watching);
   state.watching = undefined;
+  const epoch = ++state.epoch;
   const chain = state.chain!;
-  state.all = new Map((await datasets(chain)).map((d) => [d.id, d]));
+  const all = new Map((await datasets(chain)).map((d) => [d.id, d]));
+  if (stale(epoch)) return;
+  state.all = all;
   const match = /^#\/dataset\/(\d+)/.exec(location.hash);
   if (match) await datasetView(BigInt(match[1]));
   else await listView();
@@ -201,19 +220,22 @@ async function route(): Promise<void> {
 
 async function listView(): Promise<void> {
   const chain = state.chain!;
-  const rows = await Promise.all(
-    [...state.all.values()].map(async (d) => {
-      const listing = await chain.read("AccessMarket", "listing", [d.id]);
-      const price = listing.active ? `${formatUnits(listing.price, 18)}` : "not for sale";
-      return `<tr data-id="${d.id}">
-        <td><a href="#/dataset/${d.id}">#${d.id}</a></td>
-        <td class="mono" title="${esc(d.owner)}">${short(d.owner)}</td>
-        <td>${d.rowCount}</td><td>${esc(d.license)}</td>
-        <td>${d.private ? '<span class="badge private">private</span>' : '<span class="badge">public</span>'}</td>
-        <td>${d.parents.map((p) => `<a href="#/dataset/${p}">#${p}</a>`).join(" ") || "—"}</td>
-        <td class="mono">${esc(d.contentCid)}</td><td>${price}</td></tr>`;
-    }),
+  const epoch = state.epoch;
+  const listed = new Map(
+    (await chain.api<IndexedEvent[]>("listings")).map((e) => [BigInt(e.args.dataset_id), e]),
   );
+  if (stale(epoch)) return;
+  const rows = [...state.all.values()].map((d) => {
+    const listing = listed.get(d.id);
+    const price = listing ? formatUnits(BigInt(listing.args.price), 18) : "not for sale";
+    return `<tr data-id="${d.id}">
+      <td><a href="#/dataset/${d.id}">#${d.id}</a></td>
+      <td class="mono" title="${esc(d.owner)}">${short(d.owner)}</td>
+      <td>${d.rowCount}</td><td>${esc(d.license)}</td>
+      <td>${d.private ? '<span class="badge private">private</span>' : '<span class="badge">public</span>'}</td>
+      <td>${d.parents.map((p) => `<a href="#/dataset/${p}">#${p}</a>`).join(" ") || "—"}</td>
+      <td class="mono">${esc(d.contentCid)}</td><td>${price}</td></tr>`;
+  });
   $("view").innerHTML = `<h1>Datasets</h1>
     <p>${state.all.size} datasets registered on chain ${chain.deployment.chainId}.</p>
     <table id="datasets"><thead><tr><th>id</th><th>owner</th><th>rows</th><th>license</th>
@@ -244,7 +266,10 @@ async function datasetView(id: bigint): Promise<void> {
     <section id="quality"><h2>Quality</h2><p class="status">Loading…</p></section>
     <section id="claims"><h2>Cleaning claims</h2><p class="status">Loading…</p></section>
     <section id="owner" hidden></section>`;
-  const parts = [metadataPanel(d), marketPanel(d), lineagePanel(d), qualityPanel(d), claimsPanel(d)];
+  const epoch = state.epoch;
+  const detail = await datasetDetail(state.chain!, d.id);
+  if (stale(epoch)) return;
+  const parts = [metadataPanel(d), marketPanel(d), lineagePanel(d, detail), qualityPanel(d), claimsPanel(d)];
   for (const result of await Promise.allSettled(parts)) {
     if (result.status === "rejected") showError(explain(result.reason));
   }
@@ -253,10 +278,12 @@ async function datasetView(id: bigint): Promise<void> {
 async function metadataPanel(d: Dataset): Promise<void> {
   const box = $("metadata");
   const url = gatewayUrl() + d.metadataCid;
+  const epoch = state.epoch;
   try {
     const answer = await fetch(url);
     if (!answer.ok) throw new Error(`The gateway answered ${answer.status}: ${(await answer.text()).trim()}`);
     const doc = await answer.json();
+    if (stale(epoch)) return;
     $("title").textContent = doc.name ?? "";
     const fields = (doc.recordSet?.[0]?.field ?? []) as { name: string; dataType?: string | string[] }[];
     box.innerHTML = `<h2>Metadata (Croissant)</h2>
@@ -265,6 +292,7 @@ async function metadataPanel(d: Dataset): Promise<void> {
       <p>schema: ${fields.map((f) => `<code>${esc(f.name)}: ${esc(([] as string[]).concat(f.dataType ?? []).join(","))}</code>`).join(" ") || "—"}</p>
       <p><a href="${esc(url)}">the document</a> through ${esc(gatewayUrl())}</p>`;
   } catch (error) {
+    if (stale(epoch)) return;
     box.innerHTML = `<h2>Metadata (Croissant)</h2><p class="bad">Could not fetch ${esc(d.metadataCid)} through ${esc(gatewayUrl())}: ${esc(explain(error))}</p>`;
   }
 }
@@ -278,12 +306,12 @@ function nodeBox(id: bigint, self: boolean, inRoyalty: boolean): string {
     ${inRoyalty ? "<br><small>receives royalties</small>" : ""}</div>`;
 }
 
-async function lineagePanel(d: Dataset): Promise<void> {
+async function lineagePanel(d: Dataset, detail: DatasetDetail): Promise<void> {
   const chain = state.chain!;
+  const epoch = state.epoch;
   const up = layers(state.all, d.id, true).reverse();
   const down = layers(state.all, d.id, false);
-  const bfs = ancestors(state.all, d.id);
-  const royalty = new Set(bfs.slice(0, 8));
+  const royalty = new Set(detail.ancestors.slice(0, 8));
   const column = (ids: bigint[]) =>
     `<div class="column">${ids.map((i) => nodeBox(i, i === d.id, royalty.has(i))).join("")}</div>`;
   const graph = [...up.map(column), column([d.id]), ...down.map(column)].join('<span class="arrow">→</span>');
@@ -297,9 +325,11 @@ async function lineagePanel(d: Dataset): Promise<void> {
   const path = credits
     .map((c) => `<li>#${c.dataset_id} (${short(c.account)}): ${formatUnits(c.amount, 18)} SOIL${c.dataset_id === d.id ? " — the seller" : ""}</li>`)
     .join("");
+  if (stale(epoch)) return;
   $("lineage").innerHTML = `<h2>Lineage</h2>
     <p>Ancestors on the left, descendants on the right; arrows point from parent to child.</p>
     <div class="lineage" id="graph">${graph}</div>
+    ${detail.versions.length > 1 ? `<p id="versions">Versions: ${detail.versions.map((v) => `<a href="#/dataset/${v}">#${v}</a>`).join(" → ")}</p>` : ""}
     <h3>Royalty path</h3>
     <p>A sale of ${formatUnits(price, 18)} SOIL releases (breadth-first over at most 8 distinct ancestors,
     as AccessMarket.quote_release computes it now):</p><ol id="royalties">${path}</ol>`;
@@ -307,7 +337,8 @@ async function lineagePanel(d: Dataset): Promise<void> {
 
 async function qualityPanel(d: Dataset): Promise<void> {
   const chain = state.chain!;
-  const logs = await chain.events("Attestations", "Attested", { dataset_id: d.id });
+  const epoch = state.epoch;
+  const logs = await chain.api<IndexedEvent[]>(`datasets/${d.id}/attestations`);
   const sets = [...new Set(logs.map((l) => l.args.metric_set as Hex))];
   if (!sets.includes(QUALITY_SET)) sets.unshift(QUALITY_SET);
   const trusted = trustedAttesters();
@@ -327,6 +358,7 @@ async function qualityPanel(d: Dataset): Promise<void> {
     }),
   );
   const attesters = [...new Set(logs.map((l) => l.args.attester as Address))];
+  if (stale(epoch)) return;
   $("quality").innerHTML = `<h2>Quality</h2>
     <table><tr><th>metric set</th><th>all attesters (on chain)</th><th>trusted attesters (${trusted.length})</th></tr>${rows.join("")}</table>
     <p>Attesters seen: ${attesters.map((a) => `<code>${a}</code>`).join(", ") || "none"}. Edit the trusted list under Settings.</p>`;
@@ -334,10 +366,9 @@ async function qualityPanel(d: Dataset): Promise<void> {
 
 async function claimsPanel(d: Dataset): Promise<void> {
   const chain = state.chain!;
-  const logs = [
-    ...(await chain.events("CleaningProofs", "ClaimSubmitted", { child_id: d.id })),
-    ...(await chain.events("CleaningProofs", "ClaimSubmitted", { parent_id: d.id })),
-  ];
+  const epoch = state.epoch;
+  const logs = await chain.api<IndexedEvent[]>(`datasets/${d.id}/claims`);
+  if (stale(epoch)) return;
   if (!logs.length) {
     $("claims").innerHTML = "<h2>Cleaning claims</h2><p>No cleaning claim names this dataset.</p>";
     return;
@@ -345,21 +376,23 @@ async function claimsPanel(d: Dataset): Promise<void> {
   const items = await Promise.all(
     logs.map(async (l) => {
       const a = l.args;
-      const c = await chain.read("CleaningProofs", "claim", [a.claim_id]);
+      const c = await chain.read("CleaningProofs", "claim", [BigInt(a.claim_id)]);
       const audits = (c.audits as any[])
         .map((x, i) => `<li>audit ${i} by ${short(x.auditor)}: ${AUDIT_STATE[x.state]}${x.reason ? ` (${AUDIT_REASON[x.reason]})` : ""}</li>`)
         .join("");
       return `<li data-claim="${a.claim_id}">claim #${a.claim_id}: #${a.parent_id} → #${a.child_id}, ${a.rows_in} rows in, ${a.rows_out} out;
         status <b>${CLAIM_STATUS[c.status]}</b>; challenge window ends at block ${c.window_end};
-        claimant ${short(c.claimant)}; bond ${formatUnits(a.bond, 18)} SOIL
+        claimant ${short(c.claimant)}; bond ${formatUnits(BigInt(a.bond), 18)} SOIL
         <ul>${audits || "<li>no audits yet</li>"}</ul></li>`;
     }),
   );
+  if (stale(epoch)) return;
   $("claims").innerHTML = `<h2>Cleaning claims</h2><ul>${items.join("")}</ul>`;
 }
 
 async function marketPanel(d: Dataset): Promise<void> {
   const chain = state.chain!;
+  const epoch = state.epoch;
   const w = state.wallet;
   const listing = await chain.read("AccessMarket", "listing", [d.id]);
   const token = chain.contract("DemoToken").address;
@@ -369,24 +402,29 @@ async function marketPanel(d: Dataset): Promise<void> {
     : "Not for sale.";
   let mine = "<p>Connect a wallet to see your access.</p>";
   if (w) {
+    // The index first, then the chain state: the state read is never older than the
+    // events shown, so a delivered key comes with the access it opened.
+    const bought = await chain.api<Purchase[]>("purchases", { dataset: d.id, buyer: w.account });
+    const last = bought.at(-1);
+    const pid = last ? BigInt(last.args.purchase_id) : undefined;
+    const [event] = pid
+      ? await chain.api<IndexedEvent[]>("events", { contract: "AccessMarket", name: "KeyDelivered", purchase_id: pid })
+      : [];
     const expiry = (await chain.read("AccessMarket", "access_expiry", [d.id, w.account])) as bigint;
     const has = (await chain.read("AccessMarket", "has_access", [d.id, w.account])) as boolean;
-    const bought = await chain.events("AccessMarket", "Purchased", { dataset_id: d.id, buyer: w.account });
-    const delivered = await chain.events("AccessMarket", "KeyDelivered", { dataset_id: d.id, buyer: w.account });
-    const last = bought.at(-1);
     let delivery = "No purchase yet.";
-    if (last) {
-      const pid = last.args.purchase_id as bigint;
+    if (pid) {
       const p = await chain.read("AccessMarket", "purchase", [pid]);
-      const event = delivered.find((e) => e.args.purchase_id === pid);
       if (event) {
         const key = state.keys.get(w.account);
         const opened = key ? openEnvelope(hexToString(event.args.envelope), key.secret) : null;
-        delivery = `<span class="ok">Key delivered</span> for purchase #${pid} in block ${event.blockNumber}
+        delivery = `<span class="ok">Key delivered</span> for purchase #${pid} in block ${event.block}
           ${key ? (opened ? "— the envelope opens with your key." : '— <span class="bad">the envelope does not open with your key.</span>') : ""}`;
       } else {
         delivery = `Purchase #${pid}: <b>${PURCHASE_STATUS[p.status]}</b>${p.status === 1 ? " — waiting for the owner's keeper to deliver the key…" : ""}`;
-        if (p.status === 1 && !state.watching) state.watching = window.setInterval(() => void refreshMarket(d), 1500);
+        // Pending, or delivered on chain in a block the index has not read yet: look again.
+        const waiting = p.status === 1 || p.status === 2;
+        if (waiting && !state.watching && !stale(epoch)) state.watching = window.setInterval(() => void refreshMarket(d), 1500);
       }
     }
     mine = `<p>Your access: <span id="has-access" class="${has ? "ok" : "bad"}">${has ? "active" : "none"}</span>,
@@ -398,6 +436,7 @@ async function marketPanel(d: Dataset): Promise<void> {
         <select id="buy-method"><option value="approve">approve + buy</option><option value="permit">permit signature + buy</option></select></label>
         <button id="buy" type="submit">Buy access</button></form><p id="buy-status" class="status"></p>`
     : "";
+  if (stale(epoch)) return;
   $("market").innerHTML = `<h2>Access</h2><p>${terms}</p>${mine}${buy}`;
   const form = document.getElementById("buy-form");
   if (form) form.onsubmit = (e) => (e.preventDefault(), void guarded(() => buyAccess(d, listing, token)));
@@ -466,8 +505,10 @@ async function ownerPanel(d: Dataset, listing: any): Promise<void> {
     return;
   }
   const chain = state.chain!;
+  const epoch = state.epoch;
   const token = chain.contract("DemoToken").address;
   const credit = (await chain.read("AccessMarket", "credit", [token, w.account])) as bigint;
+  if (stale(epoch)) return;
   box.hidden = false;
   box.innerHTML = `<h2>Owner</h2>
     <form class="inline" id="list-form">

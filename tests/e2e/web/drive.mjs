@@ -1,6 +1,8 @@
 // Drives the page in Debian's chromium with an injected EIP-1193 provider that
 // forwards every request to anvil's JSON-RPC (anvil signs for its unlocked dev
-// accounts: eth_sendTransaction, personal_sign, eth_signTypedData_v4).
+// accounts: eth_sendTransaction, personal_sign, eth_signTypedData_v4) and records the
+// methods it was asked. Last, once the test stopped the gateway, the page navigates
+// and shows the sentence it has for an event index that does not answer.
 // Usage: node drive.mjs <config.json>; prints one JSON line with what the page showed.
 import { chromium } from "playwright-core";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -24,7 +26,9 @@ page.on("console", (m) => log.push(`${m.type()}: ${m.text()}`));
 page.on("pageerror", (e) => log.push(`pageerror: ${e.message}`));
 
 let rpcId = 0;
+const walletMethods = new Set();
 await page.exposeFunction("__anvil", async (method, params) => {
+  walletMethods.add(method);
   if (method === "eth_requestAccounts" || method === "eth_accounts") return [cfg.account];
   const answer = await fetch(cfg.node, {
     method: "POST",
@@ -54,7 +58,7 @@ await page.addInitScript(() => {
   };
 });
 
-const out = { log };
+const out = { log, walletMethods: [] };
 const waitForFile = async (path) => {
   for (let i = 0; i < 600 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 100));
   if (!existsSync(path)) throw new Error(`timed out waiting for ${path}`);
@@ -112,10 +116,18 @@ try {
   };
   out.error = (await page.isVisible("#error")) ? await page.textContent("#error") : null;
   await shot("bought");
+
+  // The gateway goes away: the next view says so in one sentence.
+  writeFileSync(join(cfg.work, "done"), "1");
+  await waitForFile(join(cfg.work, "gateway-down"));
+  await page.evaluate(() => { location.hash = "#/"; });
+  await page.waitForSelector("#error:not([hidden])", { timeout: 30000 });
+  out.down_error = await page.textContent("#error");
 } catch (error) {
   out.failure = String(error && error.stack || error);
   await shot("failure").catch(() => {});
 } finally {
+  out.walletMethods = [...walletMethods].sort();
   await browser.close();
 }
 console.log(JSON.stringify(out));
