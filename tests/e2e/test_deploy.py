@@ -24,12 +24,15 @@ def test_deploy_all__local_records_every_contract(project, deployer, owner, home
         "CleaningProofs",
         "AccessMarket",
         "ModelRegistry",
+        "Consent",
     }
     assert record.params["challenge_blocks"] == chain.LOCAL_PARAMS["challenge_blocks"]
     found = chain.contracts(project)
     assert found.token.balanceOf(owner) == 10**24
     assert found.market.token_allowed(found.token) is True
     assert found.proofs.bond() == chain.LOCAL_PARAMS["bond"]
+    assert found.market.consent() == found.consent.address
+    assert found.consent.proofs() == found.proofs.address
     assert deployments.load(chain.web3()).anchor is not None
 
 

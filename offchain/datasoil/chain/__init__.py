@@ -123,6 +123,7 @@ class Contracts:
     proofs: ContractInstance | None = None
     market: ContractInstance | None = None
     models: ContractInstance | None = None
+    consent: ContractInstance | None = None
 
     def require(self, name: str) -> ContractInstance:
         """The instance of contract attribute ``name`` (``"market"``); DeploymentError when
@@ -149,6 +150,7 @@ _NAMES = {
     "proofs": "CleaningProofs",
     "market": "AccessMarket",
     "models": "ModelRegistry",
+    "consent": "Consent",
 }
 
 
@@ -290,8 +292,9 @@ def deploy_all(
                 demo_token.mint(account, 10**24, sender=deployer)
         token = demo_token
     attestations = deploy("Attestations", registry)
+    proofs: ContractInstance | None = None
     if attestations is not None and token is not None:
-        deploy(
+        proofs = deploy(
             "CleaningProofs",
             registry,
             attestations,
@@ -311,6 +314,11 @@ def deploy_all(
     )
     if market is not None and token is not None:
         market.set_token_allowed(token, True, sender=deployer)
+    if proofs is not None:
+        consent = deploy("Consent", registry, proofs)
+        if consent is not None and market is not None:
+            # Withdrawal requests pause the market's (and models') sales: docs/consent.md.
+            market.set_consent(consent, sender=deployer)
     if market is not None:
         # Models name the market's datasets and receipts and sell in its allowed tokens.
         deploy("ModelRegistry", market)
