@@ -75,8 +75,8 @@ def run_child(argv: list[str], env: dict[str, str] | None = None) -> tuple[str, 
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{argv} failed ({proc.returncode}):\n{err.decode()[-2000:]}")
-    last = out.decode().strip().splitlines()[-1]
-    return last, wall, usage.ru_maxrss / 1024
+    lines = out.decode().strip().splitlines()
+    return (lines[-1] if lines else ""), wall, usage.ru_maxrss / 1024
 
 
 def make_input(size_mib: int) -> Path:

@@ -14,6 +14,7 @@ $PY bench/gas_table.py "$DATASOIL_GAS_OUT" > bench/gas.md
 echo "wrote bench/gas.md"
 echo "== throughput"
 $PY bench/bench_cid.py --size-mib 256 --repeat 3
+$PY bench/bench_fetch.py --size-mib 256 --repeat 3
 $PY bench/bench_rows.py
 $PY bench/bench_clean.py
 $PY bench/bench_train.py
