@@ -8,6 +8,7 @@ import datetime as dt
 import decimal
 import json
 import math
+import random
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,50 @@ def test_encode_rows__vectorised_matches_per_row(batch: list[tuple[Any, ...]]) -
     expected = [rows.encode_row(v, ALL_TYPES) for v in batch]
     assert rows.encode_rows(rb, ALL_TYPES) == expected
     assert rows.batch_leaf_hashes(rb, ALL_TYPES) == [merkle.leaf_hash(e) for e in expected]
+
+
+_HEAD_CLASSES = {
+    "one byte": range(0, 24),
+    "1-byte argument": range(24, 256),
+    "2-byte argument": range(256, 1 << 16),
+    "4-byte argument": range(1 << 16, 1 << 32),
+    "8-byte argument": range(1 << 32, 1 << 63),
+}
+
+
+@pytest.mark.parametrize("cls", [*_HEAD_CLASSES, "mixed"])
+@pytest.mark.parametrize("nulls", [False, True])
+def test_encode_rows__every_cbor_head_class_alone_and_mixed(cls: str, nulls: bool) -> None:
+    """The vectorised encoder takes shortcuts when every head of a column has one size:
+    each size alone, and all mixed, give encode_row's bytes (ints of both signs, string
+    and byte lengths in the class)."""
+    rnd = random.Random(f"{cls}{nulls}")
+    ranges = list(_HEAD_CLASSES.values()) if cls == "mixed" else [_HEAD_CLASSES[cls]]
+
+    def argument(limit: int) -> int:  # a CBOR argument of the class (or classes), below limit
+        r = rnd.choice([r for r in ranges if r.start < limit] or [range(0, 24)])
+        return rnd.randrange(r.start, min(r.stop, limit))
+
+    n = 300
+    # an int64 v is encoded by its argument: v itself, or -1 - v for a negative v
+    ints = [u if i % 2 else -1 - u for i, u in enumerate(argument(1 << 63) for _ in range(n))]
+    if cls != "mixed":
+        ints[: n // 2] = [abs(v) - (v < 0) for v in ints[: n // 2]]  # one sign alone too
+    lengths = [argument(400) for _ in range(n)]
+    schema = rows.Schema(
+        (rows.Column("i", "int64"), rows.Column("s", "string"), rows.Column("b", "bytes"))
+    )
+    text = ["é" * (k // 2) + "a" * (k % 2) for k in lengths]  # k bytes of UTF-8
+    values = [[v, t, bytes(k)] for v, t, k in zip(ints, text, lengths, strict=True)]
+    if nulls:
+        for row in values[::7]:
+            row[rnd.randrange(3)] = None
+    batch = pa.RecordBatch.from_pylist(
+        [dict(zip(schema.names, v, strict=True)) for v in values], schema=schema.to_arrow()
+    )
+    expected = [rows.encode_row(v, schema) for v in values]
+    assert rows.encode_rows(batch, schema) == expected
+    assert rows.encode_rows(batch.slice(5, 200), schema) == expected[5:205]
 
 
 def test_encode_row__known_bytes() -> None:

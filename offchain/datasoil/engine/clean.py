@@ -32,6 +32,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as _pc
 import pyarrow.parquet as _pq
+from polars.io.plugins import register_io_source
 
 from datasoil.errors import DatasoilError, ProofError, RecipeError
 from datasoil.formats import judge, merkle, rows
@@ -259,7 +260,8 @@ def _apply_dedupe(
 
 
 class _Scratch:
-    """Checkpoint files under a scratch directory."""
+    """Checkpoint files under a scratch directory: Arrow IPC, uncompressed (written and
+    read back at memory speed; a checkpoint is deleted once the next one is written)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -268,9 +270,10 @@ class _Scratch:
 
     def checkpoint(self, lf: pl.LazyFrame) -> pl.LazyFrame:
         self.n += 1
-        path = self.root / f"stage-{self.n}.parquet"
-        lf.sink_parquet(path, maintain_order=True, compression="lz4")
-        self._last = pl.scan_parquet(path)
+        path = self.root / f"stage-{self.n}.arrow"
+        lf.sink_ipc(path, compression="uncompressed", maintain_order=True)
+        (self.root / f"stage-{self.n - 1}.arrow").unlink(missing_ok=True)
+        self._last = pl.scan_ipc(path)
         return self._last
 
     def fresh(self, lf: pl.LazyFrame) -> pl.LazyFrame:
@@ -406,55 +409,107 @@ def _leaves(batch: pa.RecordBatch, schema: rows.Schema, key: bytes | None) -> tu
     return digests, 0 if longest is None else int(longest) - len(prefix)
 
 
-def _stage_input(
-    path: Path, schema: rows.Schema, dest: Path, key: bytes | None
-) -> tuple[bytes, int, int]:
-    """Stream the input once: hash its rows into the input root and write it, with row
-    numbers, to a Parquet file the engine scans. Returns (input root, row count, longest
-    encoded row in bytes)."""
-    committer = _Committer()
-    longest = 0
-    arrow_schema = schema.to_arrow()
-    out_schema = pa.schema([pa.field(ROW, pa.uint64(), nullable=False), *arrow_schema])
-    n = 0
-    # a scratch file read once by the engine: no dictionaries or statistics to build
-    with pq.ParquetWriter(
-        dest, out_schema, compression="lz4", use_dictionary=False, write_statistics=False
-    ) as writer:
-        for batch in rows.read_batches(path, schema, BATCH_ROWS):
-            digests, length = _leaves(batch, schema, key)
-            committer.add(digests)
-            longest = max(longest, length)
-            numbers = pa.array(np.arange(n, n + batch.num_rows, dtype=np.uint64))
-            writer.write_batch(
-                pa.RecordBatch.from_arrays([numbers, *batch.columns], schema=out_schema)
-            )
-            n += batch.num_rows
-    return committer.root(), n, longest
+class _Input:
+    """The input as the engine's first frame, read once as the engine pulls it: each batch
+    is typed by the recorded schema, numbered and hashed into the input root on its way in
+    (no staged copy). Only a checkpoint or the output writer consume it, whole."""
+
+    def __init__(self, path: Path, schema: rows.Schema, key: bytes | None) -> None:
+        self.path, self.schema, self.key = path, schema, key
+        self.committer = _Committer()
+        self.rows = 0
+        self.longest = 0
+        self.error: Exception | None = None
+        self._done = False
+        self._arrow = pa.schema([pa.field(ROW, pa.uint64(), nullable=False), *schema.to_arrow()])
+
+    def frame(self) -> pl.LazyFrame:
+        empty = pl.from_arrow(self._arrow.empty_table())
+        assert isinstance(empty, pl.DataFrame)
+        source = register_io_source(self._batches, schema=empty.schema)
+        return source.with_columns(
+            pl.lit(None, pl.UInt8).alias(DROP),
+            pl.lit(None, pl.UInt64).alias(DUP),
+            pl.lit(None, pl.UInt8).alias(ERR),
+        )
+
+    def _batches(
+        self,
+        with_columns: list[str] | None,
+        predicate: pl.Expr | None,
+        n_rows: int | None,
+        batch_size: int | None,
+    ) -> Iterator[pl.DataFrame]:
+        if self.rows or self._done:
+            raise AssertionError("the engine read its input twice")  # never: see _run
+        try:
+            for batch in rows.read_batches(self.path, self.schema, BATCH_ROWS):
+                digests, length = _leaves(batch, self.schema, self.key)
+                self.committer.add(digests)
+                self.longest = max(self.longest, length)
+                n = self.rows
+                numbers = pa.array(np.arange(n, n + batch.num_rows, dtype=np.uint64))
+                self.rows += batch.num_rows
+                frame = pl.from_arrow(
+                    pa.RecordBatch.from_arrays([numbers, *batch.columns], schema=self._arrow)
+                )
+                assert isinstance(frame, pl.DataFrame)
+                if predicate is not None:  # none before a checkpoint; honoured all the same
+                    frame = frame.filter(predicate)
+                yield frame if with_columns is None else frame.select(with_columns)
+        except Exception as exc:
+            self.error = exc
+            raise
+        self._done = True
+
+    def reraise(self) -> None:
+        """Raise the input's own error (SchemaError, EncodingError, ...) if reading it is
+        what failed: the engine reports it as its own."""
+        if self.error is not None:
+            raise self.error from None
+
+    def root(self) -> bytes:
+        """The input root, once the engine has read the whole input."""
+        if not self._done:
+            raise AssertionError("the input was not read to its end")
+        return self.committer.root()
 
 
-def _initial_frame(path: Path) -> pl.LazyFrame:
-    return pl.scan_parquet(path).with_columns(
-        pl.lit(None, pl.UInt8).alias(DROP),
-        pl.lit(None, pl.UInt64).alias(DUP),
-        pl.lit(None, pl.UInt8).alias(ERR),
-    )
+def _input_batches(lf: pl.LazyFrame, columns: list[str]) -> Iterator[pl.DataFrame]:
+    """The final frame's ``columns``, streamed, cut at every :data:`BATCH_ROWS`-th input row
+    (rows are never removed, so row ``i`` of the stream is input row ``i``)."""
+    pending: list[pl.DataFrame] = []
+    held = 0
+    for part in lf.select(columns).collect_batches(chunk_size=BATCH_ROWS, maintain_order=True):
+        pending.append(part)
+        held += part.height
+        while held >= BATCH_ROWS:
+            whole = pl.concat(pending, rechunk=True)
+            yield whole.slice(0, BATCH_ROWS)
+            rest = whole.slice(BATCH_ROWS)
+            pending, held = ([rest] if rest.height else []), rest.height
+    if held:
+        yield pl.concat(pending, rechunk=True)
 
 
 def _write_outputs(
-    final: Path,
+    final: pl.LazyFrame,
+    recipe: Recipe,
     users: list[str],
     schema_out: rows.Schema,
     out: Path,
     key: bytes | None,
 ) -> tuple[bytes, int, bytes, int, list[int], int]:
-    """Write data.parquet and fate.bin from the final frame in one pass, committing the
-    output rows and the fate records as they go; return
+    """Write data.parquet and fate.bin from the final frame in one streaming pass,
+    committing the output rows and the fate records as they go; return
     (output root, rows out, fate root, rows in, drops per step index, longest encoded
     output row in bytes).
 
-    The output rows are the final frame's alive rows cast to the declared output schema,
-    exactly what reading data.parquet back under ``schema_out`` gives (tests check it)."""
+    Raises CastFailed on the first row a strict cast failed on (files written so far are
+    left to the caller's scratch directory). The output rows are the final frame's alive
+    rows cast to the declared output schema, exactly what reading data.parquet back under
+    ``schema_out`` gives (tests check it). Row groups are the alive rows of each
+    :data:`BATCH_ROWS` input rows, as before."""
     target = schema_out.to_arrow()
     out_commit = _Committer()
     fate_commit = _Committer()
@@ -463,15 +518,20 @@ def _write_outputs(
     rows_in = 0
     drops = [0] * 256
     longest = 0
-    source = pq.ParquetFile(final)
+    oldest = pl.CompatLevel.oldest()
     with (
         open(out / "fate.bin", "wb") as fate_file,
         pq.ParquetWriter(out / "data.parquet", target, compression="zstd") as writer,
     ):
-        for batch in source.iter_batches(BATCH_ROWS, columns=[ROW, DROP, DUP, *users]):
-            row = batch.column(0).to_numpy(zero_copy_only=False).astype(np.uint64)
-            drop = batch.column(1).fill_null(FATE_STEP_NONE).to_numpy().astype(np.uint8)
-            dup = batch.column(2).fill_null(FATE_NONE).to_numpy().astype(np.uint64)
+        for batch in _input_batches(final, [ROW, DROP, DUP, ERR, *users]):
+            failed = batch.filter(pl.col(ERR).is_not_null())
+            if failed.height:
+                row_nr, step_index = failed.select(ROW, ERR).row(0)
+                step = recipe.steps[step_index]
+                raise CastFailed(f"step {step_index} ({step.kind}), {step.failure(row_nr)}")
+            row = batch[ROW].to_numpy().astype(np.uint64)
+            drop = batch[DROP].fill_null(FATE_STEP_NONE).to_numpy().astype(np.uint8)
+            dup = batch[DUP].fill_null(FATE_NONE).to_numpy().astype(np.uint64)
             if not np.array_equal(row, np.arange(rows_in, rows_in + len(row), dtype=np.uint64)):
                 raise AssertionError("engine reordered rows")  # never: every sink keeps order
             data, kept = encode_fates(row, drop, dup, kept)
@@ -482,11 +542,11 @@ def _write_outputs(
             rows_in += len(row)
             alive = drop == FATE_STEP_NONE
             if alive.any():
-                values = pa.RecordBatch.from_arrays(batch.columns[3:], names=users)
+                values = batch.select(users)
                 if not alive.all():
-                    values = values.filter(pa.array(alive))
-                values = pa.Table.from_batches([values]).cast(target).combine_chunks()
-                for part in values.to_batches():
+                    values = values.filter(pl.Series(alive))
+                table = values.to_arrow(compat_level=oldest).cast(target).combine_chunks()
+                for part in table.to_batches():
                     writer.write_batch(part)
                     digests, length = _leaves(part, schema_out, key)
                     out_commit.add(digests)
@@ -533,16 +593,19 @@ def clean(
         result_dir = work / "result"
         scratch_dir.mkdir()
         result_dir.mkdir()
-        staged = scratch_dir / "input.parquet"
-        input_root, _, longest_in = _stage_input(input, schema_in, staged, key)
+        source = _Input(input, schema_in, key)
         scratch = _Scratch(scratch_dir)
-        lf, step_stats, users = _run(_initial_frame(staged), recipe, columns, scratch)
-        final = scratch.fresh(lf)
-        _check_strict(final, recipe)
-        final_path = scratch_dir / f"stage-{scratch.n}.parquet"
-        output_root, rows_out, froot, rows_in, drops, longest_out = _write_outputs(
-            final_path, users, schema_out, result_dir, output_key or key
-        )
+        try:
+            lf, step_stats, users = _run(source.frame(), recipe, columns, scratch)
+            output_root, rows_out, froot, rows_in, drops, longest_out = _write_outputs(
+                lf, recipe, users, schema_out, result_dir, output_key or key
+            )
+        except Exception:
+            source.reraise()
+            raise
+        input_root, longest_in = source.root(), source.longest
+        if source.rows != rows_in:
+            raise AssertionError(f"read {source.rows} input rows, the fates cover {rows_in}")
         for index, stats in enumerate(step_stats):
             stats["rows_dropped"] = drops[index]
         proof: dict[str, Any] = {

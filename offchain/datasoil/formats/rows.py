@@ -1054,28 +1054,33 @@ _HEAD_EXTRA = np.array([0, 1, 2, 4, 8], np.int64)  # argument bytes per head cla
 _HEAD_INFO = np.array([0, 24, 25, 26, 27], np.uint64)  # additional-info value per class
 
 
-def _heads(major: np.ndarray[Any, Any], u: np.ndarray[Any, Any]) -> pa.Array:
-    """Vectorised :func:`_cbor_head`: ``major`` (uint8 per item) and arguments ``u`` (uint64)."""
+def _heads(major: int | np.ndarray[Any, Any], u: np.ndarray[Any, Any]) -> pa.Array:
+    """Vectorised :func:`_cbor_head`: ``major`` (one for all, or uint8 per item) and
+    arguments ``u`` (uint64)."""
     n = len(u)
+    if n and int(u.max()) < 24:  # every argument in the first byte: one byte each
+        first = np.bitwise_or(u.astype(np.uint8), np.asarray(major, np.uint8), dtype=np.uint8)
+        return _binary_from_rows(first.reshape(n, 1), np.ones(n, np.int64))
     # head class: 0 (argument in the first byte), 1, 2, 4 or 8 argument bytes
     k = (u >= 24).astype(np.int8)
     k += u >= 1 << 8
     k += u >= 1 << 16
     k += u >= 1 << 32
+    if n and k.min() == k.max():  # one class for every item: n x (1 + size) bytes at once
+        size = int(_HEAD_EXTRA[k[0]])
+        out = np.empty((n, 1 + size), np.uint8)
+        out[:, 0] = np.asarray(major, np.uint8) | np.uint8(_HEAD_INFO[k[0]])
+        out[:, 1:] = u.astype(">u8").view(np.uint8).reshape(n, 8)[:, 8 - size :]
+        return _binary_from_rows(out, np.full(n, 1 + size, np.int64))
     extra = _HEAD_EXTRA[k]
     info = np.where(k == 0, u, _HEAD_INFO[k]).astype(np.uint8)
     matrix = np.zeros((n, 9), np.uint8)
     matrix[:, 0] = major | info
     big_endian = u.astype(">u8").view(np.uint8).reshape(n, 8)
-    if n and k.min() == k.max():  # one class for every item: plain slices
-        size = int(_HEAD_EXTRA[k[0]])
-        if size:
-            matrix[:, 1 : 1 + size] = big_endian[:, 8 - size :]
-    else:
-        for size in (1, 2, 4, 8):
-            sel = extra == size
-            if sel.any():
-                matrix[sel, 1 : 1 + size] = big_endian[sel, 8 - size :]
+    for size in (1, 2, 4, 8):
+        sel = extra == size
+        if sel.any():
+            matrix[sel, 1 : 1 + size] = big_endian[sel, 8 - size :]
     return _binary_from_rows(matrix, extra + 1)
 
 
@@ -1108,30 +1113,31 @@ def _float_pieces(arr: pa.Array, col: Column) -> pa.Array:
     )
 
 
-def _bytes_pieces(arr: pa.Array, major: int) -> pa.Array:
+def _bytes_pieces(arr: pa.Array, major: int) -> list[pa.Array]:
+    """The heads, then the values themselves (joined as they are, nulls as nothing)."""
     arr = arr.cast(pa.binary())
     offsets = np.frombuffer(arr.buffers()[1], np.int32)[arr.offset : arr.offset + len(arr) + 1]
     lengths = np.diff(offsets).astype(np.uint64)
-    heads = _heads(np.full(len(arr), major, np.uint8), lengths)
-    return pc.binary_join_element_wise(heads, arr, b"")
+    return [_heads(major, lengths), arr]
 
 
-def _pieces(arr: pa.Array, col: Column) -> pa.Array:
-    """Binary array of each value's DAG-CBOR encoding (nulls as ``0xf6``)."""
+def _pieces(arr: pa.Array, col: Column) -> list[pa.Array]:
+    """Binary arrays whose items, joined, are each value's DAG-CBOR encoding (nulls as
+    ``0xf6``); only a string or bytes value array may hold nulls (joined as nothing)."""
     t = col.type
     if t == "bool":
-        piece = pc.if_else(arr, _TRUE, _FALSE)
+        pieces = [pc.if_else(arr, _TRUE, _FALSE)]
     elif t in ("int64", "timestamp", "date"):
-        piece = _int_pieces(arr)
+        pieces = [_int_pieces(arr)]
     elif t in ("float64", "float32"):
-        piece = _float_pieces(arr, col)
+        pieces = [_float_pieces(arr, col)]
     elif t in ("string", "decimal"):
-        piece = _bytes_pieces(arr, 0x60)
+        pieces = _bytes_pieces(arr, 0x60)
     else:
-        piece = _bytes_pieces(arr, 0x40)
+        pieces = _bytes_pieces(arr, 0x40)
     if arr.null_count:
-        piece = pc.if_else(pc.is_valid(arr), piece, _NULL)
-    return piece
+        pieces[0] = pc.if_else(pc.is_valid(arr), pieces[0], _NULL)
+    return pieces
 
 
 def _check_batch(batch: pa.RecordBatch, schema: Schema) -> None:
@@ -1155,11 +1161,11 @@ def encode_batch(batch: pa.RecordBatch, schema: Schema, prefix: bytes = b"") -> 
     Raises what :func:`encode_rows` raises.
     """
     _check_batch(batch, schema)
-    pieces = [_pieces(batch.column(i), c) for i, c in enumerate(schema.columns)]
-    head = pa.scalar(prefix + _cbor_head(0x80, len(schema.columns)), pa.binary())
     if batch.num_rows == 0:
         return pa.array([], pa.binary())
-    return pc.binary_join_element_wise(head, *pieces, b"")
+    pieces = [p for i, c in enumerate(schema.columns) for p in _pieces(batch.column(i), c)]
+    head = pa.scalar(prefix + _cbor_head(0x80, len(schema.columns)), pa.binary())
+    return pc.binary_join_element_wise(head, *pieces, b"", null_handling="skip")
 
 
 def encode_rows(batch: pa.RecordBatch, schema: Schema) -> list[bytes]:
