@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 
 from datasoil.flows import audit
-from tests.contracts.proofs import conftest as fx
-from tests.contracts.proofs.conftest import (
+from tests import proofs_ape as fx
+from tests.contracts.proofs.claims import (
     BOND,
     CHALLENGE,
     DEPOSIT,
@@ -21,11 +21,11 @@ from tests.contracts.proofs.conftest import (
     REVEAL,
     answer,
     cleaning,
+    long_cleaning,
     secret_for,
 )
-from tests.contracts.proofs.test_long_rows import long_cleaning
 
-# The CleaningProofs fixtures, shared with tests/contracts/proofs.
+# The CleaningProofs fixtures on ape + anvil.
 attestations_address = fx.attestations_address
 proofs = fx.proofs
 register_pair = fx.register_pair

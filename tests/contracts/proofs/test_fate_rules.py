@@ -13,8 +13,10 @@ import struct
 import pytest
 
 from datasoil.flows import audit
+from datasoil.formats import merkle
+from tests.contracts._boa import event
 
-from .conftest import answer
+from .claims import answer
 
 NONE = audit.FATE_NONE
 NO_STEP = audit.FATE_STEP_NONE
@@ -64,8 +66,8 @@ def test_respond__fate_rule_violation_fails_audit(proofs, submit, opened, cleane
     response = audit.Response(inputs, outputs)
     assert audit.check_response(facts, response, seed) == (audit.Reason.FATE_RULE, 0)
     ins, outs = response.as_args()
-    tx = proofs.respond(claim.claim_id, n, ins, outs, sender=cleaner)
-    (failed,) = tx.decode_logs(proofs.AuditFailed)
+    proofs.respond(claim.claim_id, n, ins, outs, sender=cleaner)
+    failed = event(proofs, "AuditFailed")
     assert (failed.reason, failed.opening) == (audit.Reason.FATE_RULE, 0)
     assert proofs.status(claim.claim_id) == audit.Status.FAILED
 
@@ -88,8 +90,6 @@ def test_respond__output_opening_with_wrong_source_fails_audit(
             for i in range(data.rows_in)
             if data.fate(i)[8] == 1 and int.from_bytes(data.fate(i)[9:17], "big") != first.index
         )
-    from datasoil.formats import merkle
-
     fate_leaves = [merkle.leaf_hash(data.fate(i)) for i in range(data.rows_in)]
     bad = audit.OutputOpening(
         first.index, source, data.fate(source), merkle.inclusion_proof(fate_leaves, source).path
@@ -101,6 +101,6 @@ def test_respond__output_opening_with_wrong_source_fails_audit(
         audit.SAMPLES,
     )
     ins, outs = response.as_args()
-    tx = proofs.respond(claim.claim_id, n, ins, outs, sender=cleaner)
-    (failed,) = tx.decode_logs(proofs.AuditFailed)
+    proofs.respond(claim.claim_id, n, ins, outs, sender=cleaner)
+    failed = event(proofs, "AuditFailed")
     assert (failed.reason, failed.opening) == (audit.Reason.FATE_RULE, audit.SAMPLES)

@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import ape
+import boa
 import pytest
 
 from datasoil.engine.clean import FateRecord
 from datasoil.flows import audit
+from tests.contracts._boa import block_number, deploy, event, mine, mine_to
 
-from .conftest import BOND, DEPOSIT, RESPONSE, Claim, answer, cid, cleaning
+from .claims import BOND, DEPOSIT, RESPONSE, SHARE, Claim, answer, cid, cleaning, response_for
+from .conftest import SEED_DELAY
 
 
 def _send(proofs, claim, n, response, sender):
@@ -22,15 +24,15 @@ def test_respond__correct_answer_passes_and_pays_deposit(proofs, token, submit, 
     response = answer(proofs, claim, n)
     seed = audit.read_seed(proofs, claim.claim_id, n)
     assert audit.check_response(claim.data.facts(), response, seed) == (audit.Reason.NONE, 0)
-    tx = _send(proofs, claim, n, response, cleaner)
-    (event,) = tx.decode_logs(proofs.AuditPassed)
-    assert event.claim_id == claim.claim_id and event.audit == n
-    assert event.seed == seed
-    assert list(event.input_indices) == [o.index for o in response.inputs]
-    assert list(event.input_rows) == [o.row for o in response.inputs]
-    assert list(event.fates) == [o.fate for o in response.inputs]
-    assert list(event.output_indices) == [o.index for o in response.outputs]
-    assert list(event.output_sources) == [o.source for o in response.outputs]
+    _send(proofs, claim, n, response, cleaner)
+    passed = event(proofs, "AuditPassed")
+    assert passed.claim_id == claim.claim_id and passed.audit == n
+    assert passed.seed == seed
+    assert list(passed.input_indices) == [o.index for o in response.inputs]
+    assert list(passed.input_rows) == [o.row for o in response.inputs]
+    assert list(passed.fates) == [o.fate for o in response.inputs]
+    assert list(passed.output_indices) == [o.index for o in response.outputs]
+    assert list(passed.output_sources) == [o.source for o in response.outputs]
     assert proofs.credits(cleaner) == DEPOSIT
     view = proofs.claim(claim.claim_id)
     assert view.audits[0].state == 2 and view.open_audits == 0
@@ -42,10 +44,10 @@ def test_respond__private_datasets_open_leaf_hashes(proofs, submit, opened, clea
     n = opened(claim.claim_id)
     response = answer(proofs, claim, n)
     assert all(o.row == b"" for o in response.inputs)
-    tx = _send(proofs, claim, n, response, cleaner)
-    (event,) = tx.decode_logs(proofs.AuditPassed)
-    assert list(event.input_rows) == [b""] * audit.SAMPLES
-    assert list(event.input_leaves) == [o.leaf for o in response.inputs]
+    _send(proofs, claim, n, response, cleaner)
+    passed = event(proofs, "AuditPassed")
+    assert list(passed.input_rows) == [b""] * audit.SAMPLES
+    assert list(passed.input_leaves) == [o.leaf for o in response.inputs]
 
 
 def test_respond__empty_child_has_no_output_samples(proofs, submit, opened, cleaner):
@@ -67,7 +69,7 @@ def test_respond__wrong_input_index_reverts(proofs, submit, opened, cleaner):
     bad = replace(
         response, inputs=(replace(first, index=(first.index + 1) % 23), *response.inputs[1:])
     )
-    with ape.reverts("proofs: wrong input index"):
+    with boa.reverts("proofs: wrong input index"):
         _send(proofs, claim, n, bad, cleaner)
 
 
@@ -77,7 +79,7 @@ def test_respond__wrong_output_index_reverts(proofs, submit, opened, cleaner):
     response = answer(proofs, claim, n)
     last = response.outputs[-1]
     bad = replace(response, outputs=(*response.outputs[:-1], replace(last, index=last.index + 1)))
-    with ape.reverts("proofs: wrong output index"):
+    with boa.reverts("proofs: wrong output index"):
         _send(proofs, claim, n, bad, cleaner)
 
 
@@ -85,52 +87,47 @@ def test_respond__wrong_number_of_openings_reverts(proofs, submit, opened, clean
     claim = submit()
     n = opened(claim.claim_id)
     response = answer(proofs, claim, n)
-    with ape.reverts("proofs: wrong number of input openings"):
+    with boa.reverts("proofs: wrong number of input openings"):
         _send(proofs, claim, n, replace(response, inputs=response.inputs[:-1]), cleaner)
-    with ape.reverts("proofs: wrong number of output openings"):
+    with boa.reverts("proofs: wrong number of output openings"):
         _send(proofs, claim, n, replace(response, outputs=response.outputs[:-1]), cleaner)
 
 
 def test_respond__not_the_claimant_reverts(proofs, submit, opened, other):
     claim = submit()
     n = opened(claim.claim_id)
-    with ape.reverts("proofs: not the claimant"):
+    with boa.reverts("proofs: not the claimant"):
         _send(proofs, claim, n, answer(proofs, claim, n), other)
 
 
-def test_respond__after_deadline_reverts(proofs, submit, opened, cleaner, chain):
+def test_respond__after_deadline_reverts(proofs, submit, opened, cleaner):
     claim = submit()
     n = opened(claim.claim_id)
     response = answer(proofs, claim, n)
-    chain.mine(RESPONSE)
-    with ape.reverts("proofs: response deadline passed"):
+    deadline = proofs.audit(claim.claim_id, n).deadline
+    assert deadline == block_number() + RESPONSE
+    mine_to(deadline + 1)
+    with boa.reverts("proofs: response deadline passed"):
         _send(proofs, claim, n, response, cleaner)
 
 
-def test_respond__before_reveal_reverts(proofs, submit, opened, cleaner, chain):
+def test_respond__before_reveal_reverts(proofs, submit, opened, cleaner):
     claim = submit()
     n = opened(claim.claim_id, reveal=False)
-    chain.mine(1)
-    with ape.reverts("proofs: audit not revealed"):
+    mine(SEED_DELAY)
+    with boa.reverts("proofs: audit not revealed"):
         proofs.respond(claim.claim_id, n, [], [], sender=cleaner)
-    with ape.reverts("proofs: audit not revealed"):
+    with boa.reverts("proofs: audit not revealed"):
         proofs.sample(claim.claim_id, n)
 
 
 def test_respond__more_than_256_blocks_after_opening(
-    project,
-    deployer,
-    registry,
-    token,
-    attestations_address,
-    register_pair,
-    cleaner,
-    auditor,
-    chain,
+    registry, token, attestations_address, register_pair, cleaner, auditor
 ):
-    """The seed is stored at the reveal, so an answer window may run past BLOCKHASH's reach."""
-    proofs = deployer.deploy(
-        project.CleaningProofs, registry, attestations_address, token, BOND, DEPOSIT, 400, 5, 300
+    """The seed is stored at the reveal, so an answer window may run past BLOCKHASH's reach
+    (the seed block is out of its reach by then)."""
+    proofs = deploy(
+        "CleaningProofs", registry, attestations_address, token, BOND, DEPOSIT, 400, 5, 300
     )
     data = cleaning(29)
     parent_id, child_id = register_pair(data, cleaner)
@@ -138,18 +135,14 @@ def test_respond__more_than_256_blocks_after_opening(
     proofs.submit_claim(parent_id, child_id, cid(7), cid(8), data.facts().fate_root, sender=cleaner)
     secret = b"\x42" * 32
     token.approve(proofs, DEPOSIT, sender=auditor)
-    opened_at = proofs.open_audit(1, audit.commitment(auditor.address, secret), sender=auditor)
-    chain.mine(1)
+    opened_at = block_number()
+    proofs.open_audit(1, audit.commitment(auditor, secret), sender=auditor)
+    mine(SEED_DELAY)
     proofs.reveal(1, 0, secret, sender=auditor)
-    chain.mine(280)
-    seed = audit.read_seed(proofs, 1, 0)
-    response = audit.build_response(
-        data,
-        audit.sample_indices(seed, data.rows_in),
-        audit.sample_indices(seed, data.rows_out, audit.SAMPLES),
-    )
-    tx = _send(proofs, Claim(1, parent_id, child_id, data, None), 0, response, cleaner)
-    assert tx.block_number - opened_at.block_number > 256
+    mine(280)
+    response = response_for(proofs, data, 1, 0)
+    _send(proofs, Claim(1, parent_id, child_id, data, None), 0, response, cleaner)
+    assert block_number() - opened_at > 256
     assert proofs.audit(1, 0).state == 2
 
 
@@ -158,9 +151,9 @@ def test_respond__twice_and_unknown_audit_revert(proofs, submit, opened, cleaner
     n = opened(claim.claim_id)
     response = answer(proofs, claim, n)
     _send(proofs, claim, n, response, cleaner)
-    with ape.reverts("proofs: audit not open"):
+    with boa.reverts("proofs: audit not open"):
         _send(proofs, claim, n, response, cleaner)
-    with ape.reverts("proofs: unknown audit"):
+    with boa.reverts("proofs: unknown audit"):
         _send(proofs, claim, 5, response, cleaner)
 
 
@@ -213,14 +206,14 @@ def test_respond__failed_check_slashes_bond(
         audit.sample_indices(seed, facts.rows_out, audit.SAMPLES),
     )
     assert audit.check_response(facts, response, seed)[0] is reason
-    tx = _send(proofs, claim, n, response, cleaner)
-    (failed,) = tx.decode_logs(proofs.AuditFailed)
+    _send(proofs, claim, n, response, cleaner)
+    failed = event(proofs, "AuditFailed")
+    slashed = event(proofs, "ClaimSlashed")
     assert failed.reason == reason
-    (slashed,) = tx.decode_logs(proofs.ClaimSlashed)
-    share = BOND * 2000 // 10000
-    assert (slashed.burned, slashed.auditor_share) == (BOND - share, share)
-    assert proofs.burned() == BOND - share
-    assert proofs.credits(auditor) == share + DEPOSIT
+    assert (slashed.burned, slashed.auditor_share) == (BOND - SHARE, SHARE)
+    assert SHARE == BOND * 2000 // 10000
+    assert proofs.burned() == BOND - SHARE
+    assert proofs.credits(auditor) == SHARE + DEPOSIT
     assert proofs.credits(cleaner) == 0
     assert proofs.status(claim.claim_id) == 4  # FAILED
     assert proofs.claim(claim.claim_id).audits[0].reason == reason
@@ -233,6 +226,6 @@ def test_respond__tampered_fate_path_fails_fate_opening(proofs, submit, opened, 
     first = response.inputs[0]
     bad_path = (bytes(32), *first.fate_path[1:])
     bad = replace(response, inputs=(replace(first, fate_path=bad_path), *response.inputs[1:]))
-    tx = _send(proofs, claim, n, bad, cleaner)
-    (failed,) = tx.decode_logs(proofs.AuditFailed)
+    _send(proofs, claim, n, bad, cleaner)
+    failed = event(proofs, "AuditFailed")
     assert (failed.reason, failed.opening) == (audit.Reason.FATE_OPENING, 0)

@@ -1,5 +1,7 @@
-"""datasoil.flows.audit end to end: the messy example cleaned by the engine, claimed, audited
-through the library (open_audit mines the seed block via evm_mine), answered, finalised."""
+"""datasoil.flows.audit end to end on anvil: the messy example cleaned by the engine,
+claimed, audited through the library (open_audit mines the seed block via evm_mine),
+answered, finalised; long rows answered through the library; the seed mixed with a real
+block hash. The contract's own tests run on titanoboa (tests/contracts/proofs)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,26 @@ from datasoil.engine.clean import clean
 from datasoil.errors import ChainError, ProofError
 from datasoil.flows import audit
 from datasoil.formats.recipe import load_recipe
+from tests import proofs_ape as fx
+from tests.contracts.proofs.claims import (
+    BOND,
+    CHALLENGE,
+    DEPOSIT,
+    LONG_ROW_CASES,
+    answer,
+    check_long_rows_passed,
+    cid,
+    long_cleaning,
+)
 
-from .conftest import BOND, CHALLENGE, DEPOSIT, cid
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+# The CleaningProofs fixtures on ape + anvil.
+attestations_address = fx.attestations_address
+proofs = fx.proofs
+register_pair = fx.register_pair
+submit = fx.submit
+opened = fx.opened
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +86,29 @@ def test_library__data_for_another_claim_is_refused(
         audit.respond(
             proofs, registry, claim.claim_id, number, audit.load_claim_data(out, source), cleaner
         )
+
+
+def test_library__seed_mixes_the_real_next_block_hash(proofs, token, submit, auditor, chain):
+    """On a node, the seed mixes the hash of the block after the opening (the titanoboa
+    tests give each block a hash of their own: tests/contracts/_boa.py's mine)."""
+    claim = submit()
+    secret = b"\x07" * 32
+    number = audit.open_audit(proofs, token, claim.claim_id, auditor, secret=secret)
+    opened_at = audit.read_claim(proofs, claim.claim_id).audits[number].opened
+    seed_block = bytes(chain.blocks[opened_at + 1].hash)
+    assert seed_block != bytes(32)
+    expected = audit.compute_seed(secret, seed_block, claim.claim_id, number)
+    assert audit.read_seed(proofs, claim.claim_id, number) == expected
+
+
+@pytest.mark.parametrize(("n", "size"), LONG_ROW_CASES)
+def test_library__long_rows_answered(proofs, registry, submit, opened, cleaner, n, size):
+    """Issue 10 item 5 through datasoil.flows.audit.respond, the path `ape run audit
+    respond` uses: each row over 4,096 bytes by open_row, then the answer."""
+    claim = submit(long_cleaning(n, size))
+    number = opened(claim.claim_id)
+    response = answer(proofs, claim, number)
+    assert response.long_rows()  # every row here is near or over the inline bound
+    tx = audit.respond(proofs, registry, claim.claim_id, number, claim.data, cleaner)
+    (passed,) = tx.decode_logs(proofs.AuditPassed)
+    check_long_rows_passed(proofs, claim, number, response, passed, cleaner)
