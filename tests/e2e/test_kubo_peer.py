@@ -26,7 +26,7 @@ import pytest
 from datasoil.formats import unixfs
 from datasoil.store.car import export_car, iter_dag
 from datasoil.store.local import LocalStore
-from tests.e2e.test_gateway_helia import Helia, node_bin  # noqa: F401 (node_bin: a fixture)
+from tests.e2e.test_gateway_helia import Helia, _files, node_bin  # noqa: F401 (a fixture)
 
 PEER = Path(__file__).with_name("kubo_peer.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,11 +39,13 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-class Kubo:
-    """One Kubo node (tests/e2e/kubo_peer.py), one JSON line per request and answer."""
+class Kubo(Helia):
+    """One Kubo node (tests/e2e/kubo_peer.py), spoken to as :class:`Helia` is: one JSON
+    line per request and answer, each answer awaited at most ``timeout`` seconds."""
 
-    def __init__(self, repo: Path, log: Path) -> None:
+    def __init__(self, repo: Path, log: Path, timeout: float = 120) -> None:
         self._log = open(log, "w")  # noqa: SIM115 - closed in stop()
+        self.timeout = timeout
         env = dict(os.environ, PYTHONPATH=str(ROOT / "offchain"))
         self.proc = subprocess.Popen(
             [sys.executable, str(PEER), str(repo)],
@@ -53,36 +55,16 @@ class Kubo:
             text=True,
             env=env,
         )
-        self.ready = self._read(60)
+        self.ready = self._read()
 
-    def _read(self, timeout: float) -> dict[str, Any]:
+    def _read(self) -> dict[str, Any]:
         assert self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        ready, _, _ = select.select([self.proc.stdout], [], [], self.timeout)
         line = self.proc.stdout.readline() if ready else ""
         if not line:
             self.stop()
             raise AssertionError(f"kubo gave no answer: {Path(self._log.name).read_text()[-2000:]}")
         return dict(json.loads(line))
-
-    def ok(self, timeout: float = 120, **request: Any) -> Any:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(request) + "\n")
-        self.proc.stdin.flush()
-        answer = self._read(timeout)
-        assert "error" not in answer, answer["error"]
-        return answer["ok"]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        self._log.close()
-
-
-def _files(tree: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(tree)): p.read_bytes() for p in sorted(tree.rglob("*")) if p.is_file()
-    }
 
 
 @pytest.fixture(scope="module")
