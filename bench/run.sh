@@ -16,7 +16,7 @@ echo "== throughput"
 $PY bench/bench_cid.py --size-mib 256 --repeat 3
 $PY bench/bench_fetch.py --size-mib 256 --repeat 3
 $PY bench/bench_rows.py
-$PY bench/bench_clean.py
+$PY bench/bench_clean.py --rows 3000000 --repeat 2
 $PY bench/bench_train.py
 $PY bench/bench_boa.py
 $PY bench/bench_publish.py --size-mib 1024
