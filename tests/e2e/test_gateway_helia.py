@@ -53,14 +53,17 @@ class Helia:
     """One helia process (tests/helia/peer.mjs), one JSON line per request and answer."""
 
     def __init__(self, node: str, log: Path, *args: str) -> None:
+        self._start([node, str(DRIVER), *args], log, cwd=NPM_DIR)
+
+    def _start(self, argv: list[str], log: Path, **popen: Any) -> None:
         self._log = open(log, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [node, str(DRIVER), *args],
+            argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
             text=True,
-            cwd=NPM_DIR,
+            **popen,
         )
         self.ready = self._read()
 

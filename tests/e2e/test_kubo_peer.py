@@ -15,7 +15,6 @@ import importlib.util
 import json
 import os
 import select
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,18 +43,9 @@ class Kubo(Helia):
     line per request and answer, each answer awaited at most ``timeout`` seconds."""
 
     def __init__(self, repo: Path, log: Path, timeout: float = 120) -> None:
-        self._log = open(log, "w")  # noqa: SIM115 - closed in stop()
         self.timeout = timeout
         env = dict(os.environ, PYTHONPATH=str(ROOT / "offchain"))
-        self.proc = subprocess.Popen(
-            [sys.executable, str(PEER), str(repo)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            text=True,
-            env=env,
-        )
-        self.ready = self._read()
+        self._start([sys.executable, str(PEER), str(repo)], log, env=env)
 
     def _read(self) -> dict[str, Any]:
         assert self.proc.stdout is not None
