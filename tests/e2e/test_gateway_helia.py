@@ -93,19 +93,25 @@ class Helia:
         self._log.close()
 
 
+def people_tree(base: Path, rows: int, blob_bytes: int) -> Path:
+    """``base/people``: a CSV of ``rows`` rows, ``parts/blob.bin`` of random bytes, a README."""
+    tree = base / "people"
+    (tree / "parts").mkdir(parents=True)
+    (tree / "people.csv").write_bytes(
+        b"id,name\n" + b"".join(b"%d,n%d\n" % (i, i) for i in range(rows))
+    )
+    (tree / "parts" / "blob.bin").write_bytes(os.urandom(blob_bytes))
+    (tree / "README.md").write_text("# people\n")
+    return tree
+
+
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> dict[str, Any]:
     """A dataset in a datasoil store: a directory of files over several blocks, a private
     ciphertext, and the CAR datasoil exports for the directory."""
     base = tmp_path_factory.mktemp("helia")
     store = LocalStore(base / "ipfs")
-    tree = base / "people"
-    (tree / "parts").mkdir(parents=True)
-    (tree / "people.csv").write_bytes(
-        b"id,name\n" + b"".join(b"%d,n%d\n" % (i, i) for i in range(400_000))
-    )
-    (tree / "parts" / "blob.bin").write_bytes(os.urandom(2_500_000))
-    (tree / "README.md").write_text("# people\n")
+    tree = people_tree(base, 400_000, 2_500_000)
     root = store.add_path(tree)
     key = crypto.new_content_key()
     crypto.encrypt_file(tree / "people.csv", base / "people.csv.enc", key)

@@ -25,7 +25,12 @@ import pytest
 from datasoil.formats import unixfs
 from datasoil.store.car import export_car, iter_dag
 from datasoil.store.local import LocalStore
-from tests.e2e.test_gateway_helia import Helia, _files, node_bin  # noqa: F401 (a fixture)
+from tests.e2e.test_gateway_helia import (  # noqa: F401 (node_bin: a fixture)
+    Helia,
+    _files,
+    node_bin,
+    people_tree,
+)
 
 PEER = Path(__file__).with_name("kubo_peer.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,13 +69,7 @@ def content(tmp_path_factory) -> dict[str, Any]:
     store = LocalStore(base / "ipfs")
     blob = base / "blob.bin"
     blob.write_bytes(os.urandom(3_300_000))
-    tree = base / "people"
-    (tree / "parts").mkdir(parents=True)
-    (tree / "people.csv").write_bytes(
-        b"id,name\n" + b"".join(b"%d,n%d\n" % (i, i) for i in range(200_000))
-    )
-    (tree / "parts" / "blob.bin").write_bytes(os.urandom(1_500_000))
-    (tree / "README.md").write_text("# people\n")
+    tree = people_tree(base, 200_000, 1_500_000)
     shards = base / "shards"
     shards.mkdir()
     for i in range(400):
