@@ -32,7 +32,7 @@ The filter expression language (no ``eval`` anywhere)::
     operand := NUMBER | STRING | "true" | "false" | "null" | COLUMN
              | "is_null" "(" COLUMN ")" | "(" expr ")"
     COLUMN  := [A-Za-z_][A-Za-z0-9_]* | "`" any characters but "`" "`"
-    STRING  := '...' or "..." with backslash escapes \\ \' \" \n \t \uXXXX
+    STRING  := '...' or "..." with backslash escapes \\ \' \" \n \t \r \b \f \uXXXX
     NUMBER  := -?[0-9]+ (an integer) | -?[0-9]+(.[0-9]+)?([eE][+-]?[0-9]+)? (a float)
 
 Comparisons follow SQL's three-valued logic: a comparison with a null is null (unknown),
@@ -231,7 +231,9 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _KEYWORDS = {"and", "or", "not", "true", "false", "null", "is_null"}
-_ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "t": "\t"}
+# render_expr writes string literals as JSON does (json.dumps), so every escape it can
+# write, \r \b \f included, reads back.
+_ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
 
 
 class _ExprSyntaxError(Exception):
@@ -1247,8 +1249,9 @@ class Outliers(_ColumnsStep, kind="outliers", optional=("action", "k", "method")
         return None
 
     def judge(self, at: jp.Context) -> bytes:
-        """The recorded fences per column (null where a side bounds nothing); whether they
-        are the true fences needs the whole column, so the chain takes them as recorded."""
+        """The recorded fences per column, as the engine applies them (:func:`_limits`);
+        whether they are the true fences needs the whole column, so the chain takes them as
+        recorded."""
         entries = b""
         count = 0
         types = dict(at.columns)
@@ -1258,9 +1261,6 @@ class Outliers(_ColumnsStep, kind="outliers", optional=("action", "k", "method")
             name = stats["column"]
             type_ = types[name]
             lo, hi = _limits(stats, types)
-            if type_ == "int64":
-                lo = lo if lo >= -(2**63) else None
-                hi = hi if hi < 2**63 else None
             entries += at.position(name) + at.item(lo, type_) + at.item(hi, type_)
             count += 1
         action = jp.OUTLIERS_CLIP if self.action == "clip" else jp.OUTLIERS_DROP
@@ -1272,10 +1272,16 @@ def _finite(col: pl.Expr, type_: str) -> pl.Expr:
     return col.is_not_null() if type_ == "int64" else (col.is_not_null() & ~col.is_nan())
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 def _limits(stats: Mapping[str, Any], types: Mapping[str, str]) -> tuple[Any, Any]:
-    """A column's fences as its values compare with them (integer fences for integers)."""
+    """A column's fences as its values compare with them: for integers the integer fences
+    (``int_lower``, ``int_upper``) brought into int64, which changes which int64 values lie
+    outside only where a fence rounds to 2**63 (before, such a fence stopped the engine)."""
     if types[stats["column"]] == "int64":
-        return stats["int_lower"], stats["int_upper"]
+        clamp = lambda x: min(max(x, _INT64_MIN), _INT64_MAX)  # noqa: E731
+        return clamp(stats["int_lower"]), clamp(stats["int_upper"])
     return stats["lower"], stats["upper"]
 
 
