@@ -299,6 +299,7 @@ def bom(cli_ctx, model_id, fmt, out_path, name):
         chain_id=int(contracts.deployment.chain_id),
         from_block=contracts.deployment.block,
         name=name,
+        consent=contracts.consent,
     )
     text = flow_bom.render(facts, fmt)
     if out_path is not None:

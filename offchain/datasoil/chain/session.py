@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AttestationsClient",
     "Client",
+    "ConsentClient",
     "Listing",
     "MarketClient",
     "ProofsClient",
@@ -572,6 +573,96 @@ class AttestationsClient(Client):
         )
 
 
+class ConsentClient(Client):
+    """Consent: subject columns, withdrawal requests, their answers and the sales pause.
+
+    Proofs are the contract's structs as tuples: a ``SubjectProof`` (row, path, deadline,
+    v, r, s, secret) and ``FateOpening``s (row index, fate record, path); the flows in
+    :mod:`datasoil.flows.consent` build them."""
+
+    NO_PROOF: tuple[Any, ...] = (b"", [], 0, 0, b"\x00" * 32, b"\x00" * 32, b"\x00" * 32)
+    """The empty SubjectProof an owner sends."""
+
+    def declare_subjects(
+        self, dataset_id: int, column: int, kind: int, *, sender: AccountAPI | None = None
+    ) -> ReceiptAPI:
+        return self._send(
+            f"dataset {dataset_id}'s subject column to be declared",
+            "declare_subjects",
+            dataset_id,
+            column,
+            kind,
+            sender=sender,
+        )
+
+    def request_withdrawal(
+        self,
+        dataset_id: int,
+        row_index: int,
+        proof: tuple[Any, ...] | None = None,
+        *,
+        sender: AccountAPI | None = None,
+    ) -> ReceiptAPI:
+        return self._send(
+            f"the withdrawal of row {row_index} of dataset {dataset_id} to be requested",
+            "request_withdrawal",
+            dataset_id,
+            row_index,
+            proof or self.NO_PROOF,
+            sender=sender,
+        )
+
+    def answer(
+        self,
+        dataset_id: int,
+        claim_id: int,
+        openings: list[tuple[int, bytes, list[bytes]]],
+        *,
+        sender: AccountAPI | None = None,
+    ) -> ReceiptAPI:
+        rows = ", ".join(str(o[0]) for o in openings)
+        return self._send(
+            f"claim {claim_id} to answer the withdrawal of rows {rows} of dataset {dataset_id}",
+            "answer",
+            dataset_id,
+            claim_id,
+            openings,
+            sender=sender,
+        )
+
+    def forward(
+        self,
+        dataset_id: int,
+        opening: tuple[int, bytes, list[bytes]],
+        *,
+        sender: AccountAPI | None = None,
+    ) -> ReceiptAPI:
+        return self._send(
+            f"the request for row {opening[0]} of dataset {dataset_id} to be forwarded",
+            "forward",
+            dataset_id,
+            opening,
+            sender=sender,
+        )
+
+    def paused(self, dataset_id: int) -> bool:
+        return bool(self.contract.paused(dataset_id))
+
+    def withdrawal_state(self, dataset_id: int, row_index: int) -> int:
+        return int(self.contract.withdrawal_state(dataset_id, row_index))
+
+    def request(self, dataset_id: int, row_index: int) -> tuple[int, int, int]:
+        """(state, via, moved-to row) of a row's request."""
+        view = self.contract.request(dataset_id, row_index)
+        return int(view.state), int(view.via), int(view.moved_to)
+
+    def dataset(self, dataset_id: int) -> dict[str, int]:
+        """A dataset's consent facts: kind, column, open_requests, answered_by, answer_claim."""
+        view = self.contract.dataset(dataset_id)
+        fields = ("kind", "column", "open_requests", "answered_by", "answer_claim")
+        return {name: int(getattr(view, name)) for name in fields}
+
+
 class Session:
     """The connected network, an account (optional: reads need none) and the deployment.
 
@@ -643,6 +734,10 @@ class Session:
     @cached_property
     def proofs(self) -> ProofsClient:
         return ProofsClient(self._instance("proofs"), self.account)
+
+    @cached_property
+    def consent(self) -> ConsentClient:
+        return ConsentClient(self._instance("consent"), self.account)
 
     @cached_property
     def attestations(self) -> AttestationsClient:

@@ -22,6 +22,10 @@ them, each built and validated with a maintained library:
 The libraries are the ``[bom]`` extra. The "trained on" facts are what the registry
 checked (rows of registered datasets, access receipts) — not proof that the weights came
 from them (docs/models.md, the honest limit); each format says so in a comment field.
+Rows of the manifest whose subjects asked to withdraw them (docs/consent.md), as
+ModelRegistry's ``row_withdrawal`` confirms them, are listed on the model and on each
+dataset: the model was trained with them, and withdrawing them from the data does not
+remove them from its weights.
 """
 
 from __future__ import annotations
@@ -55,6 +59,11 @@ _LIMIT = (
     "and that the trainer held access to them; it does not prove the weights were trained "
     "on them (docs/models.md)."
 )
+_WITHDRAWAL_LIMIT = (
+    "These rows were withdrawn by their subjects (or the data's owner) after or before "
+    "training: datasoil excludes them from data sold from now on; it does not remove what "
+    "the weights learnt from them (docs/consent.md)."
+)
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,8 @@ class DatasetFacts:
     owner: str
     parents: tuple[int, ...]
     receipt: int | None = None
+    withdrawn: tuple[tuple[int, str], ...] = ()
+    """Manifest rows of this dataset with a withdrawal request: (row, open/answered/moved)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +110,10 @@ class BomFacts:
     def used(self) -> list[DatasetFacts]:
         return [d for d in self.datasets if d.rows_used]
 
+    def withdrawn(self) -> list[str]:
+        """Every manifest row with a withdrawal request, as ``#dataset:row (state)``."""
+        return [f"#{d.id}:{row} ({state})" for d in self.datasets for row, state in d.withdrawn]
+
 
 def gather(
     model_id: int,
@@ -110,8 +125,11 @@ def gather(
     chain_id: int,
     from_block: int = 0,
     name: str | None = None,
+    consent: Any = None,
 ) -> BomFacts:
-    """Read model ``model_id``'s facts: the model, its datasets and their ancestors."""
+    """Read model ``model_id``'s facts: the model, its datasets and their ancestors, and
+    with ``consent`` (the market's Consent contract) the manifest rows with withdrawal
+    requests (:func:`datasoil.flows.consent.model_withdrawals`)."""
     from datasoil.chain import web3
     from datasoil.flows import loader
     from datasoil.flows import models as flow
@@ -123,6 +141,13 @@ def gather(
     for pid in model.receipts:
         terms, _key = access.purchase_terms(market, pid, from_block)
         receipts[terms.dataset_id] = pid
+    withdrawn: dict[int, list[tuple[int, str]]] = {}
+    if consent is not None:
+        from datasoil.flows.consent import model_withdrawals
+
+        manifest = flow.load_manifest(model, store)
+        for row in model_withdrawals(models, consent, model.id, manifest, from_block):
+            withdrawn.setdefault(row.dataset_id, []).append((row.row_index, row.state))
     used = {i.dataset_id: i.rows_used for i in model.composition.datasets}
     order = list(used)
     for dataset_id in list(used):
@@ -149,6 +174,7 @@ def gather(
                 d.owner,
                 d.parents,
                 receipts.get(d.id),
+                tuple(withdrawn.get(d.id, ())),
             )
         )
     stamp = int(web3().eth.get_block(model.block)["timestamp"])
@@ -197,6 +223,14 @@ def _props(facts: BomFacts) -> dict[str, str]:
         "datasoil:data_share_bps": str(facts.data_bps),
         "datasoil:limit": _LIMIT,
         **({"datasoil:config_cid": facts.config_cid} if facts.config_cid else {}),
+        **(
+            {
+                "datasoil:withdrawn_rows": ", ".join(facts.withdrawn()),
+                "datasoil:withdrawal_limit": _WITHDRAWAL_LIMIT,
+            }
+            if facts.withdrawn()
+            else {}
+        ),
     }
 
 
@@ -212,6 +246,8 @@ def _dataset_props(d: DatasetFacts) -> dict[str, str]:
     }
     if d.receipt is not None:
         out["datasoil:access_receipt"] = str(d.receipt)
+    if d.withdrawn:
+        out["datasoil:withdrawn_rows"] = ", ".join(f"{row} ({state})" for row, state in d.withdrawn)
     return out
 
 
@@ -491,6 +527,7 @@ def _dataset_line(d: DatasetFacts) -> dict[str, Any]:
         "license": d.license or PROVIDER,
         "access_receipt": d.receipt,
         "derived_from": list(d.parents),
+        "withdrawn_rows": [{"row": row, "request": state} for row, state in d.withdrawn],
     }
 
 
@@ -549,7 +586,16 @@ def eu_summary(facts: BomFacts) -> dict[str, Any]:
             "3_2_removal_of_illegal_content": PROVIDER,
             "3_3_other_information": (
                 "Derived datasets name their parents on chain; cleaning claims bind parent, "
-                "recipe and output roots. " + _LIMIT
+                "recipe and output roots. "
+                + _LIMIT
+                + (
+                    f" {len(facts.withdrawn())} rows used have withdrawal requests: "
+                    + ", ".join(facts.withdrawn())
+                    + ". "
+                    + _WITHDRAWAL_LIMIT
+                    if facts.withdrawn()
+                    else ""
+                )
             ),
         },
     }

@@ -117,11 +117,16 @@ def clean_and_publish(
     private: bool = False,
     name: str | None = None,
     license: str = "CC-BY-4.0",
+    version_of: int = 0,
+    subject: tuple[str, str] | None = None,
 ) -> CleanedChild:
     """Fetch the (public) parent verified, clean it, publish the output as its child.
 
     A private child's rows are committed with keyed leaves under the content key that
     encrypts it (the parent's root stays the plain one it was registered with).
+    ``version_of`` registers the child as a new version of a dataset the sender owns (the
+    parent, when an owner answers withdrawal requests: docs/consent.md); ``subject`` is
+    the child's subject column, ``(column, kind)``, recorded in its metadata.
     Raises what fetching, cleaning, publishing and registering raise.
     """
     recipe = load_recipe(recipe_path)
@@ -148,6 +153,7 @@ def clean_and_publish(
         private=private,
         content_key=content_key,
         license=license,
+        subject=subject,
     )
     if prepared.row_root != result.output_root:
         raise ProofError(
@@ -155,7 +161,9 @@ def clean_and_publish(
             f"found 0x{prepared.row_root.hex()}"
         )
     existing = None if private else publish.find_duplicate(registry, prepared)
-    child_id = existing or publish.register(prepared, registry, sender=sender, parents=[parent_id])
+    child_id = existing or publish.register(
+        prepared, registry, sender=sender, parents=[parent_id], version_of=version_of
+    )
     recipe_cid = _pin_bytes(store, recipe.canonical_bytes())
     proof_cid = pin_bundle(store, result)
     return CleanedChild(

@@ -284,11 +284,13 @@ def prepare(
     progress: Progress | None = None,
     pinned: list[str] | None = None,
     http_gateway: str | None = None,
+    subject: tuple[str, str] | None = None,
 ) -> Prepared:
     """Compute and pin everything a registration needs (see the module docstring).
 
     ``http_gateway`` is the base of the Croissant ``contentUrl``s (default
-    :func:`datasoil.config.http_gateway`).
+    :func:`datasoil.config.http_gateway`). ``subject`` is ``(column, kind)``, the column
+    naming each row's subject (docs/consent.md), recorded in the Croissant record set.
 
     ``content_key`` (private only) encrypts with a key chosen by the caller, e.g. the
     one a cleaning already keyed its output root with; by default a fresh one.
@@ -353,6 +355,7 @@ def prepare(
         derived_from=derived_from,
         private=private,
         http_gateway=http_gateway or config.http_gateway(),
+        subject=subject,
     )
     metadata_cid = str(store.add_bytes(canonical_bytes(document), chosen, pin=True))
     if pinned is not None:
@@ -577,7 +580,7 @@ def publish(
 ) -> Published:
     """Prepare, pin and register the dataset at ``path`` (what ``ape run publish`` does).
 
-    ``options`` go to :func:`prepare` (profile, name, description, license, creator,
+    ``options`` go to :func:`prepare` (profile, name, description, license, creator, subject,
     private, allow_empty, schema); ``derived_from`` defaults to the parents' content CIDs.
 
     Ctrl-C is honoured until the registration transaction is sent, and never makes

@@ -7,10 +7,11 @@ Each dataset's metadata document names it, its license and creator, lists its fi
 its own IPFS node or gateway fetches and verifies by CID; and their SHA-256), describes
 the rows as one record set built from the explicit schema, and
 records datasoil's own facts under the ``datasoil:`` prefix: the CID profile, the row
-encoding version, the row root and count. Derived datasets name their parents with
-PROV-O ``prov:wasDerivedFrom``. Private datasets leave out anything that would let a
-reader confirm a guessed file: no file names, sizes, hashes or plaintext CIDs (see
-docs/formats.md).
+encoding version, the row root and count, and, on the field that names each row's
+subject (docs/consent.md), ``datasoil:subject`` (``address`` or ``commitment``). Derived
+datasets name their parents with PROV-O ``prov:wasDerivedFrom``. Private datasets leave
+out anything that would let a reader confirm a guessed file: no file names, sizes,
+hashes or plaintext CIDs (see docs/formats.md).
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ __all__ = [
     "CROISSANT_CONFORMS_TO",
     "DATA_TYPES",
     "DEFAULT_HTTP_GATEWAY",
+    "SUBJECT_KINDS",
     "FileEntry",
     "build",
     "canonical_bytes",
     "file_urls",
+    "subject_of",
 ]
 
 CROISSANT_CONFORMS_TO = "http://mlcommons.org/croissant/1.0"
@@ -52,6 +55,11 @@ DATA_TYPES: dict[str, str] = {
     "date": "sc:Date",
     "timestamp": "sc:DateTime",
 }
+
+#: What a subject column may hold (docs/consent.md): Ethereum addresses or keccak256
+#: commitments, as ``bytes`` or as ``0x`` hex ``string`` values.
+SUBJECT_KINDS = ("address", "commitment")
+_SUBJECT_TYPES = ("string", "bytes")
 
 # The encodingFormat strings Croissant readers dispatch on (mlcroissant: "application/jsonlines").
 _ENCODING = {
@@ -131,15 +139,21 @@ def build(
     gateway: str = "ipfs://",
     http_gateway: str = DEFAULT_HTTP_GATEWAY,
     version: str = "1.0.0",
+    subject: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """The Croissant JSON-LD document as a dict (see the module docstring).
 
     ``gateway`` prefixes the CIDs used as identifiers (``url``, ``citeAs``, lineage);
     ``http_gateway`` is the base of every ``contentUrl`` (``{http_gateway}/ipfs/{cid}``).
 
+    ``subject`` is ``(column, kind)``: the column naming each row's subject, a string or
+    bytes column, and its kind (:data:`SUBJECT_KINDS`); SchemaError otherwise.
+
     No publication date is included: the document depends only on the data and the
     arguments, so publishing the same data twice gives the same metadata CID.
     """
+    if subject is not None:
+        _check_subject(schema, *subject)
     distribution: list[dict[str, Any]] = []
     if private:
         distribution.append(
@@ -179,6 +193,8 @@ def build(
         }
         for column in schema.columns
     ]
+    if subject is not None:
+        fields[schema.names.index(subject[0])]["datasoil:subject"] = subject[1]
     document: dict[str, Any] = {
         "@context": _CONTEXT,
         "@type": "sc:Dataset",
@@ -210,6 +226,44 @@ def build(
     if derived_from:
         document["prov:wasDerivedFrom"] = [{"@id": f"{gateway}{cid}"} for cid in derived_from]
     return document
+
+
+def _check_subject(schema: Schema, column: str, kind: str) -> None:
+    if kind not in SUBJECT_KINDS:
+        raise SchemaError(
+            f"subject column: expected a kind among {', '.join(SUBJECT_KINDS)}, found {kind!r}"
+        )
+    types = {c.name: c.type for c in schema.columns}
+    if column not in types:
+        raise SchemaError(
+            f"subject column: expected one of the schema's columns ({', '.join(types)}), "
+            f"found {column!r}"
+        )
+    if types[column] not in _SUBJECT_TYPES:
+        raise SchemaError(
+            f"subject column {column!r}: expected a string or bytes column, found {types[column]}"
+        )
+
+
+def subject_of(document: dict[str, Any]) -> tuple[str, int, str] | None:
+    """The subject column a datasoil Croissant document declares: ``(name, position in
+    the schema, kind)``, or None.
+
+    Raises SchemaError for a document declaring more than one, or an unknown kind.
+    """
+    found = [
+        (str(f["name"]), i, str(f["datasoil:subject"]))
+        for i, f in enumerate(document.get("recordSet", [{}])[0].get("field", []))
+        if "datasoil:subject" in f
+    ]
+    if len(found) > 1:
+        raise SchemaError(f"expected at most one subject column, found {[f[0] for f in found]}")
+    if found and found[0][2] not in SUBJECT_KINDS:
+        raise SchemaError(
+            f"subject column: expected a kind among {', '.join(SUBJECT_KINDS)}, found "
+            f"{found[0][2]!r}"
+        )
+    return found[0] if found else None
 
 
 def _urls(http_gateway: str, cid: str) -> dict[str, str]:

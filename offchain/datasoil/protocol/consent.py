@@ -125,9 +125,14 @@ def typed_data(
             "chainId": int(chain_id),
             "verifyingContract": to_checksum_address(verifying_contract),
         },
-        "types": TYPES,
+        "types": {name: [dict(f) for f in fields] for name, fields in TYPES.items()},
         "primaryType": PRIMARY_TYPE,
-        "message": {"dataset_id": dataset_id, "row_index": row_index, "deadline": deadline},
+        # Decimal strings: JavaScript tools (ethers, wallets) read JSON numbers as doubles.
+        "message": {
+            "dataset_id": str(dataset_id),
+            "row_index": str(row_index),
+            "deadline": str(deadline),
+        },
     }
 
 
