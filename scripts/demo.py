@@ -36,6 +36,7 @@ def cli(cli_ctx, data, recipe, work, no_keeper):
     try:
         contracts = chain.contracts(project)
         contracts.require("models")  # a record from before ModelRegistry: deploy afresh
+        contracts.require("consent")  # or from before Consent
     except Exception as exc:  # no deployment, reset chain or stale code: deploy afresh
         log(f"deploying ({exc})")
         chain.deploy_all(project, deployer, mint_to=test[:8], log=log)
@@ -92,6 +93,17 @@ def cli(cli_ctx, data, recipe, work, no_keeper):
         trainer=buyer,
         raw_owner=owner,
         customer=auditor,
+        log=log,
+    )
+    demo.stage_consent(
+        state,
+        registry=registry,
+        store=store,
+        contracts=contracts,
+        owner=owner,
+        subjects=[attester, auditor, buyer],
+        relayer=deployer,
+        trainer=buyer,
         log=log,
     )
     path = demo.write_summary(state)

@@ -22,7 +22,7 @@ from datasoil.formats import merkle, rows
 from datasoil.formats.recipe import load_recipe
 from datasoil.store.base import Store
 
-__all__ = ["DemoState", "make_version", "publish_or_reuse", "stage_publish"]
+__all__ = ["DemoState", "make_version", "publish_or_reuse", "stage_consent", "stage_publish"]
 
 Log = Callable[[str], None]
 
@@ -50,6 +50,7 @@ def publish_or_reuse(
     name: str | None = None,
     private: bool = False,
     license: str = "CC-BY-4.0",
+    subject: tuple[str, str] | None = None,
 ) -> int:
     """Publish ``path`` unless the same content and root are registered; return the id."""
     derived_from = [registry.get(p).content_cid for p in parents]
@@ -62,6 +63,7 @@ def publish_or_reuse(
         derived_from=derived_from,
         private=private,
         license=license,
+        subject=subject,
     )
     existing = None if private else publish.find_duplicate(registry, prepared)
     if existing is not None:
@@ -634,3 +636,120 @@ def _export_bom(
         written.append(path.name)
     if written:
         log(f"  AI bill of materials, validated: {', '.join(written)} in {state.work / 'model'}")
+
+
+def stage_consent(
+    state: DemoState,
+    *,
+    registry: Registry,
+    store: Store,
+    contracts: Any,
+    owner: Any,
+    subjects: list[Any],
+    relayer: Any,
+    trainer: Any,
+    log: Log,
+) -> None:
+    """A survey whose rows name their subjects: one subject withdraws a row by a relayed
+    signature, sales pause, a model trained on it is flagged, the owner answers with a
+    new version whose fate record drops the row, sales resume on it (docs/consent.md)."""
+    from datasoil.chain.session import Session
+    from datasoil.flows import consent
+    from datasoil.flows import models as flow
+    from datasoil.formats import manifest as mf
+    from datasoil.protocol import consent as protocol
+
+    survey = state.work / "consent" / "survey.csv"
+    survey.parent.mkdir(parents=True, exist_ok=True)
+    with survey.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "answer", "subject"])
+        for i in range(16):
+            w.writerow([i, f"answer {i % 5}", str(subjects[i % len(subjects)].address)])
+    owner_s = Session(contracts, owner)
+    log("19. publish a survey whose metadata names each row's subject; declare it on chain")
+    data = publish_or_reuse(
+        survey,
+        registry=registry,
+        store=store,
+        sender=owner,
+        log=log,
+        name="survey",
+        subject=("subject", "address"),
+    )
+    state.ids["survey"] = data
+    if owner_s.consent.dataset(data)["kind"] == 0:
+        consent.declare(owner_s, data, store=store)
+    log("  column 'subject' (2) holds Ethereum addresses: a row's subject can withdraw it")
+
+    row, subject = 1, subjects[1]
+    log(f"20. row {row}'s subject signs its withdrawal (EIP-712, no gas); a relayer sends it")
+    if owner_s.consent.withdrawal_state(data, row) == 0:
+        payload = consent.signed_request(Session(contracts, subject), data, row, 2**64)
+        deadline, signature = consent.payload_signature(payload, owner_s, data, row)
+        consent.request(
+            Session(contracts, relayer),
+            data,
+            row,
+            store=store,
+            signature=signature,
+            deadline=deadline,
+        )
+    requested = protocol.STATE_NAMES[owner_s.consent.withdrawal_state(data, row)]
+    paused = owner_s.consent.paused(data)
+    log(f"  request {requested}; sales of #{data} and of its descendants paused: {paused}")
+    d = registry.get(data)
+    manifest = mf.build({data: (d.row_root, d.row_count, range(8))})
+    models = contracts.require("models")
+    found = [
+        m.id
+        for m in flow.all_models(models, contracts.deployment.block)
+        if m.manifest_root == manifest.root
+    ]
+    model_id = (
+        found[0]
+        if found
+        else flow.register(
+            manifest,
+            models=models,
+            registry=registry,
+            market=None,
+            store=store,
+            sender=trainer,
+            weights_cid=str(store.add_bytes(b"survey model weights")),
+            license="MIT",
+            from_block=contracts.deployment.block,
+        )
+    )
+    state.ids["survey_model"] = model_id
+
+    def flags() -> str:
+        rows_ = consent.model_withdrawals(
+            models, owner_s.consent.contract, model_id, manifest, contracts.deployment.block
+        )
+        return ", ".join(f"row {f.row_index} {f.state}" for f in rows_) or "none"
+
+    log(f"  model #{model_id}, trained on rows 0-7, is flagged by ModelRegistry: {flags()}")
+
+    log("21. the owner answers: a new version without the row, its cleaning claim finalised")
+    facts = owner_s.consent.dataset(data)
+    if facts["answered_by"] == 0:
+        done = consent.answer(owner_s, data, store=store, work=state.work / "consent", log=log)
+        new, claim_id = done.new_version, done.claim_id
+    else:
+        new, claim_id = facts["answered_by"], facts["answer_claim"]
+    state.ids["survey_v2"] = new
+    fates = flow.claim_fates(
+        contracts.require("proofs"), store, claim_id, contracts.deployment.block
+    )
+    opening = consent.fate_openings(fates, [row])[0]
+    state_name = protocol.STATE_NAMES[owner_s.consent.withdrawal_state(data, row)]
+    log(
+        f"  claim #{claim_id}: row {row}'s fate record says dropped, opened on chain with "
+        f"{len(opening[2])} hashes (O(log n)); request {state_name}"
+    )
+    log(
+        f"  #{data} paused for ever: {owner_s.consent.paused(data)}; new version #{new} "
+        f"paused: {owner_s.consent.paused(new)}; model #{model_id} flagged: {flags()}"
+    )
+    log("  the row left the data sold from now on; the model was not unlearnt (docs/consent.md)")
