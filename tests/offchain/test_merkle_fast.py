@@ -377,3 +377,21 @@ def test_extension__refuses_layouts_outside_the_data() -> None:
     with pytest.raises(ValueError, match="whole items"):
         ext.fixed(b"abc", 2)
     assert ext.items(b"abc", np.array([0, 3], np.int32).tobytes(), False, 0, 1) == _sha(b"abc")
+
+
+@pytest.mark.parametrize("total", [1, 2, 7, 1000, 1025, 4097])
+def test_aligned_subtrees__ranges_of_any_sizes_compose_to_the_flat_root(total: int) -> None:
+    """Consecutive ranges of leaves of random sizes, each hashed alone into its aligned
+    subtrees, append to exactly the recursive MTH of all leaves."""
+    leaves = [_sha(i.to_bytes(4, "big")) for i in range(total)]
+    rnd = random.Random(total)
+    builder = merkle.RootBuilder()
+    pos = 0
+    while pos < total:
+        size = min(total - pos, rnd.choice([0, 1, 3, 64, 100, 511, 1024]))
+        parts = merkle.aligned_subtrees(pos, b"".join(leaves[pos : pos + size]))
+        assert sum(1 << h for h, _ in parts) == size
+        for height, node in parts:
+            builder.append_subtree(node, height)
+        pos += size
+        assert builder.root() == _mth(leaves[:pos])

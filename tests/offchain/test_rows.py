@@ -623,3 +623,35 @@ def test_consistency_command__prints_a_proof_and_refuses_a_rewrite(tmp_path: Pat
     assert result.output.strip().splitlines() == [
         f"error: expected {old} to extend {new}, found 3 rows where {new} has 5"
     ]
+
+
+def test_read_range__equals_the_slice_of_read_batches(tmp_path: Path) -> None:
+    """Ranges of a directory of Parquet files (several row groups each) and a CSV file give
+    exactly the rows read_batches gives there, whatever range and batch size."""
+    rnd = random.Random(3)
+    d = tmp_path / "ds"
+    d.mkdir()
+    n = 0
+    for name, size, group in (
+        ("a.parquet", 700, 128),
+        ("b.parquet", 0, 10),
+        ("d.parquet", 513, 100),
+    ):
+        t = pa.table(
+            {"i": list(range(n, n + size)), "s": [f"r{j}" for j in range(n, n + size)]},
+            schema=pa.schema([("i", pa.int64()), ("s", pa.string())]),
+        )
+        pq.write_table(t, d / name, row_group_size=group)
+        n += size
+    (d / "c.csv").write_text("i,s\n" + "".join(f"{j},r{j}\n" for j in range(n, n + 300)))
+    n += 300
+    schema = rows.infer_schema(d)
+    whole = pa.Table.from_batches(list(rows.read_batches(d, schema, 97)))
+    assert whole.num_rows == n and rows.dataset_rows(d) is None
+    assert rows.dataset_rows(d / "a.parquet") == 700
+    for start, count in [(0, n), (0, 1), (127, 2), (128, 128), (650, 200), (1213, 300), (n - 1, 5)]:
+        got = list(rows.read_range(d, schema, start, count, rnd.choice([1, 50, 256])))
+        assert pa.Table.from_batches(got, whole.schema) == whole.slice(start, count)
+    with pytest.raises(SchemaError, match=r"c\.csv: row 3, column 'i'"):
+        (d / "c.csv").write_text("i,s\n1,a\n2,b\nx,c\n")
+        list(rows.read_range(d, schema, 1213, 10))

@@ -239,13 +239,26 @@ def _apply_dedupe(
         .drop(_HASH)
         .collect(engine="streaming")
     )
+    return _mark_duplicates(index, lf, _duplicates(candidates, keys))
+
+
+def _duplicates(candidates: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """``(row, first)`` of every candidate whose exact key (nulls equal) a candidate with a
+    lower row number has, ``first`` the lowest such row, in row order. Exact when every
+    row sharing a key with a candidate is a candidate (the rows of a key hash, or of a
+    hash partition: datasoil.engine.shards)."""
     first = candidates.group_by(keys).agg(pl.col(ROW).min().alias(_FIRST))
-    dups = (
+    return (
         candidates.join(first, on=keys, how="inner", nulls_equal=True)
         .filter(pl.col(ROW) != pl.col(_FIRST))
         .select(ROW, _FIRST)
         .sort(ROW)
     )
+
+
+def _mark_duplicates(index: int, lf: pl.LazyFrame, dups: pl.DataFrame) -> pl.LazyFrame:
+    """Mark the alive rows of ``lf`` that ``dups`` (:func:`_duplicates`) names as dropped
+    by step ``index``, duplicates of their ``first``."""
     joined = lf.join(dups.lazy(), on=ROW, how="left", maintain_order="left")
     is_dup = _alive & pl.col(_FIRST).is_not_null()
     return joined.with_columns(
@@ -606,35 +619,59 @@ def clean(
         input_root, longest_in = source.root(), source.longest
         if source.rows != rows_in:
             raise AssertionError(f"read {source.rows} input rows, the fates cover {rows_in}")
-        for index, stats in enumerate(step_stats):
-            stats["rows_dropped"] = drops[index]
-        proof: dict[str, Any] = {
-            "version": PROOF_VERSION,
-            "input_root": _hex(input_root),
-            "output_root": _hex(output_root),
-            "fate_root": _hex(froot),
-            "fate_format": FATE_VERSION,
-            "keyed": key is not None,
-            "recipe_cid": recipe.cid,
-            "recipe": recipe.to_json(),
-            "rows_in": rows_in,
-            "rows_out": rows_out,
-            "engine": engine_info(),
-            "unicode_version": unicode_version(),
-            "encoding": rows.ENCODING_VERSION,
-            "steps": step_stats,
-            "schema_in": schema_in.to_json(),
-            "schema_out": schema_out.to_json(),
-            "judge": judge.judge_record(
-                recipe, schema_in, step_stats, max(longest_in, longest_out)
-            ),
-        }
+        proof = _proof(
+            recipe,
+            (schema_in, schema_out),
+            key,
+            (input_root, output_root, froot),
+            (rows_in, rows_out),
+            step_stats,
+            drops,
+            max(longest_in, longest_out),
+        )
         (result_dir / "proof.json").write_bytes(proof_bytes(proof))
         shutil.rmtree(scratch_dir)
         _replace_dir(result_dir, out_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return CleanResult(out_dir, proof)
+
+
+def _proof(
+    recipe: Recipe,
+    schemas: tuple[rows.Schema, rows.Schema],
+    key: bytes | None,
+    roots: tuple[bytes, bytes, bytes],
+    counts: tuple[int, int],
+    step_stats: list[dict[str, Any]],
+    drops: list[int],
+    longest: int,
+) -> dict[str, Any]:
+    """The proof of a cleaning: ``schemas`` in and out, ``roots`` input, output and fate,
+    ``counts`` rows in and out, each step's record (its rows dropped are filled in from
+    ``drops``, per step index) and the longest encoded row, in or out, for the judge."""
+    (schema_in, schema_out), (input_root, output_root, froot) = schemas, roots
+    for index, stats in enumerate(step_stats):
+        stats["rows_dropped"] = drops[index]
+    return {
+        "version": PROOF_VERSION,
+        "input_root": _hex(input_root),
+        "output_root": _hex(output_root),
+        "fate_root": _hex(froot),
+        "fate_format": FATE_VERSION,
+        "keyed": key is not None,
+        "recipe_cid": recipe.cid,
+        "recipe": recipe.to_json(),
+        "rows_in": counts[0],
+        "rows_out": counts[1],
+        "engine": engine_info(),
+        "unicode_version": unicode_version(),
+        "encoding": rows.ENCODING_VERSION,
+        "steps": step_stats,
+        "schema_in": schema_in.to_json(),
+        "schema_out": schema_out.to_json(),
+        "judge": judge.judge_record(recipe, schema_in, step_stats, longest),
+    }
 
 
 def _replace_dir(src: Path, dst: Path) -> None:

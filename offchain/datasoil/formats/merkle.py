@@ -53,6 +53,7 @@ __all__ = [
     "ConsistencyProof",
     "InclusionProof",
     "RootBuilder",
+    "aligned_subtrees",
     "backend",
     "combine_shards",
     "consistency_proof",
@@ -845,6 +846,34 @@ def verify_consistency(
         raise ProofError(
             f"consistency proof: expected new root 0x{new_root.hex()}, got 0x{sr.hex()}"
         )
+
+
+def aligned_subtrees(start: int, packed: bytes) -> list[tuple[int, bytes]]:
+    """The roots of the perfect subtrees that the flat RFC 9162 tree has over leaves
+    ``start`` to ``start + n - 1``, given those ``n`` leaf hashes packed: ``(height, root)``
+    of the largest aligned power-of-two runs, left to right (docs/formats/merkle.md).
+
+    Appending them in order, :meth:`RootBuilder.append_subtree`, to a builder holding the
+    first ``start`` leaves gives the builder of the first ``start + n``: so consecutive
+    ranges hashed apart (shards of any sizes, such as each shard's output rows) compose
+    into the flat root. Raises ProofError on a length that is not a multiple of 32.
+    """
+    if len(packed) % HASH_SIZE or start < 0:
+        raise ProofError(
+            f"packed leaf hashes: expected a multiple of {HASH_SIZE} bytes, found {len(packed)}"
+        )
+    out = []
+    pos, end = start, start + len(packed) // HASH_SIZE
+    while pos < end:
+        height = (pos & -pos).bit_length() - 1 if pos else 62
+        while (1 << height) > end - pos:
+            height -= 1
+        part = packed[(pos - start) * HASH_SIZE : (pos - start + (1 << height)) * HASH_SIZE]
+        builder = RootBuilder()
+        builder.extend_digests(part)
+        out.append((height, builder.root()))
+        pos += 1 << height
+    return out
 
 
 def combine_shards(shard_roots: Sequence[bytes], shard_size: int, total: int) -> bytes:

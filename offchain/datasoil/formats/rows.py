@@ -25,7 +25,7 @@ import json
 import math
 import re
 import struct
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -59,6 +59,7 @@ __all__ = [
     "dataset_files",
     "dataset_leaf_hashes",
     "dataset_root",
+    "dataset_rows",
     "decode_row",
     "encode_batch",
     "encode_row",
@@ -67,6 +68,7 @@ __all__ = [
     "infer_schema_from",
     "load_schema",
     "read_batches",
+    "read_range",
     "read_stream",
     "reads_as_stream",
 ]
@@ -568,18 +570,41 @@ def _read_csv(
             where.row += part.num_rows
 
 
-def _read_parquet(path: Path, schema: Schema, batch_rows: int) -> Iterator[pa.RecordBatch]:
+def _parquet_file(path: Path) -> Any:
     try:
-        pf = pq.ParquetFile(path)
+        return pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise SchemaError(f"{path}: cannot read Parquet: {exc}") from None
+
+
+def _read_parquet(
+    path: Path, schema: Schema, batch_rows: int, first: int = 0
+) -> Iterator[pa.RecordBatch]:
+    """The file's rows from row ``first`` (from 0) on, entered at the row group that holds it."""
+    pf = _parquet_file(path)
     names = tuple(pf.schema_arrow.names)
     if names != schema.names:
         raise SchemaError(f"{path}: expected Parquet columns {list(schema.names)}, found {names}")
     arrow = schema.to_arrow()
     where = _Where(path)
+    groups: list[int] = []
+    skip = first
+    for i in range(pf.metadata.num_row_groups):
+        size = pf.metadata.row_group(i).num_rows
+        if groups or skip < size:
+            groups.append(i)
+        else:
+            skip -= size
+    where.row = first - skip + 1
     try:
-        for batch in pf.iter_batches(batch_size=batch_rows, use_threads=False):
+        for batch in pf.iter_batches(batch_size=batch_rows, row_groups=groups, use_threads=False):
+            if skip:
+                cut = min(skip, batch.num_rows)
+                skip -= cut
+                where.row += cut
+                batch = batch.slice(cut)
+                if not batch.num_rows:
+                    continue
             arrays = [
                 _from_arrow(batch.column(i), col, where) for i, col in enumerate(schema.columns)
             ]
@@ -718,7 +743,11 @@ def _read_jsonl(
         yield flush()
 
 
-_READERS = {"csv": _read_csv, "parquet": _read_parquet, "jsonl": _read_jsonl}
+_READERS: dict[str, Callable[..., Iterator[pa.RecordBatch]]] = {
+    "csv": _read_csv,
+    "parquet": _read_parquet,
+    "jsonl": _read_jsonl,
+}
 
 
 def read_batches(path: Path, schema: Schema, batch_rows: int = 65536) -> Iterator[pa.RecordBatch]:
@@ -737,7 +766,63 @@ def read_batches(path: Path, schema: Schema, batch_rows: int = 65536) -> Iterato
         yield from _READERS[_format_of(f)](f, schema, batch_rows)
 
 
-_STREAM_READERS = {"csv": _read_csv, "jsonl": _read_jsonl}
+def dataset_rows(path: Path) -> int | None:
+    """The dataset's row count from its Parquet footers alone, or None when it has a CSV or
+    JSON Lines file (whose rows are known only by reading them).
+
+    Raises :class:`~datasoil.errors.SchemaError` as :func:`dataset_files` and a Parquet
+    file that cannot be opened do.
+    """
+    total = 0
+    for f in dataset_files(Path(path)):
+        if _format_of(f) != "parquet":
+            return None
+        total += int(_parquet_file(f).metadata.num_rows)
+    return total
+
+
+def read_range(
+    path: Path, schema: Schema, start: int, count: int, batch_rows: int = 65536
+) -> Iterator[pa.RecordBatch]:
+    """Rows ``start`` to ``start + count - 1`` (from 0) of :func:`read_batches` of ``path``,
+    typed and checked the same way, in batches of at most ``batch_rows`` rows.
+
+    Parquet files before the range are skipped by their footers and the range's first
+    file is entered at the row group holding ``start``; CSV and JSON Lines files are read
+    from their beginning (their row positions are known only by reading). Raises what
+    :func:`read_batches` raises for the rows read.
+    """
+    if start < 0 or count < 0 or batch_rows < 1:
+        raise ValueError(f"read_range: expected start, count >= 0, found {start}, {count}")
+    end = start + count
+    pos = 0  # dataset row number of the next file's first row
+    for f in dataset_files(Path(path)):
+        if pos >= end:
+            return
+        fmt = _format_of(f)
+        if fmt == "parquet":
+            size = int(_parquet_file(f).metadata.num_rows)
+            if pos + size <= start:
+                pos += size
+                continue
+            first = max(0, start - pos)
+            batches, base = _read_parquet(f, schema, batch_rows, first), pos + first
+        else:
+            batches, base = _READERS[fmt](f, schema, batch_rows), pos
+        for batch in batches:
+            lo, hi = max(base, start), min(base + batch.num_rows, end)
+            if hi > lo:
+                yield batch.slice(lo - base, hi - lo)
+            base += batch.num_rows
+            if base >= end:
+                return
+        pos = base
+
+
+_STREAM_READERS: dict[str, Callable[..., Iterator[pa.RecordBatch]]] = {
+    "csv": _read_csv,
+    "jsonl": _read_jsonl,
+}
 
 
 def reads_as_stream(path: Path) -> bool:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from datasoil.app.commands.rows import sharded, with_ray_opts
 from datasoil.engine.clean import clean as run_clean
 from datasoil.engine.clean import load_proof, proof_bytes
 from datasoil.engine.clean import verify as run_verify
@@ -31,10 +32,20 @@ __all__ = ["clean", "verify"]
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory for data.parquet, fate.bin and proof.json (replaced atomically).",
 )
-def clean(path: Path, recipe_path: Path, out_dir: Path) -> None:
+@with_ray_opts
+def clean(
+    path: Path, recipe_path: Path, out_dir: Path, ray_address: str | None, shard_rows: int | None
+) -> None:
     """Clean PATH with a recipe; write the data, fate file and proof; print the proof."""
     recipe = load_recipe(recipe_path)
-    result = run_clean(path, recipe, out_dir)
+    if ray_address is None:
+        result = run_clean(path, recipe, out_dir)
+    else:
+        from datasoil.engine import shards
+
+        address, size = sharded(ray_address, shard_rows)
+        with shards.ray_session(address) as ray:
+            result = shards.clean(path, recipe, out_dir, shard_rows=size, ray=ray)
     click.echo(proof_bytes(result.proof).decode("utf-8"))
     summary = ", ".join(
         f"{i}:{s['kind']} -{s['rows_dropped']}" for i, s in enumerate(result.proof["steps"])

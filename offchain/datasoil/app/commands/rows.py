@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -31,6 +32,41 @@ _key_opt = click.option(
 )
 
 
+ray_opts = (
+    click.option(
+        "--ray",
+        "ray_address",
+        is_flag=False,
+        flag_value="local",
+        default=None,
+        metavar="[ADDRESS]",
+        help="Work in shards on Ray: a local cluster started for the command, or the cluster "
+        "at ADDRESS ('auto': the one running here). Same roots as without (docs/scale.md).",
+    ),
+    click.option(
+        "--shard-rows",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Rows per Ray shard, a power of two (default 2**20).",
+    ),
+)
+"""The ``--ray`` and ``--shard-rows`` options of the commands that can run in shards."""
+
+
+def with_ray_opts(fn: Any) -> Any:
+    """Add :data:`ray_opts` to a command."""
+    for opt in reversed(ray_opts):
+        fn = opt(fn)
+    return fn
+
+
+def sharded(ray_address: str, shard_rows: int | None) -> tuple[str | None, int]:
+    """``--ray``'s cluster address (None: a local cluster) and the shard size."""
+    from datasoil.engine.shards import SHARD_ROWS
+
+    return (None if ray_address == "local" else ray_address), shard_rows or SHARD_ROWS
+
+
 def _schema(path: Path, schema_file: Path | None) -> rows.Schema:
     return rows.infer_schema(path) if schema_file is None else rows.load_schema(schema_file)
 
@@ -49,10 +85,27 @@ def _key(key_hex: str | None) -> bytes | None:
 @_schema_opt
 @_key_opt
 @click.option("--allow-empty", is_flag=True, help="Accept a dataset with no rows.")
-def root(path: Path, schema_file: Path | None, key_hex: str | None, allow_empty: bool) -> None:
+@with_ray_opts
+def root(
+    path: Path,
+    schema_file: Path | None,
+    key_hex: str | None,
+    allow_empty: bool,
+    ray_address: str | None,
+    shard_rows: int | None,
+) -> None:
     """Print the RFC 9162 row root of the dataset at PATH as JSON."""
     schema = _schema(path, schema_file)
-    digest, count = rows.dataset_root(path, schema, _key(key_hex))
+    if ray_address is None:
+        digest, count = rows.dataset_root(path, schema, _key(key_hex))
+    else:
+        from datasoil.engine import shards
+
+        address, size = sharded(ray_address, shard_rows)
+        with shards.ray_session(address) as ray:
+            digest, count = shards.dataset_root(
+                path, schema, _key(key_hex), shard_rows=size, ray=ray
+            )
     if count == 0 and not allow_empty:
         raise SchemaError(f"{path}: expected at least one row, found none (use --allow-empty)")
     out = {
