@@ -33,6 +33,14 @@ from datasoil.app.scripting import ChainCommand, friendly
     help="The schema to commit the rows under (JSON, as `datasoil root` prints it, edited); "
     "default: inferred by datasoil's rules.",
 )
+@click.option(
+    "--subject",
+    "subject_text",
+    metavar="COLUMN:KIND",
+    default=None,
+    help="The column naming each row's subject, KIND address or commitment: recorded in the "
+    "metadata and declared on chain, so subjects can withdraw their rows (docs/consent.md).",
+)
 @click.option("--allow-empty", is_flag=True, help="Publish a dataset with no rows.")
 @click.option("--allow-duplicate", is_flag=True, help="Register data that is already registered.")
 @click.option(
@@ -56,6 +64,7 @@ def cli(
     description,
     profile,
     schema_file,
+    subject_text,
     allow_empty,
     allow_duplicate,
     pin_remote,
@@ -77,6 +86,15 @@ def cli(
     from datasoil.store import open_store
 
     schema = rows.load_schema(schema_file) if schema_file else None
+    subject = None
+    if subject_text is not None:
+        column, _, kind = subject_text.rpartition(":")
+        if not column or kind not in ("address", "commitment"):
+            raise click.BadParameter(
+                f"expected COLUMN:address or COLUMN:commitment, found {subject_text!r}",
+                param_hint="--subject",
+            )
+        subject = (column, kind)
     contracts = chain.contracts(project)
     registry = Registry(contracts.registry, contracts.deployment.block)
     # A live status line for large inputs: rows committed so far, then the CIDs.
@@ -99,6 +117,7 @@ def cli(
                 private=private,
                 allow_empty=allow_empty,
                 schema=schema,
+                subject=subject,
             )
     except publish.PublishInterrupted as exc:
         click.echo(str(exc), err=True)
@@ -112,6 +131,14 @@ def cli(
     ):
         cli_ctx.logger.info(line)
     cli_ctx.logger.success(f"registered dataset #{done.dataset_id}")
+    if subject is not None:
+        from datasoil.chain.session import Session
+        from datasoil.flows import consent
+
+        declared = consent.declare(Session(contracts, account), done.dataset_id, store=open_store())
+        cli_ctx.logger.success(
+            f"subject column {declared.column!r} ({declared.kind_name}) declared on chain"
+        )
     if pin_remote:
         cids = [prepared.content_cid, prepared.metadata_cid]
         pin_or_exit(cli_ctx.logger, pin_remote, cids, done.dataset_id)

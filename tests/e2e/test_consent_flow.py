@@ -23,6 +23,7 @@ from datasoil.flows import bom, claims, consent, publish
 from datasoil.flows import models as model_flow
 from datasoil.formats import manifest as mf
 from datasoil.formats.croissant import subject_of
+from datasoil.protocol import consent as protocol
 from datasoil.store import open_store
 from tests import script
 
@@ -213,3 +214,24 @@ def test_consent_script__sign_relay_status_answer(world, caplog):
     result = _consent("answer", data, "--account", "TEST::1", "--work", str(tmp / "w"))
     assert result.exit_code == 1
     assert f"expected an open withdrawal request on dataset #{data}, found none" in result.stderr
+
+
+def test_publish_script__subject_recorded_and_declared(world):
+    runner = CliRunner(mix_stderr=False)
+    publish_cli = script.load("publish").cli
+    path = world["tmp"] / "again.csv"
+    path.write_text(f"who,n\n{KEY_SUBJECT},1\n")
+    result = runner.invoke(
+        publish_cli, [str(path), "--subject", "who:address", "--account", "TEST::1"]
+    )
+    assert result.exit_code == 0, result.stderr
+    dataset_id = json.loads(result.stdout[result.stdout.index("{") :])["dataset_id"]
+    assert world["session"].consent.dataset(dataset_id)["kind"] == protocol.ADDRESS_SUBJECT
+    document = json.loads(b"".join(world["store"].cat(_cid(world["session"], dataset_id))))
+    assert subject_of(document) == ("who", 0, "address")
+    bad = runner.invoke(publish_cli, [str(path), "--subject", "who:email", "--account", "TEST::1"])
+    assert bad.exit_code == 2 and "expected COLUMN:address or COLUMN:commitment" in bad.stderr
+    missing = runner.invoke(
+        publish_cli, [str(path), "--subject", "name:address", "--account", "TEST::1"]
+    )
+    assert missing.exit_code == 1 and "expected one of the schema's columns" in missing.stderr
