@@ -21,6 +21,7 @@ UNSET = (
         ("attest", ["show", "1"]),
         ("audit", ["status", "1"]),
         ("clean", ["1", "--recipe", "recipe.yaml", "--account", "TEST::1"]),
+        ("consent", ["status", "1"]),
         ("datasets", ["list"]),
         ("demo", []),
         ("model", ["list"]),
