@@ -10,11 +10,28 @@ from typing import Any
 
 import boa
 import pytest
+from boa.contracts.vyper.vyper_contract import VyperContract
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 
 
 _DEPLOYERS: dict[str, Any] = {}
+
+_contract_repr = VyperContract.__repr__
+
+
+def _repr_without_storage_crash(self: VyperContract) -> str:
+    """titanoboa 0.2.8 saves ``repr(contract)`` (with a storage dump) before every revert,
+    and the dump can crash decoding a mapping key from its session-wide keccak trace
+    (``'IntegerT' object has no attribute 'key_type'``, seen once enough contracts ran in
+    one process). A revert must surface as the revert, so the dump is dropped then."""
+    try:
+        return _contract_repr(self)
+    except Exception as exc:  # any dump failure: the revert stays the error
+        return f"<{self.compiler_data.contract_path} at {self.address}; storage dump: {exc!r}>"
+
+
+VyperContract.__repr__ = _repr_without_storage_crash  # type: ignore[method-assign]
 
 
 def load(name: str, *args: Any) -> Any:
