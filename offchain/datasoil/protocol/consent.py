@@ -26,6 +26,7 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from datasoil.errors import ConsentError
+from datasoil.protocol import attestations
 from datasoil.protocol.attestations import digest, recover, sign, split_signature
 
 __all__ = [
@@ -69,14 +70,10 @@ STATE_NAMES = {0: "none", OPEN: "open", ANSWERED: "answered", MOVED: "moved"}
 VIA_NAMES = {1: "subject", 2: "owner", 3: "forwarded"}
 """How a request was made, by its on-chain code (``RequestView.via``)."""
 
-#: The EIP-712 types, exactly as eth_signTypedData_v4 takes them.
+#: The EIP-712 types, exactly as eth_signTypedData_v4 takes them (the domain's fields are
+#: the attestations', as snekmate's domain separator builds both).
 TYPES: dict[str, list[dict[str, str]]] = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-        {"name": "verifyingContract", "type": "address"},
-    ],
+    "EIP712Domain": attestations.TYPES["EIP712Domain"],
     "Withdrawal": [
         {"name": "dataset_id", "type": "uint256"},
         {"name": "row_index", "type": "uint256"},
