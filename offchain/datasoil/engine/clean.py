@@ -18,11 +18,14 @@ depend on thread count, batch boundaries or machine. The format is in docs/clean
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -385,13 +388,38 @@ def _hex(b: bytes) -> str:
     return "0x" + b.hex()
 
 
+class _InOrder:
+    """Jobs run one after another, in order, on one worker thread, at most ``depth``
+    waiting: the encoding and hashing of each batch, while the caller reads or writes the
+    next (the C hashing module and most NumPy and pyarrow calls release the GIL). A job's
+    error is raised by the :meth:`submit` or :meth:`drain` that meets it."""
+
+    def __init__(self, depth: int = 4) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="datasoil-hash")
+        self._pending: deque[Future[None]] = deque()
+        self._depth = depth
+
+    def submit(self, fn: Callable[..., None], *args: Any) -> None:
+        self._pending.append(self._pool.submit(fn, *args))
+        while len(self._pending) > self._depth:
+            self._pending.popleft().result()
+
+    def drain(self) -> None:
+        while self._pending:
+            self._pending.popleft().result()
+
+    def close(self) -> None:
+        """Wait for the jobs still running, dropping their results."""
+        for job in self._pending:
+            job.cancel()
+        self._pool.shutdown(wait=True)
+
+
 class _Committer:
     """An RFC 9162 root over packed leaf hashes given batch by batch, in order.
 
     Leaf hashes are handed to the tree in runs of :data:`BATCH_ROWS` (aligned perfect
-    subtrees, hashed level by level at once) whatever the batch sizes. (Hashing in
-    worker threads was measured and did not help: the polars-hash plugin calls do not
-    run in parallel in one process.)
+    subtrees, hashed level by level at once) whatever the batch sizes.
     """
 
     def __init__(self) -> None:
@@ -434,6 +462,7 @@ class _Input:
         self.longest = 0
         self.error: Exception | None = None
         self._done = False
+        self._jobs = _InOrder()
         self._arrow = pa.schema([pa.field(ROW, pa.uint64(), nullable=False), *schema.to_arrow()])
 
     def frame(self) -> pl.LazyFrame:
@@ -457,9 +486,7 @@ class _Input:
             raise AssertionError("the engine read its input twice")  # never: see _run
         try:
             for batch in rows.read_batches(self.path, self.schema, BATCH_ROWS):
-                digests, length = _leaves(batch, self.schema, self.key)
-                self.committer.add(digests)
-                self.longest = max(self.longest, length)
+                self._jobs.submit(self._commit, batch)
                 n = self.rows
                 numbers = pa.array(np.arange(n, n + batch.num_rows, dtype=np.uint64))
                 self.rows += batch.num_rows
@@ -475,6 +502,14 @@ class _Input:
             raise
         self._done = True
 
+    def _commit(self, batch: pa.RecordBatch) -> None:
+        digests, length = _leaves(batch, self.schema, self.key)
+        self.committer.add(digests)
+        self.longest = max(self.longest, length)
+
+    def close(self) -> None:
+        self._jobs.close()
+
     def reraise(self) -> None:
         """Raise the input's own error (SchemaError, EncodingError, ...) if reading it is
         what failed: the engine reports it as its own."""
@@ -485,6 +520,7 @@ class _Input:
         """The input root, once the engine has read the whole input."""
         if not self._done:
             raise AssertionError("the input was not read to its end")
+        self._jobs.drain()
         return self.committer.root()
 
 
@@ -532,9 +568,21 @@ def _write_outputs(
     drops = [0] * 256
     longest = 0
     oldest = pl.CompatLevel.oldest()
+    jobs = _InOrder()
+
+    def commit_fates(data: bytes) -> None:
+        fate_commit.add(leaf_digests(data))
+
+    def commit_rows(part: pa.RecordBatch) -> None:
+        nonlocal longest
+        digests, length = _leaves(part, schema_out, key)
+        out_commit.add(digests)
+        longest = max(longest, length)
+
     with (
         open(out / "fate.bin", "wb") as fate_file,
         pq.ParquetWriter(out / "data.parquet", target, compression="zstd") as writer,
+        contextlib.closing(jobs),
     ):
         for batch in _input_batches(final, [ROW, DROP, DUP, ERR, *users]):
             failed = batch.filter(pl.col(ERR).is_not_null())
@@ -549,7 +597,7 @@ def _write_outputs(
                 raise AssertionError("engine reordered rows")  # never: every sink keeps order
             data, kept = encode_fates(row, drop, dup, kept)
             fate_file.write(data)
-            fate_commit.add(leaf_digests(data))
+            jobs.submit(commit_fates, data)
             counts = np.bincount(drop, minlength=256)
             drops = [a + int(b) for a, b in zip(drops, counts, strict=True)]
             rows_in += len(row)
@@ -560,11 +608,10 @@ def _write_outputs(
                     values = values.filter(pl.Series(alive))
                 table = values.to_arrow(compat_level=oldest).cast(target).combine_chunks()
                 for part in table.to_batches():
+                    jobs.submit(commit_rows, part)
                     writer.write_batch(part)
-                    digests, length = _leaves(part, schema_out, key)
-                    out_commit.add(digests)
-                    longest = max(longest, length)
                     rows_out += part.num_rows
+        jobs.drain()
     if kept != rows_out:
         raise AssertionError(f"kept {kept} rows but wrote {rows_out}")
     return out_commit.root(), rows_out, fate_commit.root(), rows_in, drops, longest
@@ -613,10 +660,12 @@ def clean(
             output_root, rows_out, froot, rows_in, drops, longest_out = _write_outputs(
                 lf, recipe, users, schema_out, result_dir, output_key or key
             )
+            input_root, longest_in = source.root(), source.longest
         except Exception:
             source.reraise()
             raise
-        input_root, longest_in = source.root(), source.longest
+        finally:
+            source.close()
         if source.rows != rows_in:
             raise AssertionError(f"read {source.rows} input rows, the fates cover {rows_in}")
         proof = _proof(
