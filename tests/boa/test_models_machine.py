@@ -248,6 +248,6 @@ def test_models_machine():
     run_state_machine_as_test(
         ModelsMachine,
         settings=settings(
-            max_examples=300 if deep else 40, stateful_step_count=50 if deep else 30, deadline=None
+            max_examples=300 if deep else 20, stateful_step_count=50 if deep else 30, deadline=None
         ),
     )

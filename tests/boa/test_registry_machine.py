@@ -129,6 +129,6 @@ def test_registry_machine():
     run_state_machine_as_test(
         RegistryMachine,
         settings=settings(
-            max_examples=400 if deep else 48, stateful_step_count=50 if deep else 30, deadline=None
+            max_examples=400 if deep else 24, stateful_step_count=50 if deep else 30, deadline=None
         ),
     )
