@@ -5,7 +5,8 @@ Usage:  .venv/bin/python bench/bench_rows.py [--rows N] [--out bench/rows.md]
 Rows are (id int64, text string, score float64, flag bool), 100 bytes encoded each, built
 as Arrow batches of 2**16 rows (building them is cheap and included). Measured:
 one thread (rows.batch_leaf_digests + RootBuilder.extend_digests: vectorised encoding, leaf
-hashes and tree levels through the polars-hash plugin), two threads of one process and two
+hashes and tree levels through merkle's native path, merkle.backend()), two threads of one
+process and two
 processes, each committing whole shards of 2**16 rows composed with merkle.combine_shards
 (checked equal to the one-thread root), and the per-row hashlib reference path for
 comparison. Peak RSS is reported per row count to show memory is flat.
@@ -177,18 +178,18 @@ def main() -> None:
         "2 estimates the two-worker modes on an idle 2-core machine (an estimate, not a",
         "measurement).",
         "",
-        "The native path: rows.batch_leaf_digests (vectorised DAG-CBOR encoding with the",
-        "0x00 prefix written by the encoder, SHA-256 of every row in one call of the",
-        "polars-hash plugin) and RootBuilder.extend_digests (each level's 0x01||left||right",
-        "laid out by NumPy and hashed in one call). The reference row is the path before it",
-        "(hashlib per leaf and per node; same encoder). Before this change (commit c088272,",
-        "load 7.6) the committed figures were 246,239 rows/s wall and 882,393 rows per",
-        "CPU-second for one process.",
+        f"The native path (`{merkle.backend()}`): rows.batch_leaf_digests (vectorised",
+        "DAG-CBOR encoding with the 0x00 prefix written by the encoder, SHA-256 of every row",
+        "in one call) and RootBuilder.extend_digests (a tree level per call). The C module",
+        "(datasoil.formats._sha256) hashes on the CPU's SHA extensions with the GIL released;",
+        "without it the same calls go to the polars-hash plugin. The reference row is",
+        "hashlib per leaf and per node (same encoder). Issue 16 measured 1.48 M rows/s on",
+        "one core through polars-hash (commit d9714f8); its budget is 2 M rows/s.",
         "",
-        "Two threads do not beat one: the polars-hash plugin calls do not run in parallel",
-        "within one process (measured: the same CPU seconds as wall seconds with 2 threads",
-        "while plain hashlib over large buffers runs 2x in 2 threads). Two processes over",
-        "2^16-row shards do use both cores when they are free.",
+        "Threads: the C module releases the GIL while hashing (polars-hash did not run in",
+        "parallel within one process), so two threads can overlap their hashing; the",
+        "encoding's NumPy and pyarrow calls release it in part. Two processes over 2^16-row",
+        "shards use both cores when they are free.",
         "",
         "| mode | rows | wall s | rows/s (wall) | CPU s | rows per CPU-second |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",

@@ -20,6 +20,7 @@ pytest.importorskip("ray", reason="Ray is not installed (pip install 'datasoil[r
 
 from datasoil.engine import clean as engine
 from datasoil.engine import shards
+from datasoil.errors import SchemaError
 from datasoil.formats import rows
 from datasoil.formats.recipe import load_recipe
 
@@ -142,3 +143,14 @@ def test_cli__root_and_clean_with_ray_print_what_they_print_without(
     assert _files(tmp_path / "many") == _files(tmp_path / "one")
     bad = runner.invoke(cli, ["root", str(MESSY), "--ray", "--shard-rows", "3"])
     assert bad.exit_code == 1 and "power of two, found 3" in bad.output
+
+
+def test_dataset_root__a_task_s_schema_error_is_raised_as_itself(tmp_path: Path, ray: Any) -> None:
+    src = tmp_path / "a.parquet"  # counted by its footer: the bad value is met in a task
+    pq.write_table(pa.table({"a": [str(i) for i in range(20)] + ["x"]}), src)
+    schema = rows.Schema((rows.Column("a", "int64"),))
+    with pytest.raises(SchemaError) as flat:
+        rows.dataset_root(src, schema)
+    with pytest.raises(SchemaError) as sharded:
+        shards.dataset_root(src, schema, shard_rows=8, ray=ray)
+    assert str(sharded.value) == str(flat.value)

@@ -127,6 +127,16 @@ static int has_shani(void) {
 
 static compress_fn compress = compress_portable;
 
+/* Compress the whole blocks at the start of *p (*n bytes) and step past them. */
+static void whole_blocks(uint32_t st[8], const uint8_t **p, size_t *n) {
+    size_t blocks = *n / 64;
+    if (blocks) {
+        compress(st, *p, blocks);
+        *p += 64 * blocks;
+        *n -= 64 * blocks;
+    }
+}
+
 /* SHA-256 of prefix || msg into out (32 bytes). */
 static void sha256_2(const uint8_t *prefix, size_t plen, const uint8_t *msg, size_t mlen,
                      uint8_t *out) {
@@ -135,12 +145,7 @@ static void sha256_2(const uint8_t *prefix, size_t plen, const uint8_t *msg, siz
     memcpy(st, H0, sizeof st);
     size_t total = plen + mlen, fill = 0;
     /* whole blocks of the prefix, then prefix tail + message through buf */
-    size_t pb = plen / 64;
-    if (pb) {
-        compress(st, prefix, pb);
-        prefix += 64 * pb;
-        plen -= 64 * pb;
-    }
+    whole_blocks(st, &prefix, &plen);
     memcpy(buf, prefix, plen);
     fill = plen;
     if (fill) {
@@ -155,12 +160,7 @@ static void sha256_2(const uint8_t *prefix, size_t plen, const uint8_t *msg, siz
         }
     }
     if (fill == 0) {
-        size_t mb = mlen / 64;
-        if (mb) {
-            compress(st, msg, mb);
-            msg += 64 * mb;
-            mlen -= 64 * mb;
-        }
+        whole_blocks(st, &msg, &mlen);
         memcpy(buf, msg, mlen);
         fill = mlen;
     }
