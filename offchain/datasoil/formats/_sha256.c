@@ -115,6 +115,59 @@ __attribute__((target("sha,sse4.1"))) static void compress_shani(uint32_t state[
     _mm_storeu_si128((__m128i *)&state[4], s1);
 }
 
+/* Two independent messages of the same number of blocks at once, their rounds
+ * interleaved: one message's rounds wait on the previous round's result, two keep the SHA
+ * unit busy. Same steps as compress_shani, for lanes a and b. */
+__attribute__((target("sha,sse4.1"))) static void compress_shani_x2(uint32_t sa[8],
+                                                                     uint32_t sb[8],
+                                                                     const uint8_t *pa,
+                                                                     const uint8_t *pb,
+                                                                     size_t count) {
+    const __m128i mask = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i s0[2], s1[2];
+    uint32_t *st[2] = {sa, sb};
+    for (int l = 0; l < 2; l++) {
+        __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&st[l][0]), 0xB1);
+        s1[l] = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&st[l][4]), 0x1B);
+        s0[l] = _mm_alignr_epi8(tmp, s1[l], 8);
+        s1[l] = _mm_blend_epi16(s1[l], tmp, 0xF0);
+    }
+    while (count--) {
+        __m128i abef[2] = {s0[0], s0[1]}, cdgh[2] = {s1[0], s1[1]}, m[2][4], wk[2];
+        const uint8_t *p[2] = {pa, pb};
+        for (int i = 0; i < 16; i++) {
+            __m128i k = _mm_loadu_si128((const __m128i *)&K[4 * i]);
+            for (int l = 0; l < 2; l++) {
+                if (i < 4) {
+                    m[l][i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p[l] + 16 * i)),
+                                               mask);
+                } else {
+                    __m128i x = _mm_sha256msg1_epu32(m[l][i & 3], m[l][(i + 1) & 3]);
+                    x = _mm_add_epi32(x, _mm_alignr_epi8(m[l][(i + 3) & 3], m[l][(i + 2) & 3], 4));
+                    m[l][i & 3] = _mm_sha256msg2_epu32(x, m[l][(i + 3) & 3]);
+                }
+                wk[l] = _mm_add_epi32(m[l][i & 3], k);
+            }
+            s1[0] = _mm_sha256rnds2_epu32(s1[0], s0[0], wk[0]);
+            s1[1] = _mm_sha256rnds2_epu32(s1[1], s0[1], wk[1]);
+            s0[0] = _mm_sha256rnds2_epu32(s0[0], s1[0], _mm_shuffle_epi32(wk[0], 0x0E));
+            s0[1] = _mm_sha256rnds2_epu32(s0[1], s1[1], _mm_shuffle_epi32(wk[1], 0x0E));
+        }
+        for (int l = 0; l < 2; l++) {
+            s0[l] = _mm_add_epi32(s0[l], abef[l]);
+            s1[l] = _mm_add_epi32(s1[l], cdgh[l]);
+        }
+        pa += 64;
+        pb += 64;
+    }
+    for (int l = 0; l < 2; l++) {
+        __m128i tmp = _mm_shuffle_epi32(s0[l], 0x1B);
+        __m128i t1 = _mm_shuffle_epi32(s1[l], 0xB1);
+        _mm_storeu_si128((__m128i *)&st[l][0], _mm_blend_epi16(tmp, t1, 0xF0));
+        _mm_storeu_si128((__m128i *)&st[l][4], _mm_alignr_epi8(t1, tmp, 8));
+    }
+}
+
 static int has_shani(void) {
     unsigned int a, b, c, d;
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & (1u << 29)))
@@ -127,6 +180,8 @@ static int has_shani(void) {
 
 static compress_fn compress = compress_portable;
 
+static int two_lanes = 0; /* compress_shani_x2 is in use (the SHA extensions are) */
+
 /* Compress the whole blocks at the start of *p (*n bytes) and step past them. */
 static void whole_blocks(uint32_t st[8], const uint8_t **p, size_t *n) {
     size_t blocks = *n / 64;
@@ -134,6 +189,16 @@ static void whole_blocks(uint32_t st[8], const uint8_t **p, size_t *n) {
         compress(st, *p, blocks);
         *p += 64 * blocks;
         *n -= 64 * blocks;
+    }
+}
+
+/* The digest of a final state, big-endian. */
+static void digest_out(const uint32_t st[8], uint8_t *out) {
+    for (int i = 0; i < 8; i++) {
+        out[4 * i] = (uint8_t)(st[i] >> 24);
+        out[4 * i + 1] = (uint8_t)(st[i] >> 16);
+        out[4 * i + 2] = (uint8_t)(st[i] >> 8);
+        out[4 * i + 3] = (uint8_t)st[i];
     }
 }
 
@@ -172,12 +237,47 @@ static void sha256_2(const uint8_t *prefix, size_t plen, const uint8_t *msg, siz
     for (int i = 0; i < 8; i++)
         buf[end - 1 - i] = (uint8_t)(bits >> (8 * i));
     compress(st, buf, end / 64);
-    for (int i = 0; i < 8; i++) {
-        out[4 * i] = (uint8_t)(st[i] >> 24);
-        out[4 * i + 1] = (uint8_t)(st[i] >> 16);
-        out[4 * i + 2] = (uint8_t)(st[i] >> 8);
-        out[4 * i + 3] = (uint8_t)st[i];
+    digest_out(st, out);
+}
+
+#define PAIR_MAX 256 /* padded messages up to this size go two at a time */
+
+/* prefix || msg padded to whole blocks in buf (PAIR_MAX bytes); the number of blocks. */
+static size_t padded(const uint8_t *prefix, size_t plen, const uint8_t *msg, size_t mlen,
+                     uint8_t *buf) {
+    size_t total = plen + mlen, blocks = (total + 9 + 63) / 64;
+    memcpy(buf, prefix, plen);
+    memcpy(buf + plen, msg, mlen);
+    buf[total] = 0x80;
+    memset(buf + total + 1, 0, 64 * blocks - total - 1);
+    uint64_t bits = (uint64_t)total * 8;
+    for (int i = 0; i < 8; i++)
+        buf[64 * blocks - 1 - i] = (uint8_t)(bits >> (8 * i));
+    return blocks;
+}
+
+/* SHA-256 of prefix || each width-byte item of data, count items, into out: two at a
+ * time on the SHA extensions when the padded message is short. */
+static void fixed_items(const uint8_t *pre, size_t plen, const uint8_t *base, size_t width,
+                        size_t count, uint8_t *out) {
+    size_t i = 0;
+#ifdef DS_X86
+    if (two_lanes && plen + width + 9 <= PAIR_MAX) {
+        uint8_t ba[PAIR_MAX], bb[PAIR_MAX];
+        for (; i + 1 < count; i += 2) {
+            uint32_t sa[8], sb[8];
+            memcpy(sa, H0, sizeof sa);
+            memcpy(sb, H0, sizeof sb);
+            size_t blocks = padded(pre, plen, base + i * width, width, ba);
+            padded(pre, plen, base + (i + 1) * width, width, bb);
+            compress_shani_x2(sa, sb, ba, bb, blocks);
+            digest_out(sa, out + 32 * i);
+            digest_out(sb, out + 32 * (i + 1));
+        }
     }
+#endif
+    for (; i < count; i++)
+        sha256_2(pre, plen, base + i * width, width, out + 32 * i);
 }
 
 /* items(data, offsets, wide, start, count, prefix=b"") -> bytes
@@ -216,6 +316,26 @@ static PyObject *items(PyObject *self, PyObject *args) {
     for (Py_ssize_t i = 0; i < count; i++) {
         int64_t a = wide ? ((const int64_t *)off)[i] : ((const int32_t *)off)[i];
         int64_t b = wide ? ((const int64_t *)off)[i + 1] : ((const int32_t *)off)[i + 1];
+#ifdef DS_X86
+        if (two_lanes && i + 1 < count && plen + (size_t)(b - a) + 9 <= PAIR_MAX) {
+            /* the next item too, when it pads to as many blocks */
+            int64_t c = wide ? ((const int64_t *)off)[i + 2] : ((const int32_t *)off)[i + 2];
+            size_t la = plen + (size_t)(b - a), lb = plen + (size_t)(c - b);
+            if ((la + 9 + 63) / 64 == (lb + 9 + 63) / 64) {
+                uint8_t ba[PAIR_MAX], bb[PAIR_MAX];
+                uint32_t sa[8], sb[8];
+                memcpy(sa, H0, sizeof sa);
+                memcpy(sb, H0, sizeof sb);
+                size_t blocks = padded(pre, plen, base + a, (size_t)(b - a), ba);
+                padded(pre, plen, base + b, (size_t)(c - b), bb);
+                compress_shani_x2(sa, sb, ba, bb, blocks);
+                digest_out(sa, out + 32 * i);
+                digest_out(sb, out + 32 * (i + 1));
+                i++;
+                continue;
+            }
+        }
+#endif
         sha256_2(pre, plen, base + a, (size_t)(b - a), out + 32 * i);
     }
     Py_END_ALLOW_THREADS;
@@ -247,8 +367,7 @@ static PyObject *fixed(PyObject *self, PyObject *args) {
     const uint8_t *base = data.buf, *pre = prefix.buf;
     size_t plen = prefix.buf ? (size_t)prefix.len : 0;
     Py_BEGIN_ALLOW_THREADS;
-    for (Py_ssize_t i = 0; i < count; i++)
-        sha256_2(pre, plen, base + i * width, (size_t)width, out + 32 * i);
+    fixed_items(pre, plen, base, (size_t)width, (size_t)count, out);
     Py_END_ALLOW_THREADS;
 done:
     PyBuffer_Release(&data);
@@ -270,9 +389,11 @@ static PyObject *use(PyObject *self, PyObject *args) {
     PyObject *previous = backend(self, NULL);
     if (strcmp(name, "portable") == 0) {
         compress = compress_portable;
+        two_lanes = 0;
 #ifdef DS_X86
     } else if (strcmp(name, "sha-ni") == 0 && has_shani()) {
         compress = compress_shani;
+        two_lanes = 1;
 #endif
     } else {
         Py_XDECREF(previous);
@@ -294,8 +415,10 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_sha256",
 
 PyMODINIT_FUNC PyInit__sha256(void) {
 #ifdef DS_X86
-    if (has_shani())
+    if (has_shani()) {
         compress = compress_shani;
+        two_lanes = 1;
+    }
 #endif
     return PyModule_Create(&module);
 }
