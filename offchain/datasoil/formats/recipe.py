@@ -1275,13 +1275,16 @@ def _finite(col: pl.Expr, type_: str) -> pl.Expr:
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
+def _clamp_int64(x: int) -> int:
+    return min(max(x, _INT64_MIN), _INT64_MAX)
+
+
 def _limits(stats: Mapping[str, Any], types: Mapping[str, str]) -> tuple[Any, Any]:
     """A column's fences as its values compare with them: for integers the integer fences
     (``int_lower``, ``int_upper``) brought into int64, which changes which int64 values lie
     outside only where a fence rounds to 2**63 (before, such a fence stopped the engine)."""
     if types[stats["column"]] == "int64":
-        clamp = lambda x: min(max(x, _INT64_MIN), _INT64_MAX)  # noqa: E731
-        return clamp(stats["int_lower"]), clamp(stats["int_upper"])
+        return _clamp_int64(stats["int_lower"]), _clamp_int64(stats["int_upper"])
     return stats["lower"], stats["upper"]
 
 
