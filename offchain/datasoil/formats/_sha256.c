@@ -256,6 +256,23 @@ static size_t padded(const uint8_t *prefix, size_t plen, const uint8_t *msg, siz
     return blocks;
 }
 
+#ifdef DS_X86
+/* SHA-256 of prefix || a and prefix || b into out and out + 32, at once: both must pad to
+ * the same number of blocks, within PAIR_MAX bytes. */
+static void sha256_pair(const uint8_t *pre, size_t plen, const uint8_t *a, size_t la,
+                        const uint8_t *b, size_t lb, uint8_t *out) {
+    uint8_t ba[PAIR_MAX], bb[PAIR_MAX];
+    uint32_t sa[8], sb[8];
+    memcpy(sa, H0, sizeof sa);
+    memcpy(sb, H0, sizeof sb);
+    size_t blocks = padded(pre, plen, a, la, ba);
+    padded(pre, plen, b, lb, bb);
+    compress_shani_x2(sa, sb, ba, bb, blocks);
+    digest_out(sa, out);
+    digest_out(sb, out + 32);
+}
+#endif
+
 /* SHA-256 of prefix || each width-byte item of data, count items, into out: two at a
  * time on the SHA extensions when the padded message is short. */
 static void fixed_items(const uint8_t *pre, size_t plen, const uint8_t *base, size_t width,
@@ -263,17 +280,9 @@ static void fixed_items(const uint8_t *pre, size_t plen, const uint8_t *base, si
     size_t i = 0;
 #ifdef DS_X86
     if (two_lanes && plen + width + 9 <= PAIR_MAX) {
-        uint8_t ba[PAIR_MAX], bb[PAIR_MAX];
-        for (; i + 1 < count; i += 2) {
-            uint32_t sa[8], sb[8];
-            memcpy(sa, H0, sizeof sa);
-            memcpy(sb, H0, sizeof sb);
-            size_t blocks = padded(pre, plen, base + i * width, width, ba);
-            padded(pre, plen, base + (i + 1) * width, width, bb);
-            compress_shani_x2(sa, sb, ba, bb, blocks);
-            digest_out(sa, out + 32 * i);
-            digest_out(sb, out + 32 * (i + 1));
-        }
+        for (; i + 1 < count; i += 2)
+            sha256_pair(pre, plen, base + i * width, width, base + (i + 1) * width, width,
+                        out + 32 * i);
     }
 #endif
     for (; i < count; i++)
@@ -322,15 +331,8 @@ static PyObject *items(PyObject *self, PyObject *args) {
             int64_t c = wide ? ((const int64_t *)off)[i + 2] : ((const int32_t *)off)[i + 2];
             size_t la = plen + (size_t)(b - a), lb = plen + (size_t)(c - b);
             if ((la + 9 + 63) / 64 == (lb + 9 + 63) / 64) {
-                uint8_t ba[PAIR_MAX], bb[PAIR_MAX];
-                uint32_t sa[8], sb[8];
-                memcpy(sa, H0, sizeof sa);
-                memcpy(sb, H0, sizeof sb);
-                size_t blocks = padded(pre, plen, base + a, (size_t)(b - a), ba);
-                padded(pre, plen, base + b, (size_t)(c - b), bb);
-                compress_shani_x2(sa, sb, ba, bb, blocks);
-                digest_out(sa, out + 32 * i);
-                digest_out(sb, out + 32 * (i + 1));
+                sha256_pair(pre, plen, base + a, (size_t)(b - a), base + b, (size_t)(c - b),
+                            out + 32 * i);
                 i++;
                 continue;
             }
