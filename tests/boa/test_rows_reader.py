@@ -1,4 +1,4 @@
-"""contracts/modules/rows.vy (through contracts/test/JudgeMock.vy) against
+"""contracts/modules/rows.vy (through contracts/test/RowsMock.vy) against
 `datasoil.formats.rows`: every row the Python encoder writes, of every type, decodes on
 chain and is written back byte for byte; and on arbitrary bytes the chain accepts exactly
 what a reference reader written here from docs/formats/judge.md ("Values") accepts, with
@@ -31,7 +31,7 @@ INT64 = (-(2**63), 2**63 - 1)
 
 @pytest.fixture(scope="module")
 def mock():
-    return load("test/JudgeMock")
+    return load("test/RowsMock")
 
 
 TYPES = ["bool", "int64", "float64", "float32", "string", "bytes", "timestamp", "date", "decimal"]

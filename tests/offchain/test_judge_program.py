@@ -14,7 +14,16 @@ from eth_hash.auto import keccak
 from datasoil.engine.clean import clean, load_proof, verify
 from datasoil.errors import ProofError, RecipeError
 from datasoil.formats import judge, rows
-from datasoil.formats.recipe import Cmp, Col, Lit, load_recipe, recipe_from_json, render_expr
+from datasoil.formats.recipe import (
+    Cmp,
+    Col,
+    Lit,
+    expr_to_polars,
+    load_recipe,
+    parse_expr,
+    recipe_from_json,
+    render_expr,
+)
 
 DEMO = Path(__file__).parents[2] / "examples" / "recipes" / "clean.yaml"
 
@@ -241,3 +250,11 @@ def test_outliers_on_int64_extremes__clean_with_fences_in_int64(tmp_path: Path) 
     assert result.rows_out == 3
     program = bytes.fromhex(result.proof["judge"]["program"][2:])
     assert program.endswith(bytes.fromhex("3b7fffffffffffffff1b7fffffffffffffff"))
+
+
+def test_null_literal_in_logic__keeps_a_boolean_result_in_the_engine() -> None:
+    # `not (... and null)` made Polars fail ("dtype Null not supported in 'not'") when the
+    # other side was null too (found by the judge's equivalence tests).
+    condition = expr_to_polars(parse_expr("not ((d == d) and null) or false"))
+    frame = pl.DataFrame({"d": [None, None]}, schema={"d": pl.Date})
+    assert frame.select(condition).to_series().to_list() == [None, None]
