@@ -20,6 +20,7 @@ BUDGETS = {
     "market: withdraw (market keeps a balance, receiver holds the token)": 60_000,
     "models: register_model (2 datasets, 1 receipt)": 150_000,
     "models: buy_model (owner + 2 datasets + 2 ancestors holding credits, new buyer)": 220_000,
+    "disputes: answer_row, 16 columns through 6 steps, 4096 rows (depth 12)": 1_500_000,
     "consent: request_withdrawal (subject's signature, relayed; 4096 rows)": 120_000,
     "consent: answer (one row, 4096 rows; finalised claim)": 150_000,
 }

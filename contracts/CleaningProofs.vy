@@ -27,6 +27,12 @@
         `reproduction_metric_set(claim_id)`). `dispute` puts a bond behind a
         refutation; it blocks nothing, and a claim that finalises keeps
         DISPUTE_FORFEIT_BPS of each dispute bond.
+        A claim whose recipe compiles to a judge program (docs/formats/judge.md) can
+        also have single rows judged on chain: the RowDisputes contract enabled here
+        holds the program's commitment and runs the game (`dispute_row`, an answer with
+        the openings, RowJudge's verdict) and reports each dispute back
+        (`row_dispute_changed`); a disagreement fails the claim and credits the whole
+        bond to the disputer, and the claim cannot finalise while a row dispute is open.
 @dev Storage per claim is four slots (packed header, ids + dispute count, fate root,
      audit counts), one slot per audit plus its commitment/seed, one per long row
      opened and one per dispute; roots, counts and private flags are read from the
@@ -97,6 +103,11 @@ DISPUTED: public(constant(uint8)) = 2
 FINALISED: public(constant(uint8)) = 3
 FAILED: public(constant(uint8)) = 4
 
+# @dev What RowDisputes reports of a row dispute (`row_dispute_changed`).
+_ROW_DISPUTE_OPENED: constant(uint256) = 0
+_ROW_DISPUTE_REJECTED: constant(uint256) = 1
+_ROW_DISPUTE_UPHELD: constant(uint256) = 2
+
 # @dev Audit states.
 AUDIT_OPEN: public(constant(uint8)) = 1
 AUDIT_PASSED: public(constant(uint8)) = 2
@@ -135,6 +146,7 @@ _REASON_SHIFT: constant(uint256) = 232
 _REVEAL_SHIFT: constant(uint256) = 240
 _CHILD_SHIFT: constant(uint256) = 32
 _DISPUTES_SHIFT: constant(uint256) = 64
+_ROW_DISPUTES_SHIFT: constant(uint256) = 128
 _OPEN_SHIFT: constant(uint256) = 128
 # @dev One audit opened and one open, as added to the counts word.
 _ONE_AUDIT: constant(uint256) = 1 | (1 << _OPEN_SHIFT)
@@ -167,12 +179,15 @@ challenge_blocks: public(immutable(uint256))
 reveal_blocks: public(immutable(uint256))
 # @dev Blocks after an audit's reveal within which the claimant must answer.
 response_blocks: public(immutable(uint256))
+# @dev The account that deployed this contract: the one that may enable row disputes.
+_deployer: immutable(address)
 
 # @dev The number of claims; ids run from 1 to `claim_count`.
 claim_count: public(uint256)
 # @dev Claim header: claimant (bits 0-159) | submission block (160-223) | state (224-231).
 _head: HashMap[uint256, uint256]
-# @dev Claim ids: parent id (bits 0-31) | child id (32-63) | disputes (64-127).
+# @dev Claim ids: parent id (bits 0-31) | child id (32-63) | disputes (64-127) | open row
+# disputes (128-191).
 _ids: HashMap[uint256, uint256]
 # @dev The claim's fate root.
 _fate_root: HashMap[uint256, bytes32]
@@ -192,6 +207,10 @@ disputed: public(HashMap[uint256, HashMap[address, bool]])
 credits: public(HashMap[address, uint256])
 # @dev Tokens burned by slashing, locked in this contract for ever.
 burned: public(uint256)
+# @dev Per child dataset: its latest claim (another waits until that one is settled).
+_child_claim: HashMap[uint256, uint256]
+# @dev The RowDisputes contract that may open and close row disputes (zero until enabled).
+row_disputes: public(address)
 
 
 # @dev A bonded claim; the CIDs and the registry's facts at submission for indexers.
@@ -208,6 +227,11 @@ event ClaimSubmitted:
     rows_in: uint64
     rows_out: uint64
     bond: uint256
+
+
+# @dev The RowDisputes contract enabled, once.
+event RowDisputesEnabled:
+    row_disputes: indexed(address)
 
 
 # @dev An audit opened with the auditor's commitment; its seed mixes the secret with
@@ -353,6 +377,7 @@ def __init__(
     challenge_blocks = challenge_blocks_
     reveal_blocks = reveal_blocks_
     response_blocks = response_blocks_
+    _deployer = msg.sender
 
 
 @external
@@ -366,7 +391,8 @@ def submit_claim(
     """
     @dev Claims that `child_id` is `parent_id` cleaned by the recipe `recipe_cid`, with
          the fate of every input row committed under `fate_root`; takes the bond
-         (approve it first). Only the child's owner may claim.
+         (approve it first). Only the child's owner may claim, and only while no other
+         claim on the child is active (finalised or failed ones do not count).
     @param parent_id The input dataset, listed among the child's parents.
     @param child_id The cleaned dataset.
     @param recipe_cid The recipe's CID.
@@ -383,6 +409,8 @@ def submit_claim(
     assert parent.row_count != 0 or fate_root == EMPTY_ROOT, "proofs: empty parent needs the empty fate root"
     assert recipe_cid.digest != empty(bytes32), "proofs: zero recipe digest"
     assert proof_cid.digest != empty(bytes32), "proofs: zero proof digest"
+    live: uint256 = self._child_claim[child_id]
+    assert live == 0 or (self._head[live] >> _STATE_SHIFT) & _U8 != _ACTIVE, "proofs: child has a live claim"
     self._check_funds(bond, "bond")
 
     # Claim ids are bounded by the number of transactions ever sent: no overflow.
@@ -394,6 +422,7 @@ def submit_claim(
     # Registry ids are at most 2**32 - 1.
     self._ids[claim_id] = parent_id | (child_id << _CHILD_SHIFT)
     self._fate_root[claim_id] = fate_root
+    self._child_claim[child_id] = claim_id
     log ClaimSubmitted(
         claim_id=claim_id,
         parent_id=parent_id,
@@ -746,6 +775,8 @@ def finalize(claim_id: uint256):
     head: uint256 = self._active_head(claim_id)
     assert block.number > self._window_end(head), "proofs: challenge window not over"
     assert self._counts[claim_id] >> _OPEN_SHIFT == 0, "proofs: audit pending"
+    ids: uint256 = self._ids[claim_id]
+    assert ids >> _ROW_DISPUTES_SHIFT == 0, "proofs: row dispute pending"
     claimant: address = convert(head & _ADDRESS_MASK, address)
     self._head[claim_id] = (head & ~(_U8 << _STATE_SHIFT)) | (_FINALISED << _STATE_SHIFT)
     self.credits[claimant] += bond
@@ -753,8 +784,50 @@ def finalize(claim_id: uint256):
         claim_id=claim_id,
         claimant=claimant,
         bond=bond,
-        disputes=(self._ids[claim_id] >> _DISPUTES_SHIFT) & _U64,
+        disputes=(ids >> _DISPUTES_SHIFT) & _U64,
     )
+
+
+@external
+def enable_row_disputes(row_disputes_: address):
+    """
+    @dev Names the RowDisputes contract that may open and close row disputes; once, by
+         the deployer (RowDisputes takes this contract's address at its deployment, so
+         neither can be fixed in the other's constructor).
+    @param row_disputes_ The RowDisputes contract.
+    """
+    assert msg.sender == _deployer, "proofs: not the deployer"
+    assert self.row_disputes == empty(address), "proofs: already enabled"
+    self.row_disputes = row_disputes_
+    log RowDisputesEnabled(row_disputes=row_disputes_)
+
+
+@external
+def row_dispute_changed(claim_id: uint256, disputer: address, change: uint256):
+    """
+    @dev RowDisputes tells of a row dispute of a claim: 0 opened (the claim must be
+         active and within its challenge window; it cannot finalise until the dispute
+         closes), 1 rejected (closed, the claim was right) or 2 upheld (closed, the claim
+         was wrong about the row or did not answer: an active claim fails and its whole
+         bond is credited to the disputer, `ClaimSlashed` naming the disputer as its
+         `auditor`).
+    @param claim_id The claim.
+    @param disputer The disputer.
+    @param change What happened.
+    """
+    assert msg.sender == self.row_disputes, "proofs: not row disputes"
+    if change == _ROW_DISPUTE_OPENED:
+        assert block.number <= self._window_end(self._active_head(claim_id)), "proofs: challenge window closed"
+        # Open row disputes are bounded by the disputes ever opened (< 2**64).
+        self._ids[claim_id] = unsafe_add(self._ids[claim_id], 1 << _ROW_DISPUTES_SHIFT)
+        return
+    head: uint256 = self._existing_head(claim_id)
+    # Reverts (underflow) when none is open: the lower fields are below 2**128.
+    self._ids[claim_id] -= 1 << _ROW_DISPUTES_SHIFT
+    if change == _ROW_DISPUTE_UPHELD and (head >> _STATE_SHIFT) & _U8 == _ACTIVE:
+        self._head[claim_id] = (head & ~(_U8 << _STATE_SHIFT)) | (_FAILED << _STATE_SHIFT)
+        self.credits[disputer] += bond
+        log ClaimSlashed(claim_id=claim_id, auditor=disputer, burned=0, auditor_share=bond)
 
 
 @external
@@ -1014,7 +1087,8 @@ def _window_end(head: uint256) -> uint256:
 def _status(claim_id: uint256, head: uint256) -> uint8:
     """
     @dev A claim's public status: FAILED or FINALISED when settled, else DISPUTED when
-         disputed, AUDITED when audited, PENDING otherwise.
+         disputed (by `dispute`, or by a row dispute still open), AUDITED when audited,
+         PENDING otherwise.
     @param claim_id The claim.
     @param head The claim's header.
     @return uint8 The status code.
@@ -1024,7 +1098,8 @@ def _status(claim_id: uint256, head: uint256) -> uint8:
         return FAILED
     if state == _FINALISED:
         return FINALISED
-    if (self._ids[claim_id] >> _DISPUTES_SHIFT) & _U64 != 0:
+    # Disputed: by `dispute`, or by a row dispute still open.
+    if self._ids[claim_id] >> _DISPUTES_SHIFT != 0:
         return DISPUTED
     if self._counts[claim_id] & _U128 != 0:
         return AUDITED

@@ -7,8 +7,8 @@ compiles to a program of one instruction per recipe step, in step order, so the 
 instruction stands for is its position (the index fate records name). Columns are named
 by their position in the row at that step; literals, fill defaults and outlier fences are
 DAG-CBOR items encoded as ``datasoil-rows-v1`` encodes values. The program's hash
-(keccak-256) goes into the cleaning proof and into the claim
-(``CleaningProofs.submit_claim(..., judge)``); ``contracts/modules/judge.vy`` runs it.
+(keccak-256) goes into the cleaning proof and is committed for the claim
+(``RowDisputes.commit_judge``); ``contracts/modules/judge.vy`` runs it.
 
 Layout (all integers unsigned, big-endian)::
 
