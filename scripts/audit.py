@@ -1,7 +1,8 @@
-"""`ape run audit open|reveal|respond|watch|finalize|status|key`: structural audits of
-cleaning claims.
+"""`ape run audit open|reveal|respond|watch|finalize|status|key|dispute-row|answer`:
+structural audits of cleaning claims, and disputes of single rows judged on chain.
 
-Thin over :mod:`datasoil.flows.audit`: parse, call, print.
+Thin over :mod:`datasoil.flows.audit` and :mod:`datasoil.flows.row_disputes`: parse, call,
+print.
 """
 
 from __future__ import annotations
@@ -77,6 +78,25 @@ def data_options(func):
     for option in reversed(_data_options):
         func = option(func)
     return func
+
+
+def _row_disputes():
+    """The deployment's RowDisputes and RowJudge, or None for a deployment without them."""
+    from datasoil import chain
+
+    c = chain.contracts(project)
+    if c.row_disputes is None or c.row_judge is None:
+        return None
+    return c.row_disputes, c.row_judge
+
+
+def _program(data_dir: Path) -> bytes | None:
+    """The judge program the cleaning's proof.json records (None: its rows are not judged)."""
+    from datasoil.engine.clean import load_proof
+    from datasoil.flows import row_disputes
+
+    found = row_disputes.judge_program_of(load_proof(data_dir / "proof.json"))
+    return None if found is None else found[0]
 
 
 @click.group()
@@ -155,13 +175,22 @@ def respond(cli_ctx, account, claim_id, number, data_dir, input_path, key_file, 
 def watch(
     cli_ctx, account, claim_id, data_dir, input_path, key_file, input_key_file, interval, once
 ):
-    """Answer CLAIM_ID's audits as they are revealed, until the claim is settled."""
+    """Answer CLAIM_ID's audits as they are revealed, and its row disputes as they are
+    opened, until the claim is settled."""
     from datasoil.flows import audit
 
     proofs, registry, _ = _contracts()
+    from datasoil.flows import row_disputes
+
     data = _data(proofs, registry, claim_id, data_dir, input_path, key_file, input_key_file)
+    rows = _row_disputes()
+    program = _program(data_dir)
     while True:
         audit.answer_open_audits(proofs, registry, claim_id, data, account, cli_ctx.logger.info)
+        if rows is not None and program is not None:
+            row_disputes.answer_open_row_disputes(
+                *rows, claim_id, data, program, account, cli_ctx.logger.info
+            )
         status = audit.read_claim(proofs, claim_id).status
         if once or status in (audit.Status.FINALISED, audit.Status.FAILED):
             cli_ctx.logger.info(f"claim {claim_id}: {status.name.lower()}")
@@ -211,3 +240,67 @@ def key(cli_ctx, dataset_id):
     if not dataset.private:
         raise click.UsageError(f"dataset {dataset_id} is public: its rows need no key")
     click.echo("0x" + access.load_content_key(dataset.content_cid).key.hex())
+
+
+@cli.command(name="dispute-row", cls=ChainCommand)
+@ape_cli_context()
+@account_option()
+@click.argument("claim_id", type=int)
+@click.argument("index", type=click.IntRange(min=0))
+@click.option(
+    "--earlier",
+    type=click.IntRange(min=0),
+    default=None,
+    help="An earlier input row the row repeats (for a row kept by a dedupe step).",
+)
+@friendly
+def dispute_row(cli_ctx, account, claim_id, index, earlier):
+    """Dispute input row INDEX of CLAIM_ID (takes a bond): the chain judges it with the
+    claim's judge program once answered, and upholds the dispute if nobody answers."""
+    from datasoil import chain
+    from datasoil.flows import row_disputes
+
+    rows = _row_disputes()
+    if rows is None:
+        raise click.UsageError("this deployment has no RowDisputes contract: run `ape run deploy`")
+    token = chain.contracts(project).token
+    number = row_disputes.dispute_row(rows[0], token, claim_id, index, earlier, account)
+    deadline = int(rows[0].row_dispute(claim_id, number).deadline)
+    cli_ctx.logger.success(
+        f"disputed row {index} of claim {claim_id} (dispute {number}); an answer is due by "
+        f"block {deadline}, and none by then upholds the dispute"
+    )
+
+
+@cli.command(cls=ChainCommand)
+@ape_cli_context()
+@account_option()
+@click.argument("claim_id", type=int)
+@click.option(
+    "--dispute", "number", type=int, default=None, help="One dispute (default: all open)."
+)
+@data_options
+@friendly
+def answer(cli_ctx, account, claim_id, number, data_dir, input_path, key_file, input_key_file):
+    """Answer CLAIM_ID's open row disputes with openings built from the claim's data
+    (checked first with a free call of the judge)."""
+    from datasoil.flows import row_disputes
+
+    rows = _row_disputes()
+    program = _program(data_dir)
+    if rows is None or program is None:
+        raise click.UsageError(
+            "nothing to answer: the deployment has no RowDisputes contract or the cleaning's "
+            "proof records no judge program"
+        )
+    proofs, registry, _ = _contracts()
+    data = _data(proofs, registry, claim_id, data_dir, input_path, key_file, input_key_file)
+    if number is not None:
+        row_disputes.answer_row(*rows, claim_id, number, data, program, account)
+        cli_ctx.logger.success(f"answered row dispute {number} of claim {claim_id}")
+        return
+    done = row_disputes.answer_open_row_disputes(
+        *rows, claim_id, data, program, account, cli_ctx.logger.info
+    )
+    if not done:
+        cli_ctx.logger.info(f"claim {claim_id}: no open row dispute")

@@ -72,11 +72,19 @@ def cli(cli_ctx, account, dataset_id, recipe_path, private, name, work, no_claim
         "private": child.private,
     }
     if not no_claim:
-        claim_id = claims.submit_claim(
-            contracts.require("proofs"), contracts.require("token"), child, sender=account
+        from datasoil.flows import row_disputes
+
+        proofs, token = contracts.require("proofs"), contracts.require("token")
+        claim_id = row_disputes.submit_judged_claim(
+            proofs, contracts.row_disputes, token, child, sender=account
         )
         summary["claim_id"] = claim_id
         cli_ctx.logger.success(f"submitted cleaning claim #{claim_id} (bond posted)")
+        judge = result.proof.get("judge") or {}
+        if judge.get("hash") and contracts.row_disputes is not None:
+            cli_ctx.logger.info(f"committed judge program {judge['hash']}: rows can be judged")
+        elif judge.get("reason"):
+            cli_ctx.logger.info(f"rows are not judged on chain: {judge['reason']}")
     if pin_remote:
         registered = registry.get(child.child_id)
         cids = [registered.content_cid, registered.metadata_cid, child.recipe_cid, child.proof_cid]

@@ -124,6 +124,8 @@ class Contracts:
     market: ContractInstance | None = None
     models: ContractInstance | None = None
     consent: ContractInstance | None = None
+    row_judge: ContractInstance | None = None
+    row_disputes: ContractInstance | None = None
 
     def require(self, name: str) -> ContractInstance:
         """The instance of contract attribute ``name`` (``"market"``); DeploymentError when
@@ -151,6 +153,8 @@ _NAMES = {
     "market": "AccessMarket",
     "models": "ModelRegistry",
     "consent": "Consent",
+    "row_judge": "RowJudge",
+    "row_disputes": "RowDisputes",
 }
 
 
@@ -315,6 +319,11 @@ def deploy_all(
     if market is not None and token is not None:
         market.set_token_allowed(token, True, sender=deployer)
     if proofs is not None:
+        # Rows of judgeable claims disputed and judged on chain (docs/proofs.md).
+        row_judge = deploy("RowJudge")
+        row_disputes = deploy("RowDisputes", proofs, row_judge) if row_judge else None
+        if row_disputes is not None:
+            proofs.enable_row_disputes(row_disputes, sender=deployer)
         consent = deploy("Consent", registry, proofs)
         if consent is not None and market is not None:
             # Withdrawal requests pause the market's (and models') sales: docs/consent.md.

@@ -388,9 +388,9 @@ def verify_claim(
             if got != want and what == "output root" and keyed and content_key:
                 _check_opens(child, store, content_key, Path(tmp) / "child.enc")
             if got != want:
-                return verdict(
-                    False, f"{what}: re-executed 0x{got.hex()}, claimed 0x{want.hex()}", full=True
-                )
+                detail = f"{what}: re-executed 0x{got.hex()}, claimed 0x{want.hex()}"
+                hint = _dispute_hint(claim_id, proof, fate_bytes, rerun, child, store, Path(tmp))
+                return verdict(False, detail + hint, full=True)
             checked["roots"].append(what)
         if rerun.rows_out != child.row_count:
             return verdict(
@@ -408,6 +408,37 @@ def verify_claim(
             )
         scope = "every root (keyed output root of the private child)" if keyed else "every root"
         return verdict(True, f"re-executed {rerun.rows_in} rows: {scope} reproduced", full=True)
+
+
+def _dispute_hint(
+    claim_id: int,
+    proof: dict[str, Any],
+    fate_bytes: bytes,
+    rerun: clean.CleanResult,
+    child: Any,
+    store: Any,
+    tmp: Path,
+) -> str:
+    """For a claim whose proof records a judge program and whose rows are public, the
+    dispute of a row the chain would uphold (datasoil.flows.row_disputes.winning_dispute),
+    as the rest of a verdict's detail; empty otherwise."""
+    from datasoil.flows import row_disputes
+
+    if not (proof.get("judge") or {}).get("hash") or child.private:
+        return ""
+    honest_fates = rerun.fate_path.read_bytes()
+    claimed_rows: list[bytes] = []
+    honest_rows: list[bytes] = []
+    if honest_fates == fate_bytes:  # the fates agree: look at the output rows
+        schema = rows.Schema.from_json(rerun.proof["schema_out"])
+        path, _ = materialize(child, store, tmp / "claimed-child")
+        for source, found in ((path, claimed_rows), (rerun.data_path, honest_rows)):
+            for batch in rows.read_batches(source, schema):
+                found.extend(rows.encode_rows(batch, schema))
+    winning = row_disputes.winning_dispute(fate_bytes, honest_fates, claimed_rows, honest_rows)
+    if winning is None:
+        return ""
+    return f"; the chain judges it: `{row_disputes.dispute_command(claim_id, *winning)}` wins"
 
 
 def _verify_sample(

@@ -24,11 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from datasoil.engine.clean import clean
 from datasoil.flows import audit
 from datasoil.formats import rows
 from datasoil.formats.fate import FateRecord, decode_fates
-from datasoil.formats.recipe import Recipe, load_recipe
+from datasoil.formats.recipe import Plan, Recipe, load_recipe
 
 CSV = (
     "name,email,age\n"
@@ -108,3 +110,12 @@ def altered_cleaning(patch: Callable[[], Any], csv: str = CSV) -> Judged:
     with patch():
         wrong = judged_cleaning(csv)
     return Judged(wrong.data, honest.program, honest.program_hash, wrong.fates, wrong.recipe)
+
+
+@contextmanager
+def doing_nothing(cls: type) -> Iterator[None]:
+    """An engine whose ``cls`` steps do nothing (their plan is empty): a wrong engine for
+    :func:`altered_cleaning`."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cls, "plan", lambda self, types, statistics: Plan())
+        yield

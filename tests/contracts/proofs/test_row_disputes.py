@@ -6,15 +6,13 @@ external function with its positive case and one negative case per check.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import boa
 import pytest
 
 from datasoil.formats.fate import FateRecord
-from datasoil.formats.recipe import Dedupe, Filter, Plan
+from datasoil.formats.recipe import Dedupe, Filter
 from datasoil.protocol import row_disputes as rd
 from tests.contracts._boa import block_number, deploy, event, mine, mine_to
 
@@ -26,6 +24,7 @@ from .judged import (
     NULL_ROW,
     Judged,
     altered_cleaning,
+    doing_nothing,
     judged_cleaning,
 )
 
@@ -55,24 +54,16 @@ def honest() -> Judged:
     return judged_cleaning()
 
 
-@contextmanager
-def _doing_nothing(cls: type) -> Iterator[None]:
-    """An engine whose ``cls`` steps do nothing (their plan is empty)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cls, "plan", lambda self, types, statistics: Plan())
-        yield
-
-
 @pytest.fixture(scope="module")
 def wrong_filter() -> Judged:
     """A filter that keeps every row: row 1 (17) is claimed kept."""
-    return altered_cleaning(lambda: _doing_nothing(Filter))
+    return altered_cleaning(lambda: doing_nothing(Filter))
 
 
 @pytest.fixture(scope="module")
 def wrong_dedupe() -> Judged:
     """A dedupe that keeps duplicates: row 3 (ann@x.org again) is claimed kept."""
-    return altered_cleaning(lambda: _doing_nothing(Dedupe))
+    return altered_cleaning(lambda: doing_nothing(Dedupe))
 
 
 @pytest.fixture
@@ -598,7 +589,7 @@ def test_one_wrong_row_in_many__is_slashed_with_nobody_attesting(
     lines = ["name,email,age"] + [f"p{i},p{i}@x.org,{20 + i % 50}" for i in range(200)]
     lines[137] = "minor,minor@x.org,17"
     csv = "\n".join(lines) + "\n"
-    wrong = altered_cleaning(lambda: _doing_nothing(Filter), csv)
+    wrong = altered_cleaning(lambda: doing_nothing(Filter), csv)
     honest_200 = judged_cleaning(csv)
     differing = [
         i for i, (a, b) in enumerate(zip(honest_200.fates, wrong.fates, strict=True)) if a != b
