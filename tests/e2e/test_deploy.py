@@ -25,6 +25,8 @@ def test_deploy_all__local_records_every_contract(project, deployer, owner, home
         "AccessMarket",
         "ModelRegistry",
         "Consent",
+        "RowJudge",
+        "RowDisputes",
     }
     assert record.params["challenge_blocks"] == chain.LOCAL_PARAMS["challenge_blocks"]
     found = chain.contracts(project)
