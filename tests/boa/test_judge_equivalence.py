@@ -19,10 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +50,7 @@ from datasoil.formats.recipe import (
 )
 from datasoil.protocol import row_disputes as rd
 from tests.boa.conftest import load
+from tests.contracts.proofs.judged import encoded_rows, scratch
 
 DEEP = os.environ.get("HYPOTHESIS_PROFILE") == "deep"
 SETTINGS = settings(
@@ -282,26 +279,10 @@ class Cleaned:
     outputs: list[bytes]
 
 
-@contextmanager
-def _workdir() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="judge-eq-"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _encoded(path: Path, schema: rows.Schema) -> list[bytes]:
-    out: list[bytes] = []
-    for batch in rows.read_batches(path, schema):
-        out.extend(rows.encode_rows(batch, schema))
-    return out
-
-
 def run_engine(schema: rows.Schema, table: list[list[Any]], recipe: Recipe) -> Cleaned:
     """Clean the table with the engine; its judge program, encoded input rows, fate
     records and encoded output rows. Raises CastFailed as the engine does."""
-    with _workdir() as work:
+    with scratch() as work:
         data = work / "in.parquet"
         _write(schema, table, data)
         result = clean(data, recipe, work / "out")
@@ -312,9 +293,9 @@ def run_engine(schema: rows.Schema, table: list[list[Any]], recipe: Recipe) -> C
         schema_out = rows.Schema.from_json(result.proof["schema_out"])
         return Cleaned(
             bytes.fromhex(judge["program"][2:]),
-            _encoded(data, schema_in),
+            encoded_rows(data, schema_in),
             list(decode_fates(result.fate_path.read_bytes())),
-            _encoded(result.data_path, schema_out),
+            encoded_rows(result.data_path, schema_out),
         )
 
 
@@ -368,7 +349,7 @@ def test_judge__agrees_with_the_engine_on_every_row(row_judge, data):
         found = re.search(r"step (\d+) \(cast\).*input row (\d+)", str(exc))
         assert found is not None
         step, row = int(found.group(1)), int(found.group(2))
-        with _workdir() as work:
+        with scratch() as work:
             program, inputs = _program_and_inputs(schema, table, recipe, work)
         kept = [FateRecord(k, True, k, k, None, None) for k in range(len(inputs))]
         outcome = judge(row_judge, program, inputs, kept, row, None)
@@ -395,7 +376,7 @@ def _program_and_inputs(schema, table, recipe, work: Path) -> tuple[bytes, list[
     _write(schema, table, data)
     assume(not any(s.statistics_fields for s in recipe.steps))
     program = jp.compile_judge(recipe, schema, [{}] * len(recipe.steps)).program
-    return program, _encoded(data, schema)
+    return program, encoded_rows(data, schema)
 
 
 # ---------------------------------------------------------------------------------------
@@ -451,7 +432,7 @@ def _same_key_honestly(schema, table, recipe: Recipe):
             names = [c.name for c in schema.columns]
             return all(table[i][names.index(k)] == table[j][names.index(k)] for k in keys)
         prefix = Recipe(before)
-        with _workdir() as work:
+        with scratch() as work:
             data = work / "in.parquet"
             _write(schema, table, data)
             result = clean(data, prefix, work / "out")

@@ -14,6 +14,7 @@ from datasoil.flows import row_disputes as flow
 from datasoil.formats.recipe import Filter
 from datasoil.protocol.row_disputes import DisputeState
 from tests import proofs_ape as fx
+from tests import row_disputes_ape as rx
 from tests.contracts.proofs.claims import BOND, cid
 from tests.contracts.proofs.judged import (
     FILTERED_ROW,
@@ -27,18 +28,8 @@ from tests.contracts.proofs.judged import (
 attestations_address = fx.attestations_address
 proofs = fx.proofs
 register_pair = fx.register_pair
-
-
-@pytest.fixture
-def row_judge(project, deployer):
-    return deployer.deploy(project.RowJudge)
-
-
-@pytest.fixture
-def row_disputes(project, deployer, proofs, row_judge):
-    disputes = deployer.deploy(project.RowDisputes, proofs, row_judge)
-    proofs.enable_row_disputes(disputes, sender=deployer)
-    return disputes
+row_judge = rx.row_judge
+row_disputes = rx.row_disputes
 
 
 def _proof(judged) -> dict:

@@ -18,6 +18,7 @@ import pytest
 
 from datasoil.protocol import row_disputes as rd
 from tests import proofs_ape as fx
+from tests import row_disputes_ape as rx
 from tests.contracts.proofs.claims import BOND, cid
 from tests.contracts.proofs.judged import judged_cleaning
 
@@ -25,6 +26,8 @@ from tests.contracts.proofs.judged import judged_cleaning
 attestations_address = fx.attestations_address
 proofs = fx.proofs
 register_pair = fx.register_pair
+row_judge = rx.row_judge
+row_disputes = rx.row_disputes
 
 COLUMNS = [
     "id", "name", "email", "age", "city", "country", "score", "member",
@@ -60,18 +63,6 @@ def _csv() -> str:
 @pytest.fixture(scope="module")
 def judged():
     return judged_cleaning(_csv(), RECIPE)
-
-
-@pytest.fixture
-def row_judge(project, deployer):
-    return deployer.deploy(project.RowJudge)
-
-
-@pytest.fixture
-def row_disputes(project, deployer, proofs, row_judge):
-    disputes = deployer.deploy(project.RowDisputes, proofs, row_judge)
-    proofs.enable_row_disputes(disputes, sender=deployer)
-    return disputes
 
 
 def _estimate(contract, sender, *args) -> SimpleNamespace:

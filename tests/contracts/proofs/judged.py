@@ -66,7 +66,8 @@ class Judged:
 
 
 @contextmanager
-def _scratch() -> Iterator[Path]:
+def scratch() -> Iterator[Path]:
+    """A scratch directory, removed afterwards."""
     path = Path(tempfile.mkdtemp(prefix="judged-"))
     try:
         yield path
@@ -74,7 +75,8 @@ def _scratch() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _encoded(path: Path, schema: rows.Schema) -> list[bytes]:
+def encoded_rows(path: Path, schema: rows.Schema) -> list[bytes]:
+    """The datasoil-rows-v1 encodings of a data file's rows under ``schema``."""
     out: list[bytes] = []
     for batch in rows.read_batches(path, schema):
         out.extend(rows.encode_rows(batch, schema))
@@ -84,7 +86,7 @@ def _encoded(path: Path, schema: rows.Schema) -> list[bytes]:
 def judged_cleaning(csv: str = CSV, recipe_text: str = RECIPE) -> Judged:
     """The engine's cleaning of ``csv`` by the recipe."""
     recipe = load_recipe(recipe_text)
-    with _scratch() as work:
+    with scratch() as work:
         source = work / "in.csv"
         source.write_text(csv, encoding="utf-8")
         result = clean(source, recipe, work / "out")
@@ -94,7 +96,7 @@ def judged_cleaning(csv: str = CSV, recipe_text: str = RECIPE) -> Judged:
         schema_out = rows.Schema.from_json(result.proof["schema_out"])
         fates = result.fate_path.read_bytes()
         data = audit.ClaimData.from_rows(
-            _encoded(source, schema_in), _encoded(result.data_path, schema_out), fates
+            encoded_rows(source, schema_in), encoded_rows(result.data_path, schema_out), fates
         )
     program = bytes.fromhex(judge["program"][2:])
     return Judged(
@@ -119,3 +121,18 @@ def doing_nothing(cls: type) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(cls, "plan", lambda self, types, statistics: Plan())
         yield
+
+
+def forged(
+    honest: Judged, *, outputs: list[bytes] | None = None, fates: bytes | None = None
+) -> Judged:
+    """The honest cleaning with its output rows or fate file replaced (roots recomputed),
+    claimed with the honest program."""
+    data = honest.data
+    assert data.input_rows is not None and data.output_rows is not None
+    replaced = audit.ClaimData.from_rows(
+        data.input_rows,
+        data.output_rows if outputs is None else outputs,
+        data.fates if fates is None else fates,
+    )
+    return Judged(replaced, honest.program, honest.program_hash, honest.fates, honest.recipe)

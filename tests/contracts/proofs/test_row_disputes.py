@@ -25,6 +25,7 @@ from .judged import (
     Judged,
     altered_cleaning,
     doing_nothing,
+    forged,
     judged_cleaning,
 )
 
@@ -427,16 +428,10 @@ def test_answer_row__a_changed_output_row_upholds(
 ):
     outputs = list(honest.data.output_rows)
     outputs[1] = outputs[1].replace(b"dee", b"DEE")  # row 4's output, one value changed
-    forged = Judged(
-        type(honest.data).from_rows(honest.data.input_rows, outputs, honest.data.fates),
-        honest.program,
-        honest.program_hash,
-        honest.fates,
-        honest.recipe,
-    )
-    claim = submit_judged(forged)
+    wrong = forged(honest, outputs=outputs)
+    claim = submit_judged(wrong)
     number = disputed(claim, 4)
-    _send(row_disputes, claim, number, _answer(forged, 4), cleaner)
+    _send(row_disputes, claim, number, _answer(wrong, 4), cleaner)
     judged = event(row_disputes, "RowJudged")
     assert (judged.upheld, judged.outcome) == (True, rd.Outcome.KEPT)
     assert proofs.status(claim.claim_id) == 4
@@ -448,16 +443,10 @@ def test_answer_row__a_fate_record_breaking_the_rules_upholds(
     fates = bytearray(honest.data.fates)
     record = FateRecord(1, True, 5, 1, None, None)  # kept, but not at output kept_before
     fates[34:68] = record.encode()
-    forged = Judged(
-        type(honest.data).from_rows(honest.data.input_rows, honest.data.output_rows, bytes(fates)),
-        honest.program,
-        honest.program_hash,
-        honest.fates,
-        honest.recipe,
-    )
-    claim = submit_judged(forged)
+    wrong = forged(honest, fates=bytes(fates))
+    claim = submit_judged(wrong)
     number = disputed(claim, 1)
-    _send(row_disputes, claim, number, _answer(forged, 1), cleaner)
+    _send(row_disputes, claim, number, _answer(wrong, 1), cleaner)
     judged = event(row_disputes, "RowJudged")
     assert (judged.upheld, judged.outcome) == (True, rd.Outcome.NONE)
     assert proofs.status(claim.claim_id) == 4
