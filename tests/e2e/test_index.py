@@ -354,6 +354,30 @@ def test_gateway_api__serves_the_index_through_the_proxy(world, other):
         server.shutdown()
 
 
+def test_gateway_rpc__passes_the_nodes_rate_limit_on(world, chain, tmp_path):
+    """A node's HTTP 429 reaches the page as 429 (it can wait and retry), not as 502."""
+    import httpx
+
+    from datasoil.app import gateway as gw
+
+    limited = LimitsProxy(chain.provider.uri, rate_every=2)
+    app = gw.Gateway(world["w3"], LocalStore(tmp_path / "ipfs"), node=limited.url)
+    server = gw.serve(app, 0)
+    call = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
+    try:
+        first = httpx.post(f"{server.url}/rpc", json=call, timeout=30)
+        second = httpx.post(f"{server.url}/rpc", json=call, timeout=30)
+        assert first.status_code == 200 and first.json()["result"] == hex(chain.chain_id)
+        assert second.status_code == 429, second.text
+        assert "rate-limiting" in second.text and "\n" not in second.text.strip()
+        limited.down = True
+        down = httpx.post(f"{server.url}/rpc", json=call, timeout=30)
+        assert down.status_code == 502 and "HTTP 503" in down.text
+    finally:
+        server.shutdown()
+        limited.close()
+
+
 def _run(cli, args):
     """The command's own output: without ape's log lines, which reach it when an earlier
     test in the same process left ape's logger at INFO (seen in full runs)."""

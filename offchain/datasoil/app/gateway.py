@@ -207,7 +207,8 @@ class Gateway:
 
         Raises:
             GatewayError: 400 for a body that is not JSON-RPC, 403 for a method outside
-                :data:`READ_METHODS`, 502 when the node cannot be reached.
+                :data:`READ_METHODS`, 429 (with the node's ``Retry-After``) when the node
+                rate-limits, 502 when it cannot be reached or answers another error.
         """
         if self.node is None:
             raise GatewayError(404, "this gateway was started without a node to forward to")
@@ -228,6 +229,18 @@ class Gateway:
         try:
             with urllib.request.urlopen(forward, timeout=30) as answer:
                 return bytes(answer.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code == 429:  # the node's rate limit is the caller's to wait out
+                after = exc.headers.get("Retry-After")
+                wait = f" (Retry-After: {after} s)" if after else ""
+                raise _WithHeaders(
+                    429,
+                    f"expected the node at {self.node} to answer, it is rate-limiting{wait}",
+                    {"Retry-After": after} if after else {},
+                ) from exc
+            raise GatewayError(
+                502, f"expected the node at {self.node} to answer, it answered HTTP {exc.code}"
+            ) from exc
         except (OSError, urllib.error.URLError) as exc:
             raise GatewayError(
                 502, f"expected the node at {self.node} to answer, it did not ({exc})"

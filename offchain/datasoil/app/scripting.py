@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import click
 from ape.cli import ConnectedProviderCommand
 
+from datasoil.chain.events import retry_rate_limits
 from datasoil.errors import DatasoilError
 
 __all__ = ["ChainCommand", "friendly", "network_error"]
@@ -74,6 +75,7 @@ class ChainCommand(ConnectedProviderCommand):
 
         if self.callback is None:
             return None
+        retry_rate_limits()
         with contextlib.ExitStack() as stack:
             provider = None
             try:

@@ -14,6 +14,12 @@ default 2,000) and
   ``Retry-After`` honoured) and on a node that does not answer, with exponential
   backoff, then gives up with one sentence (:class:`~datasoil.errors.ChainError`).
 
+Everything else an ``ape`` or web3 session sends goes through web3's HTTP provider,
+which retries a request that failed in transport or with an HTTP error status (429
+included) five times with exponential backoff, for the methods on its allowlist;
+:func:`retry_rate_limits` adds what that list lacks and a session sends (the
+connection handshake's ``web3_clientVersion`` first of all).
+
 Pages come back in block order (:meth:`LogReader.pages`), so a caller can commit each
 page and resume after a failure from the last one it kept. The transport is any
 ``call(method, params)``; :func:`rpc_of` makes one from a web3 provider.
@@ -35,6 +41,7 @@ __all__ = [
     "RpcCall",
     "RpcFault",
     "RpcUnreachable",
+    "retry_rate_limits",
     "rpc_of",
 ]
 
@@ -83,6 +90,36 @@ _SIZE_WORDS = (
     "response size",
     "results",
 )
+
+
+#: Methods an ape session sends that web3's retry allowlist lacks (web3 7.16): the
+#: handshake's ``web3_clientVersion`` (ape reads a failed one as "No (supported) node
+#: found"), fee history, and the tracing reads ape makes for a failed transaction.
+EXTRA_RETRIED = (
+    "web3_clientVersion",
+    "eth_feeHistory",
+    "eth_blobBaseFee",
+    "eth_getBlockReceipts",
+    "debug_traceTransaction",
+    "debug_traceCall",
+    "trace_transaction",
+    "ots_getApiLevel",
+)
+
+
+def retry_rate_limits() -> None:
+    """Let web3's HTTP provider retry :data:`EXTRA_RETRIED` as it retries reads and sends.
+
+    web3 retries a method on failure only when the method is on
+    ``web3.providers.rpc.utils.REQUEST_RETRY_ALLOWLIST``, the list every
+    ``ExceptionRetryConfiguration`` defaults to; ape builds its ``HTTPProvider`` itself,
+    so that shared list is the one place to add to. Idempotent.
+    """
+    from web3.providers.rpc import utils
+
+    for method in EXTRA_RETRIED:
+        if method not in utils.REQUEST_RETRY_ALLOWLIST:
+            utils.REQUEST_RETRY_ALLOWLIST.append(method)
 
 
 def rpc_of(w3: Any) -> RpcCall:

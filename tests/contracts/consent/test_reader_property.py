@@ -113,6 +113,12 @@ def test_reader__contract_reaches_the_python_verdict(consent, publish, owner, ot
         with boa.reverts(str(exc)):
             consent.request_withdrawal(dataset.dataset_id, 0, proof, sender=other)
         return
+    if kind == protocol.COMMITMENT_SUBJECT and protocol.commitment(secret) != subject.to_bytes(
+        32, "big"
+    ):  # a well-formed commitment of some other secret ("other kind" draws one)
+        with boa.reverts("consent: secret does not open the row's commitment"):
+            consent.request_withdrawal(dataset.dataset_id, 0, proof, sender=other)
+        return
     sender = protocol.subject_text(subject, kind) if kind == protocol.ADDRESS_SUBJECT else other
     consent.request_withdrawal(dataset.dataset_id, 0, proof, sender=sender)
     assert event(consent, "WithdrawalRequested").subject == subject.to_bytes(32, "big")
