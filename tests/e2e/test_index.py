@@ -347,6 +347,15 @@ def test_gateway_api__serves_the_index_through_the_proxy(world, other):
             },
         ).json()
         assert [e["args"]["dataset_id"] for e in events] == [str(c)]
+        pages = [
+            httpx.get(f"{server.url}/api/datasets", params={"limit": 2, "offset": o}).json()
+            for o in (0, 2, 4)
+        ]
+        assert [[d["id"] for d in page] for page in pages] == [[a, b], [c], []]
+        for bad in ({"limit": 0}, {"limit": 1001}, {"offset": -1}, {"limit": "x"}):
+            refused = httpx.get(f"{server.url}/api/datasets", params=bad)
+            assert refused.status_code == 400, bad
+            assert "expected" in refused.text and "\n" not in refused.text.strip()
         missing = httpx.get(f"{server.url}/api/datasets/99")
         assert missing.status_code == 404 and "\n" not in missing.text.strip()
         assert httpx.get(f"{server.url}/api/nothing").status_code == 404

@@ -43,10 +43,20 @@ from datasoil.chain.events import LogReader, rpc_of
 from datasoil.errors import ChainError, NotFound
 from datasoil.formats.cid import CidTuple
 
-__all__ = ["REORG_WINDOW", "SCHEMA", "EventIndex", "abi_of", "abis_of_project", "decode_log"]
+__all__ = [
+    "PAGE_MAX",
+    "REORG_WINDOW",
+    "SCHEMA",
+    "EventIndex",
+    "abi_of",
+    "abis_of_project",
+    "decode_log",
+]
 
 #: Block hashes kept below the head; a reorg deeper than this rebuilds the index.
 REORG_WINDOW = 256
+#: The most items one ``/api`` list answer holds (:meth:`EventIndex.answer`).
+PAGE_MAX = 1000
 #: Bumped when the tables change; an index of another schema is rebuilt.
 SCHEMA = 1
 
@@ -385,10 +395,23 @@ class EventIndex:
         ``purchases[?dataset=&buyer=&seller=&awaiting=1]``;
         ``events?contract=&name=[&<argument>=<value>...]``.
 
+        A list answers at most ``limit`` items (default and most :data:`PAGE_MAX`) from
+        ``offset`` (default 0), in the list's own order; a full page means there may be
+        more at ``offset + limit``.
+
         Raises:
             NotFound: no such route or dataset.
-            ValueError: a malformed id or argument.
+            ValueError: a malformed id, argument, ``limit`` or ``offset``.
         """
+        limit = _page_number(query.get("limit"), "limit", PAGE_MAX, 1)
+        offset = _page_number(query.get("offset"), "offset", 0, 0)
+        query = {k: v for k, v in query.items() if k not in ("limit", "offset")}
+        found = self._answer(route, query)
+        if isinstance(found, list):
+            return found[offset : offset + limit]
+        return found
+
+    def _answer(self, route: str, query: Mapping[str, str]) -> Any:
         parts = [p for p in route.strip("/").split("/") if p]
         if parts == ["status"]:
             return {"start_block": self.start_block, "synced": self.synced}
@@ -652,3 +675,26 @@ def _ancestors(everything: Mapping[int, Mapping[str, Any]], dataset_id: int) -> 
             seen.append(current)
             queue.extend(everything[current]["parents"])
     return seen
+
+
+def _page_number(text: str | None, name: str, default: int, least: int) -> int:
+    """``limit``/``offset`` of a list query.
+
+    >>> _page_number("5", "limit", 1000, 1), _page_number(None, "offset", 0, 0)
+    (5, 0)
+    >>> _page_number("0", "limit", 1000, 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: expected limit to be an integer from 1 to 1000, found '0'
+    """
+    if text is None or text == "":
+        return default
+    most = PAGE_MAX if name == "limit" else 2**62
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not least <= value <= most:
+        span = f"from {least} to {most}" if name == "limit" else f"of at least {least}"
+        raise ValueError(f"expected {name} to be an integer {span}, found {text!r}")
+    return value
