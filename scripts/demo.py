@@ -37,6 +37,7 @@ def cli(cli_ctx, data, recipe, work, no_keeper):
         contracts = chain.contracts(project)
         contracts.require("models")  # a record from before ModelRegistry: deploy afresh
         contracts.require("consent")  # or from before Consent
+        contracts.require("row_disputes")  # or from before RowDisputes
     except Exception as exc:  # no deployment, reset chain or stale code: deploy afresh
         log(f"deploying ({exc})")
         chain.deploy_all(project, deployer, mint_to=test[:8], log=log)
@@ -104,6 +105,16 @@ def cli(cli_ctx, data, recipe, work, no_keeper):
         subjects=[attester, auditor, buyer],
         relayer=deployer,
         trainer=buyer,
+        log=log,
+    )
+    demo.stage_row_dispute(
+        state,
+        registry=registry,
+        store=store,
+        contracts=contracts,
+        owner=owner,
+        cleaner=test[7],
+        verifier=auditor,
         log=log,
     )
     path = demo.write_summary(state)

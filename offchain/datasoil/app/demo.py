@@ -22,7 +22,15 @@ from datasoil.formats import merkle, rows
 from datasoil.formats.recipe import load_recipe
 from datasoil.store.base import Store
 
-__all__ = ["DemoState", "make_version", "publish_or_reuse", "stage_consent", "stage_publish"]
+__all__ = [
+    "DemoState",
+    "make_version",
+    "publish_or_reuse",
+    "stage_consent",
+    "stage_publish",
+    "stage_row_dispute",
+    "write_signups",
+]
 
 Log = Callable[[str], None]
 
@@ -753,3 +761,209 @@ def stage_consent(
         f"paused: {owner_s.consent.paused(new)}; model #{model_id} flagged: {flags()}"
     )
     log("  the row left the data sold from now on; the model was not unlearnt (docs/consent.md)")
+
+
+JUDGED_RECIPE = """\
+version: 1
+steps:
+  - {kind: trim, columns: [name, email]}
+  - {kind: normalise, columns: [email], unicode: null, case: ascii_lower}
+  - {kind: drop_nulls, columns: [email]}
+  - {kind: dedupe, columns: [email]}
+  - {kind: cast, columns: {age: int64}, on_error: "null"}
+  - {kind: filter, expr: "age >= 16"}
+"""
+"""Stage 22's recipe: six steps the chain can judge (docs/cleaning.md)."""
+
+SIGNUPS = 10_000
+"""Stage 22's input rows."""
+
+
+def write_signups(path: Path, count: int = SIGNUPS) -> Path:
+    """A deterministic sign-up list for stage 22: padded names (ASCII and U+2003 spaces),
+    mixed-case emails, some missing, some repeated in another case, ages with minors and
+    unreadable values."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["name", "email", "age"])
+        for i in range(count):
+            name = (
+                f"  Member {i} "
+                if i % 7 == 0
+                else f"Member {i}\u2003"
+                if i % 11 == 0
+                else f"Member {i}"
+            )
+            email = "" if i % 97 == 0 else f"Member.{i - 1 if i % 113 == 0 else i}@Example.ORG"
+            age = "n/a" if i % 50 == 0 else str(12 + (i * 37) % 70)
+            w.writerow([name, email, age])
+    tmp.replace(path)
+    return path
+
+
+def _tamper_one_row(result: Any, output_index: int, column: str) -> str:
+    """Rewrite one output row of a cleaning in place: ``column`` upper-cased, as an engine
+    that skipped the step on that row would leave it; return the new value."""
+    import polars as pl
+
+    frame = pl.read_parquet(result.data_path)
+    values = frame[column].to_list()
+    values[output_index] = str(values[output_index]).upper()
+    frame = frame.with_columns(pl.Series(column, values, dtype=frame[column].dtype))
+    frame.write_parquet(result.data_path)
+    return str(values[output_index])
+
+
+def _claim_of(proofs: Any, child_id: int, claimant: Any, from_block: int) -> int | None:
+    """The latest claim ``claimant`` made on ``child_id``, if any (a rerun reuses it)."""
+    from datasoil.chain import event_logs
+
+    found = [
+        int(e.claim_id)
+        for e in event_logs(proofs.ClaimSubmitted, from_block)
+        if int(e.child_id) == child_id and str(e.claimant) == str(claimant.address)
+    ]
+    return found[-1] if found else None
+
+
+def stage_row_dispute(
+    state: DemoState,
+    *,
+    registry: Registry,
+    store: Store,
+    contracts: Any,
+    owner: Any,
+    cleaner: Any,
+    verifier: Any,
+    log: Log,
+) -> None:
+    """A dishonest cleaner claims a cleaning of 10,000 rows with one output row wrong; a
+    verifier's re-execution names the row, its dispute is judged on chain by RowJudge, the
+    claim fails and its bond goes to the verifier; no attestation is involved."""
+    import re
+
+    from datasoil.errors import ProofError
+    from datasoil.flows import audit, claims, publish
+    from datasoil.flows import row_disputes as flow
+    from datasoil.flows.attest import Attestations, reproduction_metric_set
+    from datasoil.formats.fate import decode_fates
+    from datasoil.protocol.row_disputes import DisputeState, Outcome
+
+    proofs, token = contracts.require("proofs"), contracts.require("token")
+    judges, disputes = contracts.require("row_judge"), contracts.require("row_disputes")
+    start = contracts.deployment.block
+    work = state.work / "row-dispute"
+    work.mkdir(parents=True, exist_ok=True)
+    recipe = work / "recipe.yaml"
+    recipe.write_text(JUDGED_RECIPE, encoding="utf-8")
+
+    log(f"22. a dishonest cleaner claims a cleaning of {SIGNUPS:,} rows with one row wrong")
+    signups = write_signups(work / "signups.csv")
+    raw = publish_or_reuse(
+        signups, registry=registry, store=store, sender=owner, log=log, name="signups"
+    )
+    state.ids["signups"] = raw
+    input_path = signups
+    result = clean.clean(input_path, load_recipe(recipe), work / "clean")
+    fates = list(decode_fates(result.fate_path.read_bytes()))
+    k = result.rows_out // 2
+    i = next(f.input_index for f in fates if f.output_index == k)
+    wrong = _tamper_one_row(result, k, "email")
+    schema_out = rows.Schema.from_json(result.proof["schema_out"])
+    prepared = publish.prepare(
+        result.data_path,
+        store=store,
+        schema=schema_out,
+        name="signups-clean",
+        creator=str(cleaner.address),
+        derived_from=[registry.get(raw).content_cid],
+    )
+    result.proof["output_root"] = "0x" + prepared.row_root.hex()
+    result.proof_path.write_bytes(clean.proof_bytes(result.proof))
+    child_id = publish.find_duplicate(registry, prepared) or publish.register(
+        prepared, registry, sender=cleaner, parents=[raw]
+    )
+    state.ids["signups_wrong"] = child_id
+    log(
+        f"  {result.rows_in:,} rows in, {result.rows_out:,} out; output row {k} (input row "
+        f"{i}) published with email {wrong!r}, the other {result.rows_out - 1:,} as cleaned"
+    )
+    claim_id = _claim_of(proofs, child_id, cleaner, start)
+    if claim_id is None:
+        parsed = load_recipe(recipe)
+        child = claims.CleanedChild(
+            raw,
+            child_id,
+            result,
+            parsed,
+            str(store.add_bytes(parsed.canonical_bytes(), pin=True)),
+            claims.pin_bundle(store, result),
+            False,
+            input_path=input_path,
+        )
+        claim_id = flow.submit_judged_claim(proofs, disputes, token, child, sender=cleaner)
+    state.ids["wrong_claim"] = claim_id
+    program = flow.judge_program_of(result.proof)
+    assert program is not None, "the stage's recipe compiles to a judge program"
+    log(
+        f"  claim #{claim_id} (bond {int(proofs.bond()) / 10**18:.0f} SOIL) commits judge "
+        f"program 0x{bytes(disputes.judge_program(claim_id)).hex()[:16]}… "
+        f"({len(program[0])} bytes: the recipe's six steps)"
+    )
+
+    log("23. a verifier re-executes it, finds the row and disputes it (a bond of its own)")
+    verdict = claims.verify_claim(
+        claim_id, proofs=proofs, registry=registry, store=store, from_block=start
+    )
+    log(f"  {'reproduced' if verdict.reproduced else 'NOT reproduced'}: {verdict.detail}")
+    named = re.search(r"dispute-row (\d+) (\d+)(?: --earlier (\d+))?`", verdict.detail)
+    if verdict.reproduced or named is None:
+        raise AssertionError(f"expected the verifier to name a row to dispute: {verdict.detail}")
+    index = int(named.group(2))
+    earlier = None if named.group(3) is None else int(named.group(3))
+    if int(disputes.row_dispute_count(claim_id)) == 0:
+        flow.dispute_row(disputes, token, claim_id, index, earlier, verifier)
+    number = 0
+    view = disputes.row_dispute(claim_id, number)
+    log(f"  row dispute {number} of claim #{claim_id}: input row {index}, answer due by block "
+        f"{int(view.deadline)}")  # fmt: skip
+
+    log("24. the cleaner's watcher asks RowJudge (a free call) and sends no answer")
+    data = audit.load_claim_data(result.out_dir, input_path)
+    try:
+        flow.answer_open_row_disputes(disputes, judges, claim_id, data, program[0], cleaner, log)
+    except ProofError as exc:
+        log(f"  {exc}")
+
+    log("25. the verifier sends the openings itself: the chain judges the row now")
+    if int(disputes.row_dispute(claim_id, number).state) == DisputeState.OPEN:
+        mine = flow.public_claim_data(proofs, registry, store, claim_id, work / "verifier", start)
+        receipt = flow.answer_row(
+            disputes, judges, claim_id, number, mine, program[0], verifier, only_if_rejected=False
+        )
+        (judged,) = receipt.decode_logs(disputes.RowJudged)
+        outcome = Outcome(int(judged.outcome)).name.lower()
+        log(
+            f"  RowJudge ran the six steps on input row {index}: {outcome}, as a row that "
+            f"differs from the claim's output row {k}; dispute "
+            f"{'upheld' if judged.upheld else 'rejected'} ({receipt.gas_used:,} gas)"
+        )
+    status = int(proofs.status(claim_id))
+    won = int(proofs.credits(verifier))
+    log(
+        f"  claim #{claim_id} is {'failed' if status == 4 else f'in state {status}'}: its bond "
+        f"is credited to the verifier ({won / 10**18:.0f} SOIL), with its own dispute bond "
+        f"back ({int(disputes.credits(verifier)) / 10**18:.0f} SOIL)"
+    )
+    for contract in (proofs, disputes):
+        if int(contract.credits(verifier)):
+            contract.withdraw(sender=verifier)
+    client = Attestations(contracts.require("attestations"), contracts.registry, start)
+    metrics = {reproduction_metric_set(claim_id, partial=p) for p in (False, True)}
+    attested = [e for e in client.events(child_id) if bytes(e.metric_set) in metrics]
+    log(
+        f"  reproduction attestations of claim #{claim_id}: {len(attested)} — the chain "
+        "judged the row from the claim's own commitments"
+    )

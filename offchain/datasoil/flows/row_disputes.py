@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from itertools import zip_longest
+from pathlib import Path
 from typing import Any
 
 from datasoil.chain import tx
 from datasoil.errors import ChainError, ProofError
-from datasoil.formats.fate import FATE_NONE, FATE_STEP_NONE, FateRecord, decode_fates
+from datasoil.formats import merkle
+from datasoil.formats.fate import FATE_NONE, FATE_STEP_NONE, FateRecord, decode_fates, fate_root
 from datasoil.protocol.audits import ClaimData
 from datasoil.protocol.row_disputes import (
     NO_ROW,
@@ -36,6 +38,7 @@ __all__ = [
     "dispute_command",
     "dispute_row",
     "judge_program_of",
+    "public_claim_data",
     "submit_judged_claim",
     "winning_dispute",
 ]
@@ -127,12 +130,19 @@ def answer_row(
     data: ClaimData,
     program: bytes,
     sender: Any,
+    *,
+    only_if_rejected: bool = True,
 ) -> Any:
     """Answer a row dispute with openings built from the claim's data, after a free call of
     RowJudge shows the chain would agree with the claim.
 
-    Raises ProofError when it would not (the claim is wrong about the row: an answer would
-    only settle the dispute against it sooner) and ChainError when the chain refuses.
+    With ``only_if_rejected=False`` the answer is sent whatever the chain will rule: what
+    a disputer does to have a wrong row judged now rather than when its deadline passes
+    (the openings are the claim's own, so the verdict is the same whoever sends them).
+
+    Raises ProofError when the chain would uphold the dispute and ``only_if_rejected``
+    (the claim is wrong about the row: an answer would only settle the dispute against it
+    sooner), and ChainError when the chain refuses.
     """
     view = row_disputes.row_dispute(claim_id, number)
     if int(view.state) != DisputeState.OPEN:
@@ -143,7 +153,7 @@ def answer_row(
     fate = FateRecord.decode(answer.opening.fate)
     j = fate.dup_of if fate.dup_of is not None else named
     outcome = _judge(row_judge, answer, fate, j)
-    if not verdict(outcome, fate, answer.output.row):
+    if only_if_rejected and not verdict(outcome, fate, answer.output.row):
         raise ProofError(
             f"row {index} of claim {claim_id}: the chain would uphold the dispute (judged "
             f"{outcome.outcome.name.lower()} at step {outcome.step}), so no answer was sent"
@@ -174,6 +184,53 @@ def answer_open_row_disputes(
         log(f"answered row dispute {number} of claim {claim_id} (row {int(view.index)})")
         answered.append(number)
     return answered
+
+
+def public_claim_data(
+    proofs: Any, registry: Any, store: Any, claim_id: int, work: Path, from_block: int = 0
+) -> ClaimData:
+    """A public claim's :class:`ClaimData` as anyone can rebuild it (a disputer answering
+    its own dispute): the parent's and the child's rows fetched verified from ``store``,
+    the fate file from the claim bundle, every root checked against the chain's.
+
+    ``registry`` is a :class:`datasoil.chain.registry.Registry`. Raises ProofError when a
+    side is private or a root differs, and what fetching raises.
+    """
+    from datasoil.engine.clean import load_proof
+    from datasoil.flows.claims import claim_documents
+    from datasoil.flows.loader import materialize
+    from datasoil.formats import rows
+    from datasoil.formats.cid import cid_to_tuple
+
+    docs = claim_documents(proofs, claim_id, from_block)
+    parent, child = registry.get(docs["parent_id"]), registry.get(docs["child_id"])
+    if parent.private or child.private:
+        raise ProofError(f"claim {claim_id}: expected public rows, found a private side")
+    bundle = Path(work) / "bundle"
+    store.get(cid_to_tuple(docs["proof_cid"]).to_cid(), bundle)
+    proof = load_proof(bundle / "proof.json")
+    fates = (bundle / "fate.bin").read_bytes()
+    encoded: list[list[bytes]] = []
+    for dataset, side, schema_key in (
+        (parent, "parent", "schema_in"),
+        (child, "child", "schema_out"),
+    ):
+        path, _ = materialize(dataset, store, Path(work) / side)
+        schema = rows.Schema.from_json(proof[schema_key])
+        encoded.append(
+            [r for b in rows.read_batches(path, schema) for r in rows.encode_rows(b, schema)]
+        )
+    data = ClaimData.from_rows(encoded[0], encoded[1], fates)
+    for what, got, want in (
+        ("input root", merkle.root(data.input_leaves), docs["parent_root"]),
+        ("output root", merkle.root(data.output_leaves), docs["child_root"]),
+        ("fate root", fate_root(fates), docs["fate_root"]),
+    ):
+        if got != want:
+            raise ProofError(
+                f"claim {claim_id}'s {what}: expected 0x{want.hex()}, found 0x{got.hex()}"
+            )
+    return data
 
 
 def dispute_command(claim_id: int, index: int, earlier: int | None = None) -> str:
