@@ -11,6 +11,7 @@ from ape import project
 from ape.cli import account_option, ape_cli_context
 
 from datasoil.app.pin_remote import pin_or_exit
+from datasoil.app.progress import progress_options, shown
 from datasoil.app.scripting import ChainCommand, friendly
 
 
@@ -31,8 +32,21 @@ from datasoil.app.scripting import ChainCommand, friendly
     help="Also pin the child's data, metadata, recipe and proof on the Pinning Service API "
     "configured as NAME (DATASOIL_PINNING_SERVICES; token from DATASOIL_PINNING_TOKEN_<NAME>).",
 )
+@progress_options
 @friendly
-def cli(cli_ctx, account, dataset_id, recipe_path, private, name, work, no_claim, pin_remote):
+def cli(
+    cli_ctx,
+    account,
+    dataset_id,
+    recipe_path,
+    private,
+    name,
+    work,
+    no_claim,
+    pin_remote,
+    progress,
+    quiet,
+):
     """Clean DATASET_ID with the recipe, publish the result as its child, and claim it.
 
     With ``--pin-remote NAME`` the child's CIDs are then pinned on that Pinning Service API
@@ -47,16 +61,17 @@ def cli(cli_ctx, account, dataset_id, recipe_path, private, name, work, no_claim
     contracts = chain.contracts(project)
     registry = Registry(contracts.registry, contracts.deployment.block)
     work = work or Path(".datasoil") / "clean" / f"dataset-{dataset_id}"
-    child = claims.clean_and_publish(
-        dataset_id,
-        recipe_path,
-        registry=registry,
-        store=open_store(),
-        sender=account,
-        work=work,
-        private=private,
-        name=name,
-    )
+    with shown(progress, quiet):
+        child = claims.clean_and_publish(
+            dataset_id,
+            recipe_path,
+            registry=registry,
+            store=open_store(),
+            sender=account,
+            work=work,
+            private=private,
+            name=name,
+        )
     result = child.result
     cli_ctx.logger.info(f"{result.rows_in} rows in, {result.rows_out} rows out")
     for step in result.proof.get("steps", []):

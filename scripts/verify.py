@@ -11,6 +11,7 @@ import click
 from ape import project
 from ape.cli import account_option, ape_cli_context
 
+from datasoil.app.progress import progress_options, shown
 from datasoil.app.scripting import ChainCommand, friendly
 
 
@@ -32,8 +33,9 @@ from datasoil.app.scripting import ChainCommand, friendly
     help="Hex content key of a private child (default: the local key store, if it has it).",
 )
 @click.option("--attest", "do_attest", is_flag=True, help="Record the verdict on chain.")
+@progress_options
 @friendly
-def cli(cli_ctx, account, claim_id, sample, seed, key_file, do_attest):
+def cli(cli_ctx, account, claim_id, sample, seed, key_file, do_attest, progress, quiet):
     """Re-execute CLAIM_ID; exit 0 only if it reproduced.
 
     A full re-execution of a public child, or of a private child with its content key,
@@ -52,16 +54,17 @@ def cli(cli_ctx, account, claim_id, sample, seed, key_file, do_attest):
     content_key = claims.child_content_key(
         contracts.require("proofs"), registry, claim_id, key_file, contracts.deployment.block
     )
-    verdict = claims.verify_claim(
-        claim_id,
-        proofs=contracts.require("proofs"),
-        registry=registry,
-        store=store,
-        sample=sample,
-        seed=seed,
-        from_block=contracts.deployment.block,
-        content_key=content_key,
-    )
+    with shown(progress, quiet):
+        verdict = claims.verify_claim(
+            claim_id,
+            proofs=contracts.require("proofs"),
+            registry=registry,
+            store=store,
+            sample=sample,
+            seed=seed,
+            from_block=contracts.deployment.block,
+            content_key=content_key,
+        )
     click.echo(json.dumps(verdict.report, indent=2))
     if do_attest:
         client = Attestations(

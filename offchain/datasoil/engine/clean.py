@@ -37,6 +37,7 @@ import pyarrow.compute as _pc
 import pyarrow.parquet as _pq
 from polars.io.plugins import register_io_source
 
+from datasoil.engine import progress
 from datasoil.errors import DatasoilError, ProofError, RecipeError
 from datasoil.formats import judge, merkle, rows
 from datasoil.formats.fate import (
@@ -319,11 +320,14 @@ def _run(
         measured: dict[str, Any] = {}
         if step.statistics_fields:
             lf = scratch.fresh(lf)
+            progress.begin(f"step {index} ({step.kind})", None)
             _check_strict(lf, recipe)
             measured = step.statistics(lf.filter(_alive), types)
         plan = step.plan(types, measured)
         if plan.duplicates:
-            lf = _apply_dedupe(index, plan.duplicates, scratch.fresh(lf), types)
+            lf = scratch.fresh(lf)
+            progress.begin(f"step {index} ({step.kind})", None)
+            lf = _apply_dedupe(index, plan.duplicates, lf, types)
         lf = _apply(index, plan, lf)
         types = dict(after[index])
         step_stats.append({"kind": step.kind, **measured})
@@ -487,6 +491,7 @@ class _Input:
         try:
             for batch in rows.read_batches(self.path, self.schema, BATCH_ROWS):
                 self._jobs.submit(self._commit, batch)
+                progress.advance(batch.num_rows)
                 n = self.rows
                 numbers = pa.array(np.arange(n, n + batch.num_rows, dtype=np.uint64))
                 self.rows += batch.num_rows
@@ -548,6 +553,7 @@ def _write_outputs(
     schema_out: rows.Schema,
     out: Path,
     key: bytes | None,
+    total: int | None = None,
 ) -> tuple[bytes, int, bytes, int, list[int], int]:
     """Write data.parquet and fate.bin from the final frame in one streaming pass,
     committing the output rows and the fate records as they go; return
@@ -558,7 +564,8 @@ def _write_outputs(
     left to the caller's scratch directory). The output rows are the final frame's alive
     rows cast to the declared output schema, exactly what reading data.parquet back under
     ``schema_out`` gives (tests check it). Row groups are the alive rows of each
-    :data:`BATCH_ROWS` input rows, as before."""
+    :data:`BATCH_ROWS` input rows, as before. ``total`` (the input rows, if known) is for
+    the progress bar."""
     target = schema_out.to_arrow()
     out_commit = _Committer()
     fate_commit = _Committer()
@@ -584,6 +591,7 @@ def _write_outputs(
         pq.ParquetWriter(out / "data.parquet", target, compression="zstd") as writer,
         contextlib.closing(jobs),
     ):
+        progress.begin("writing data.parquet and fate.bin", total)
         for batch in _input_batches(final, [ROW, DROP, DUP, ERR, *users]):
             failed = batch.filter(pl.col(ERR).is_not_null())
             if failed.height:
@@ -601,6 +609,7 @@ def _write_outputs(
             counts = np.bincount(drop, minlength=256)
             drops = [a + int(b) for a, b in zip(drops, counts, strict=True)]
             rows_in += len(row)
+            progress.advance(len(row))
             alive = drop == FATE_STEP_NONE
             if alive.any():
                 values = batch.select(users)
@@ -655,10 +664,12 @@ def clean(
         result_dir.mkdir()
         source = _Input(input, schema_in, key)
         scratch = _Scratch(scratch_dir)
+        total = rows.dataset_rows(input)
+        progress.begin(f"reading and hashing {input.name}", total)
         try:
             lf, step_stats, users = _run(source.frame(), recipe, columns, scratch)
             output_root, rows_out, froot, rows_in, drops, longest_out = _write_outputs(
-                lf, recipe, users, schema_out, result_dir, output_key or key
+                lf, recipe, users, schema_out, result_dir, output_key or key, total
             )
             input_root, longest_in = source.root(), source.longest
         except Exception:
@@ -836,6 +847,7 @@ def verify(
             if claimed[field] != redo.proof[field]:
                 raise ProofError(_difference(field, claimed[field], redo.proof[field]))
         schema_out = rows.Schema.from_json(redo.proof["schema_out"])
+        progress.begin(f"comparing {output.name}", redo.rows_out)
         _compare_rows(output, redo.data_path, schema_out)
         if fate is not None:
             _compare_fates(Path(fate), redo.fate_path)
@@ -851,14 +863,16 @@ def _difference(field: str, claimed: Any, found: Any) -> str:
     return f"{field}: the proof claims {claimed!r}, re-execution gives {found!r}"
 
 
-def _encoded_rows(path: Path, schema: rows.Schema) -> Iterator[bytes]:
+def _encoded_rows(path: Path, schema: rows.Schema, counted: bool = False) -> Iterator[bytes]:
     for batch in rows.read_batches(path, schema, BATCH_ROWS):
         yield from rows.encode_rows(batch, schema)
+        if counted:
+            progress.advance(batch.num_rows)
 
 
 def _compare_rows(given: Path, expected: Path, schema: rows.Schema) -> None:
     sentinel = object()
-    a_iter, b_iter = _encoded_rows(given, schema), _encoded_rows(expected, schema)
+    a_iter, b_iter = _encoded_rows(given, schema, counted=True), _encoded_rows(expected, schema)
     index = 0
     while True:
         a = next(a_iter, sentinel)

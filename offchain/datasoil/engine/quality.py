@@ -27,6 +27,7 @@ from typing import Any
 import polars as pl
 from eth_utils.crypto import keccak
 
+from datasoil.engine import progress
 from datasoil.errors import NotFound, SchemaError
 
 __all__ = [
@@ -399,15 +400,21 @@ def compute_report(
     key_cols = tuple(key or ())
     _check_columns(dtypes, label, key_cols, schema)
     scan = _Scan(path, lf, dtypes)
+    progress.begin(f"quality of {path.name}", 5 if label else 4, "passes")
     first = _pass_counts(scan, key_cols)
+    progress.advance(1)
     rows = int(first["__rows"])
     declared = _declare_types(dtypes, first, schema)
     numeric = [c for c in dtypes if declared[c] in ("integer", "float")]
     second = _pass_conformance(scan, declared, numeric)
+    progress.advance(1)
     quartiles = _pass_quartiles(scan, declared, numeric, second)
+    progress.advance(1)
     fourth = _pass_outliers(scan, declared, quartiles)
+    progress.advance(1)
     columns = _column_reports(dtypes, declared, rows, first, second, fourth, quartiles)
     label_report = _label_report(scan, label, rows) if label else None
+    progress.advance(1 if label else 0)
     report = QualityReport(
         format=fmt,
         rows=rows,

@@ -43,6 +43,7 @@ import pyarrow as pa
 import pyarrow.parquet as _pq
 
 from datasoil.engine import clean as engine
+from datasoil.engine import progress
 from datasoil.engine.clean import (
     BATCH_ROWS,
     DROP,
@@ -104,9 +105,16 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         ray.shutdown()
 
 
-def _gather(ray: Any, refs: Sequence[Any]) -> list[Any]:
-    """``ray.get`` that raises a task's own datasoil error (SchemaError, ...) as itself."""
+def _gather(ray: Any, refs: Sequence[Any], what: str = "") -> list[Any]:
+    """``ray.get`` that raises a task's own datasoil error (SchemaError, ...) as itself;
+    with ``what``, the tasks are counted as they finish (:mod:`datasoil.engine.progress`)."""
     try:
+        if what:
+            progress.begin(what, len(refs), "shards")
+            waiting = list(refs)
+            while waiting:
+                done, waiting = ray.wait(waiting, num_returns=1)
+                progress.advance(len(done))
         return list(ray.get(list(refs)))
     except ray.exceptions.RayTaskError as exc:
         if isinstance(exc.cause, DatasoilError):
@@ -170,7 +178,8 @@ def dataset_root(
     refs = [
         task.remote(str(path), schema.to_json(), key, a, n) for a, n in _shards(total, shard_rows)
     ]
-    return merkle.combine_shards(_gather(ray, refs), shard_rows, total), total
+    roots = _gather(ray, refs, f"hashing {path.name} in shards of {shard_rows:,} rows")
+    return merkle.combine_shards(roots, shard_rows, total), total
 
 
 # ---------------------------------------------------------------------------------------
@@ -369,7 +378,7 @@ class _Driver:
             task.remote(src, recipe_json, self.columns, self.pending, dest, s)
             for s, (src, dest) in enumerate(zip(sources, dests, strict=True))
         ]
-        results = _gather(self.ray, refs)
+        results = _gather(self.ray, refs, f"stage {self.stage}: steps in shards")
         for old in self.files:
             Path(old).unlink(missing_ok=True)
         self.files, self.pending = dests, []
@@ -468,6 +477,7 @@ def clean(
                 write.remote(f, users, schema_out.to_json(), output_key or key, b, fp, rp)
                 for f, b, fp, rp in zip(driver.files, before, fate_parts, row_parts, strict=True)
             ],
+            "fate records and output rows in shards",
         )
         with open(result_dir / "fate.bin", "wb") as fate_file:
             for part in fate_parts:

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from datasoil.app.commands.rows import sharded, with_ray_opts
+from datasoil.app.progress import progress_options, shown
 from datasoil.engine.clean import clean as run_clean
 from datasoil.engine.clean import load_proof, proof_bytes
 from datasoil.engine.clean import verify as run_verify
@@ -33,19 +34,27 @@ __all__ = ["clean", "verify"]
     help="Directory for data.parquet, fate.bin and proof.json (replaced atomically).",
 )
 @with_ray_opts
+@progress_options
 def clean(
-    path: Path, recipe_path: Path, out_dir: Path, ray_address: str | None, shard_rows: int | None
+    path: Path,
+    recipe_path: Path,
+    out_dir: Path,
+    ray_address: str | None,
+    shard_rows: int | None,
+    progress: bool | None,
+    quiet: bool,
 ) -> None:
     """Clean PATH with a recipe; write the data, fate file and proof; print the proof."""
     recipe = load_recipe(recipe_path)
-    if ray_address is None:
-        result = run_clean(path, recipe, out_dir)
-    else:
-        from datasoil.engine import shards
+    with shown(progress, quiet):
+        if ray_address is None:
+            result = run_clean(path, recipe, out_dir)
+        else:
+            from datasoil.engine import shards
 
-        address, size = sharded(ray_address, shard_rows)
-        with shards.ray_session(address) as ray:
-            result = shards.clean(path, recipe, out_dir, shard_rows=size, ray=ray)
+            address, size = sharded(ray_address, shard_rows)
+            with shards.ray_session(address) as ray:
+                result = shards.clean(path, recipe, out_dir, shard_rows=size, ray=ray)
     click.echo(proof_bytes(result.proof).decode("utf-8"))
     summary = ", ".join(
         f"{i}:{s['kind']} -{s['rows_dropped']}" for i, s in enumerate(result.proof["steps"])
@@ -84,19 +93,23 @@ def clean(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Fate file to check record by record (default: fate.bin next to the output, if any).",
 )
+@progress_options
 def verify(
     proof_path: Path,
     input_path: Path,
     output_path: Path,
     recipe_path: Path | None,
     fate_path: Path | None,
+    progress: bool | None,
+    quiet: bool,
 ) -> None:
     """Re-execute a cleaning proof; exit 0 only when everything reproduces."""
     if fate_path is None:
         sibling = output_path.parent / "fate.bin"
         fate_path = sibling if sibling.is_file() else None
     claimed = load_proof(proof_path)
-    result = run_verify(claimed, input_path, output_path, recipe=recipe_path, fate=fate_path)
+    with shown(progress, quiet):
+        result = run_verify(claimed, input_path, output_path, recipe=recipe_path, fate=fate_path)
     if claimed.get("engine") != result.proof["engine"]:
         click.echo(
             f"note: the proof was made with {claimed.get('engine')}, re-executed with "

@@ -10,11 +10,14 @@ written under a temporary name and renamed into place once every block checked o
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import click
 
+from datasoil.app.progress import CountingStore, progress_options, shown
+from datasoil.engine import progress as report
 from datasoil.store import open_store
-from datasoil.store.base import as_cid
+from datasoil.store.base import Store, as_cid
 from datasoil.store.gateway import open_gateways
 
 __all__ = ["fetch"]
@@ -46,17 +49,30 @@ __all__ = ["fetch"]
     "--car/--blocks", default=True, help="Ask for one CAR first (default) or blocks only."
 )
 @click.option("--pin", is_flag=True, help="Pin the fetched DAG in the local store.")
+@progress_options
 def fetch(
-    cid: str, out: Path, gateways: tuple[str, ...], store_path: Path | None, car: bool, pin: bool
+    cid: str,
+    out: Path,
+    gateways: tuple[str, ...],
+    store_path: Path | None,
+    car: bool,
+    pin: bool,
+    progress: bool | None,
+    quiet: bool,
 ) -> None:
     """Fetch CID from trustless gateways, verify every block, and write it to --out."""
     root = as_cid(cid)
     if out.exists() or out.is_symlink():
         raise click.UsageError(f"--out {out} already exists: choose a new path")
     cache = open_store(store_path)
-    with open_gateways(gateways, cache=cache, warn=_warn) as gw:
+    with (
+        shown(progress, quiet),
+        open_gateways(gateways, cache=cast(Store, CountingStore(cache)), warn=_warn) as gw,
+    ):
+        report.begin(f"fetching {root}", None, "bytes")
         in_car = gw.fetch_car(root) if car else 0
         one_by_one = gw.prefetch(root)
+        report.begin(f"writing {out.name}", None, "bytes")
         gw.get(root, out)
     if pin:
         cache.pin(root)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from datasoil.app.progress import progress_options, shown
 from datasoil.engine.quality import compute_report, render
 
 __all__ = ["quality"]
@@ -20,14 +21,23 @@ __all__ = ["quality"]
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the canonical JSON report instead of a summary."
 )
-def quality(path: Path, label: str | None, key: str | None, as_json: bool) -> None:
+@progress_options
+def quality(
+    path: Path,
+    label: str | None,
+    key: str | None,
+    as_json: bool,
+    progress: bool | None,
+    quiet: bool,
+) -> None:
     """Compute the quality report of the dataset file PATH (CSV, TSV, Parquet, JSONL)."""
     key_cols = [k.strip() for k in key.split(",") if k.strip()] if key else None
     if key is not None and not key_cols:
         raise click.BadParameter(
             "expected one or more column names, found none", param_hint="--key"
         )
-    report = compute_report(path, label=label, key=key_cols)
+    with shown(progress, quiet):
+        report = compute_report(path, label=label, key=key_cols)
     if as_json:
         click.echo(report.to_json_bytes().decode("utf-8"))
     else:

@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from datasoil.app.progress import progress_options, shown
+from datasoil.engine import progress as report
 from datasoil.errors import SchemaError
 from datasoil.formats import merkle, rows
 
@@ -86,6 +88,7 @@ def _key(key_hex: str | None) -> bytes | None:
 @_key_opt
 @click.option("--allow-empty", is_flag=True, help="Accept a dataset with no rows.")
 @with_ray_opts
+@progress_options
 def root(
     path: Path,
     schema_file: Path | None,
@@ -93,19 +96,22 @@ def root(
     allow_empty: bool,
     ray_address: str | None,
     shard_rows: int | None,
+    progress: bool | None,
+    quiet: bool,
 ) -> None:
     """Print the RFC 9162 row root of the dataset at PATH as JSON."""
     schema = _schema(path, schema_file)
-    if ray_address is None:
-        digest, count = rows.dataset_root(path, schema, _key(key_hex))
-    else:
-        from datasoil.engine import shards
+    with shown(progress, quiet):
+        if ray_address is None:
+            digest, count = _root(path, schema, _key(key_hex))
+        else:
+            from datasoil.engine import shards
 
-        address, size = sharded(ray_address, shard_rows)
-        with shards.ray_session(address) as ray:
-            digest, count = shards.dataset_root(
-                path, schema, _key(key_hex), shard_rows=size, ray=ray
-            )
+            address, size = sharded(ray_address, shard_rows)
+            with shards.ray_session(address) as ray:
+                digest, count = shards.dataset_root(
+                    path, schema, _key(key_hex), shard_rows=size, ray=ray
+                )
     if count == 0 and not allow_empty:
         raise SchemaError(f"{path}: expected at least one row, found none (use --allow-empty)")
     out = {
@@ -116,6 +122,16 @@ def root(
         "schema": schema.to_json(),
     }
     click.echo(json.dumps(out, indent=2))
+
+
+def _root(path: Path, schema: rows.Schema, key: bytes | None) -> tuple[bytes, int]:
+    """:func:`datasoil.formats.rows.dataset_root`, batch by batch, told as progress."""
+    report.begin(f"hashing {path.name}", rows.dataset_rows(path))
+    builder = merkle.RootBuilder()
+    for batch in rows.read_batches(path, schema, 65536):
+        builder.extend_digests(rows.batch_leaf_digests(batch, schema, key))
+        report.advance(batch.num_rows)
+    return builder.root(), builder.size
 
 
 @click.command("prove")
