@@ -27,9 +27,8 @@ __all__ = ["Bar", "CountingStore", "progress_options", "shown"]
 def progress_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Add ``--progress/--no-progress`` and ``--quiet``, passed on as ``progress: bool``."""
 
-    fn = click.option(
-        "--quiet", "quiet", is_flag=True, help="No progress bar (as --no-progress)."
-    )(fn)
+    quiet = click.option("--quiet", "quiet", is_flag=True, help="No bar (as --no-progress).")
+    fn = quiet(fn)
     return click.option(
         "--progress/--no-progress",
         "progress",
