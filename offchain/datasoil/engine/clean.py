@@ -218,31 +218,40 @@ def _key_hash(keys: Sequence[str], types: Mapping[str, str]) -> pl.Expr:
 
 
 def _apply_dedupe(
-    index: int, keys: Sequence[str], lf: pl.LazyFrame, types: Mapping[str, str]
+    index: int,
+    keys: Sequence[str],
+    lf: pl.LazyFrame,
+    types: Mapping[str, str],
+    checkpoint: Path,
 ) -> pl.LazyFrame:
     """Mark duplicates: alive rows whose key equals the key of an alive row with a lower
     row number; ``__ds_dup`` names the lowest such row.
 
-    ``lf`` must be a scan of a checkpoint. Memory is 16 bytes per alive row plus what the
-    rows with a shared key hash take, not the distinct keys themselves: (1) sort the 64-bit
-    key hashes of alive rows and keep those seen more than once; (2) group only the rows carrying
-    those hashes by their exact key (``nulls_equal``), taking the minimum row number;
-    (3) join the (row, first) pairs of the duplicates back by row number, in row order.
-    A row whose hash is unique has no equal key among the alive rows, so the result is
-    the plain ``group_by(key).min(row)`` over all alive rows."""
+    ``lf`` must be the scan of the uncompressed Arrow IPC ``checkpoint``, whose row ``i``
+    is input row ``i`` (rows are never removed). The checkpoint is read once, and memory
+    is 16 bytes per alive row plus what the rows with a shared key hash take, not the
+    distinct keys themselves: (1) one streaming pass takes the row number and the 64-bit
+    key hash of every alive row, and the hashes seen more than once are found by sorting;
+    (2) only the rows carrying those hashes are gathered from the memory-mapped checkpoint
+    by position and grouped by their exact key (``nulls_equal``), taking the minimum row
+    number; (3) the (row, first) pairs of the duplicates are joined back by row number, in
+    row order. A row whose hash is unique has no equal key among the alive rows, so the
+    result is the plain ``group_by(key).min(row)`` over all alive rows."""
     keys = list(keys)
-    alive = lf.filter(_alive)
-    hashes = alive.select(_key_hash(keys, types)).collect(engine="streaming").to_series()
-    ordered = np.sort(hashes.to_numpy())
-    del hashes
+    found = lf.filter(_alive).select(ROW, _key_hash(keys, types)).collect(engine="streaming")
+    ordered = np.sort(found[_HASH].to_numpy())
     shared = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
     del ordered
-    candidates = (
-        alive.select(ROW, *keys, _key_hash(keys, types))
-        .filter(pl.col(_HASH).is_in(pl.Series(_HASH, shared, pl.UInt64).implode()))
-        .drop(_HASH)
-        .collect(engine="streaming")
-    )
+    is_shared = pl.col(_HASH).is_in(pl.Series(_HASH, shared, pl.UInt64).implode())
+    picked = found.filter(is_shared)[ROW].to_numpy()
+    del found
+    with pa.memory_map(str(checkpoint)) as source:
+        mapped = pl.from_arrow(pa.ipc.open_file(source).read_all(), rechunk=False)
+        assert isinstance(mapped, pl.DataFrame)
+        candidates = mapped.select(pl.col(ROW, *keys).gather(picked))
+        del mapped
+    if not np.array_equal(candidates[ROW].to_numpy(), picked):
+        raise AssertionError("checkpoint rows are not in row order")  # never: see _Scratch
     return _mark_duplicates(index, lf, _duplicates(candidates, keys))
 
 
@@ -285,12 +294,16 @@ class _Scratch:
         self.n = 0
         self._last: pl.LazyFrame | None = None
 
+    @property
+    def path(self) -> Path:
+        """The last checkpoint's file."""
+        return self.root / f"stage-{self.n}.arrow"
+
     def checkpoint(self, lf: pl.LazyFrame) -> pl.LazyFrame:
         self.n += 1
-        path = self.root / f"stage-{self.n}.arrow"
-        lf.sink_ipc(path, compression="uncompressed", maintain_order=True)
+        lf.sink_ipc(self.path, compression="uncompressed", maintain_order=True)
         (self.root / f"stage-{self.n - 1}.arrow").unlink(missing_ok=True)
-        self._last = pl.scan_ipc(path)
+        self._last = pl.scan_ipc(self.path)
         return self._last
 
     def fresh(self, lf: pl.LazyFrame) -> pl.LazyFrame:
@@ -327,7 +340,7 @@ def _run(
         if plan.duplicates:
             lf = scratch.fresh(lf)
             progress.begin(f"step {index} ({step.kind})", None)
-            lf = _apply_dedupe(index, plan.duplicates, lf, types)
+            lf = _apply_dedupe(index, plan.duplicates, lf, types, scratch.path)
         lf = _apply(index, plan, lf)
         types = dict(after[index])
         step_stats.append({"kind": step.kind, **measured})
