@@ -715,12 +715,20 @@ class Session:
     @cached_property
     def index(self) -> EventIndex:
         """The event index of the deployment (:mod:`datasoil.chain.index`), read through
-        ape's connection; its queries answer what was synced (``sync()`` first)."""
-        from datasoil.chain import web3
-        from datasoil.chain.index import EventIndex, abi_of
+        ape's connection; its queries answer what was synced (``sync()`` first).
 
-        abis = {name: abi_of(c) for name, c in self._contracts.by_name().items()}
-        return EventIndex.open(web3(), abis)
+        The ABIs are the project's, by contract name, as the gateway's are (its build
+        manifest): an index file is emptied when another opener brings other ABIs, and
+        an instance's own ABI can be one ape cached for its address from an earlier
+        deployment there (seen after a chain revert: a registry's events merged into
+        another contract's), which made the keeper and the gateway empty each other's
+        index."""
+        from ape import project
+
+        from datasoil.chain import web3
+        from datasoil.chain.index import EventIndex, abis_of_project
+
+        return EventIndex.open(web3(), abis_of_project(project, list(self._contracts.by_name())))
 
     @cached_property
     def indexed_registry(self) -> Registry:
