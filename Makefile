@@ -15,7 +15,7 @@ NODE_URL := http://127.0.0.1:$(NODE_PORT)
 export VVM_BINARY_PATH := $(VENV)/vvm
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help install demo test test-deep node stop bench lint web web-build clean
+.PHONY: help install demo test test-deep node stop bench bench-outofcore bench-ray lint web web-build clean
 
 help:
 	@echo "make demo   - run the main job end to end on a local chain (installs what it needs)"
@@ -23,6 +23,7 @@ help:
 	@echo "make node   - start the persistent local chain ($(NODE_URL), state in .datasoil/)"
 	@echo "make stop   - stop the local chain and any background service the demo started"
 	@echo "make bench  - measure gas and throughput into bench/"
+	@echo "make bench-outofcore, bench-ray - the long runs of issue 16 (minutes each)"
 	@echo "make lint   - ruff, mypy --strict, ape compile"
 	@echo "make web    - build and serve the dApp on http://127.0.0.1:8600 (and run the keeper)"
 
@@ -109,6 +110,14 @@ web: node web-build
 
 bench: install $(VENV)/.bench-installed
 	@bash bench/run.sh
+
+# Minutes each, so not part of `make bench`: out of core (10 M, 30 M, 100 M rows; ~25 GB
+# of scratch disk) and Ray against one process (issue 16).
+bench-outofcore: install
+	$(PYTHON) bench/bench_outofcore.py
+
+bench-ray: install
+	$(PYTHON) bench/bench_ray.py
 
 lint: install
 	$(BIN)/ruff check .

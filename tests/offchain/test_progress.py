@@ -74,6 +74,15 @@ def test_clean__reports_every_input_and_written_row(data: Path, tmp_path: Path) 
     assert recorder.tasks[-1][3] == ROWS
 
 
+def test_clean__row_local_recipe_counts_the_rows_once(data: Path, tmp_path: Path) -> None:
+    """No whole-dataset step: the output writer pulls the input, and counts it alone."""
+    recorder = _Recorder()
+    (tmp_path / "trim.yaml").write_text("version: 1\nsteps:\n  - {kind: trim, columns: [email]}\n")
+    with progress.reporting(recorder):
+        clean(data / "d.parquet", load_recipe(tmp_path / "trim.yaml"), tmp_path / "o")
+    assert recorder.tasks == [("writing data.parquet and fate.bin", ROWS, "rows", ROWS)]
+
+
 def test_root__no_terminal_no_bar_and_forced_bar_on_stderr_only(data: Path) -> None:
     code, plain, err = _run("root", str(data / "d.parquet"))
     assert code == 0 and err == ""

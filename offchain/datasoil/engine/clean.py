@@ -271,13 +271,28 @@ def _duplicates(candidates: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
 
 def _mark_duplicates(index: int, lf: pl.LazyFrame, dups: pl.DataFrame) -> pl.LazyFrame:
     """Mark the alive rows of ``lf`` that ``dups`` (:func:`_duplicates`) names as dropped
-    by step ``index``, duplicates of their ``first``."""
-    joined = lf.join(dups.lazy(), on=ROW, how="left", maintain_order="left")
-    is_dup = _alive & pl.col(_FIRST).is_not_null()
-    return joined.with_columns(
-        pl.when(is_dup).then(pl.col(_FIRST)).otherwise(pl.col(DUP)).alias(DUP),
+    by step ``index``, duplicates of their ``first``.
+
+    Each batch's row numbers are looked up in the sorted (row, first) pairs rather than
+    joined: the lookup streams holding only the pairs, where a join that keeps the left
+    side's order holds the whole frame."""
+    numbers = dups[ROW].to_numpy()
+    firsts = dups[_FIRST].to_numpy()
+
+    def lookup(rows_: pl.Series) -> pl.Series:
+        mine = rows_.to_numpy()
+        if not len(numbers):
+            return pl.Series(ROW, [None] * len(mine), pl.UInt64)
+        at = np.minimum(np.searchsorted(numbers, mine), len(numbers) - 1)
+        found = pl.Series(ROW, firsts[at], pl.UInt64)
+        return found.set(pl.Series(numbers[at] != mine), None)
+
+    first = pl.col(ROW).map_batches(lookup, return_dtype=pl.UInt64, is_elementwise=True)
+    is_dup = _alive & first.is_not_null()
+    return lf.with_columns(
+        pl.when(is_dup).then(first).otherwise(pl.col(DUP)).alias(DUP),
         pl.when(is_dup).then(pl.lit(index, pl.UInt8)).otherwise(pl.col(DROP)).alias(DROP),
-    ).drop(_FIRST)
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -479,6 +494,8 @@ class _Input:
         self.longest = 0
         self.error: Exception | None = None
         self._done = False
+        self.counted = True  # tell progress the rows read (unless the output writer does)
+        self.total = rows.dataset_rows(path)
         self._jobs = _InOrder()
         self._arrow = pa.schema([pa.field(ROW, pa.uint64(), nullable=False), *schema.to_arrow()])
 
@@ -501,10 +518,13 @@ class _Input:
     ) -> Iterator[pl.DataFrame]:
         if self.rows or self._done:
             raise AssertionError("the engine read its input twice")  # never: see _run
+        if self.counted:
+            progress.begin(f"reading and hashing {self.path.name}", self.total)
         try:
             for batch in rows.read_batches(self.path, self.schema, BATCH_ROWS):
                 self._jobs.submit(self._commit, batch)
-                progress.advance(batch.num_rows)
+                if self.counted:
+                    progress.advance(batch.num_rows)
                 n = self.rows
                 numbers = pa.array(np.arange(n, n + batch.num_rows, dtype=np.uint64))
                 self.rows += batch.num_rows
@@ -677,12 +697,11 @@ def clean(
         result_dir.mkdir()
         source = _Input(input, schema_in, key)
         scratch = _Scratch(scratch_dir)
-        total = rows.dataset_rows(input)
-        progress.begin(f"reading and hashing {input.name}", total)
         try:
             lf, step_stats, users = _run(source.frame(), recipe, columns, scratch)
+            source.counted = False  # from here on the writer counts the rows
             output_root, rows_out, froot, rows_in, drops, longest_out = _write_outputs(
-                lf, recipe, users, schema_out, result_dir, output_key or key, total
+                lf, recipe, users, schema_out, result_dir, output_key or key, source.total
             )
             input_root, longest_in = source.root(), source.longest
         except Exception:
