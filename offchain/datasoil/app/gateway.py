@@ -11,7 +11,11 @@
   recompile and the next request sees it;
 * ``GET /api/...``: the event index (:mod:`datasoil.chain.index`, synced on each
   request) as JSON — datasets, lineage, attestations, claims, listings, purchases and
-  events — so the page needs no log scan (docs/networks.md);
+  events — so the page needs no log scan (docs/networks.md); and what the page asks that
+  also needs the store (:mod:`datasoil.app.webapi`): ``catalog`` (search, filters,
+  sorting and pages over names and descriptions from the Croissant documents),
+  ``datasets/<id>/graph``, ``models``, ``models/<id>``, ``models/<id>/rows/<d>/<i>`` (a
+  row-proof bundle the page verifies itself) and ``models/<id>/bom?format=``;
 * ``POST /rpc``: read-only JSON-RPC calls forwarded to ``--node`` (:data:`READ_METHODS`),
   so the page can browse before a wallet is connected and always reads the chain the
   deployment lives on; transactions and signatures go through the wallet only;
@@ -54,8 +58,16 @@ import click
 from aiohttp import web
 from multiformats import CID
 
+from datasoil.app.webapi import Answers, ChainFacts
 from datasoil.chain import deployments
-from datasoil.errors import CidMismatch, DatasoilError, DeploymentError, InvalidCid, NotFound
+from datasoil.errors import (
+    CidMismatch,
+    DatasoilError,
+    DeploymentError,
+    InvalidCid,
+    NotFound,
+    ProofError,
+)
 from datasoil.formats import unixfs
 from datasoil.store import car, open_store, trustless
 from datasoil.store.base import Store
@@ -112,15 +124,27 @@ class GatewayError(DatasoilError, ValueError):
         self.status = status
 
 
+#: Parsed build manifests by path, with the (mtime, size) they were read at: the file is
+#: megabytes of JSON, and every /api request needs its ABIs.
+_ABI_CACHE: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
+
+
 def _abis(build: Path) -> dict[str, Any]:
     try:
+        stat = build.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        cached = _ABI_CACHE.get(build)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
         manifest = json.loads(build.read_text())
     except FileNotFoundError:
         raise DeploymentError(
             f"expected ape's build manifest at {build}, found nothing: run `ape compile`"
         ) from None
     types = manifest.get("contractTypes", {})
-    return {name: ctype.get("abi", []) for name, ctype in types.items()}
+    found = {name: ctype.get("abi", []) for name, ctype in types.items()}
+    _ABI_CACHE[build] = (stamp, found)
+    return found
 
 
 def deployment_document(
@@ -173,6 +197,8 @@ class Gateway:
         self.dist = Path(dist).resolve()
         self.build = Path(build)
         self.deployments_dir = deployments_dir
+        #: The store-backed /api answers, with their document and row caches.
+        self.answers = Answers(store)
 
     def deployment(self) -> bytes:
         """The ``/deployment.json`` body (read afresh; raises what
@@ -180,23 +206,43 @@ class Gateway:
         doc = deployment_document(self.w3, build=self.build, directory=self.deployments_dir)
         return json.dumps(doc).encode()
 
-    def api(self, route: str, query: Mapping[str, str]) -> bytes:
-        """A read-only ``/api/<route>`` answer from the event index
-        (:meth:`datasoil.chain.index.EventIndex.answer`), synced to the head first.
+    def api(self, route: str, query: Mapping[str, str]) -> tuple[bytes, str]:
+        """A read-only ``/api/<route>`` answer and its media type: the event index's
+        (:meth:`datasoil.chain.index.EventIndex.answer`), or the page's catalogue, lineage
+        graph, models, row proofs and BOMs (:mod:`datasoil.app.webapi`), synced to the
+        head first.
 
         Raises:
-            GatewayError: 404 for an unknown route or dataset, 400 for a malformed query.
+            GatewayError: 404 for an unknown route, dataset or model, 400 for a malformed
+                query, 422 when a row proof cannot be built from what the store holds.
             DeploymentError: no deployment recorded for the node's chain.
             ChainError: the node could not be read.
         """
         from datasoil.chain.index import EventIndex
 
         index = EventIndex.open(self.w3, _abis(self.build), directory=self.deployments_dir)
+
+        def chain() -> ChainFacts:
+            record = deployments.load(self.w3, self.deployments_dir)
+            return ChainFacts(
+                record.chain_id,
+                record.contracts.get("ModelRegistry", ""),
+                lambda block: int(self.w3.eth.get_block(block)["timestamp"]),
+            )
+
         try:
             index.sync()
-            return json.dumps(index.answer(route, query)).encode()
+            found = self.answers.answer(index, route, query, chain)
+            if found is None:
+                return json.dumps(index.answer(route, query)).encode(), "application/json"
+            body, kind = found
+            if kind == "text":
+                return str(body).encode(), "application/json"
+            return json.dumps(body).encode(), "application/json"
         except NotFound as exc:
             raise GatewayError(404, str(exc)) from None
+        except ProofError as exc:
+            raise GatewayError(422, str(exc)) from None
         except ValueError as exc:
             raise GatewayError(400, f"expected a valid /api query, found ({exc})") from None
         finally:
@@ -595,10 +641,14 @@ def make_app(gateway: Gateway, log: Callable[[str], None] = lambda _m: None) -> 
         )
 
     async def api(request: web.Request) -> web.Response:
-        body = await asyncio.to_thread(gateway.api, request.match_info["route"], request.query)
-        return web.Response(
-            body=body, content_type="application/json", headers={"Cache-Control": "no-store"}
-        )
+        route = request.match_info["route"]
+        body, kind = await asyncio.to_thread(gateway.api, route, request.query)
+        headers = {"Cache-Control": "no-store"}
+        if route.rstrip("/").endswith("/bom"):
+            fmt = request.query.get("format") or "cyclonedx"
+            name = route.strip("/").replace("/", "-")
+            headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}.json"'
+        return web.Response(body=body, content_type=kind, headers=headers)
 
     async def static(request: web.Request) -> web.StreamResponse:
         file = gateway.static(request.match_info["tail"])
@@ -728,8 +778,12 @@ def cli(port: int, node: str, dist: Path, build: Path, quiet: bool) -> None:
     click.echo(f"datasoil web page on {url} (chain {document['chainId']}, node {node})")
     if not (dist / "index.html").is_file():
         click.echo(f"warning: no built page in {dist}: run `cd web && npm run build`")
+    stop = threading.Event()
     try:
-        threading.Event().wait()
+        # Woken twice a second: once Polars is imported (the row proofs import it), an
+        # untimed wait sleeps through SIGINT, and Ctrl-C would not stop the gateway.
+        while not stop.wait(0.5):
+            pass
     except KeyboardInterrupt:
         pass
     finally:

@@ -52,8 +52,16 @@ def test_serves_the_deployment_until_interrupted(deployed, tmp_path):
         with urllib.request.urlopen(url + "deployment.json", timeout=10) as answer:
             doc = json.loads(answer.read())
         assert {n: c["address"] for n, c in doc["contracts"].items()} == record.contracts
+        # The catalogue's quality scores import Polars, after which an untimed wait slept
+        # through SIGINT: Ctrl-C must still stop the gateway.
+        with urllib.request.urlopen(url + "api/catalog", timeout=30) as answer:
+            assert json.loads(answer.read())["total"] == 0
         served.send_signal(signal.SIGINT)
-        _, err = served.communicate(timeout=30)
+        try:
+            _, err = served.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            served.kill()
+            raise
     assert served.returncode == 0, err
     assert err == ""
 
