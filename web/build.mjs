@@ -9,7 +9,7 @@ await build({
   bundle: true,
   format: "esm",
   target: "es2022",
-  minify: false,
+  minify: true,
   sourcemap: true,
   outfile: "dist/app.js",
   logLevel: "info",

@@ -44,13 +44,6 @@ export interface IndexedEvent {
   args: Record<string, any>;
 }
 
-/** `/api/datasets/<id>`: the dataset with its children, version chain and ancestors. */
-export interface DatasetDetail {
-  children: bigint[];
-  versions: bigint[];
-  ancestors: bigint[];
-}
-
 export interface Purchase extends IndexedEvent {
   status: "pending" | "delivered" | "objected" | "revealed" | "refunded" | "settled";
   envelope: Hex | null;
@@ -106,7 +99,8 @@ export async function loadChain(base = ""): Promise<Chain> {
   };
 }
 
-interface DatasetJson {
+/** A dataset as the index answers it (`/api/datasets/<id>`, `/api/catalog` items). */
+export interface DatasetJson {
   id: number;
   owner: Address;
   registrant: Address;
@@ -120,10 +114,8 @@ interface DatasetJson {
   version_of: number;
 }
 
-/** Every registered dataset with its current owner, from the index (`/api/datasets`). */
-export async function datasets(chain: Chain): Promise<Dataset[]> {
-  const found = await chain.api<DatasetJson[]>("datasets");
-  return found.map((d) => ({
+export function toDataset(d: DatasetJson): Dataset {
+  return {
     id: BigInt(d.id),
     owner: d.owner,
     registrant: d.registrant,
@@ -135,29 +127,10 @@ export async function datasets(chain: Chain): Promise<Dataset[]> {
     license: d.license,
     parents: d.parents.map(BigInt),
     versionOf: BigInt(d.version_of),
-  }));
+  };
 }
 
-/** Children, versions and ancestors (breadth-first, the order royalties use) of one dataset. */
-export async function datasetDetail(chain: Chain, id: bigint): Promise<DatasetDetail> {
-  const d = await chain.api<{ children: number[]; versions: number[]; ancestors: number[] }>(
-    `datasets/${id}`,
-  );
-  return { children: d.children.map(BigInt), versions: d.versions.map(BigInt), ancestors: d.ancestors.map(BigInt) };
-}
-
-/** Layers of ancestors (1 = parents) or descendants (1 = children) by distance. */
-export function layers(all: Map<bigint, Dataset>, id: bigint, up: boolean): bigint[][] {
-  const next = (d: bigint) =>
-    up ? all.get(d)?.parents ?? [] : [...all.values()].filter((x) => x.parents.includes(d)).map((x) => x.id);
-  const out: bigint[][] = [];
-  const seen = new Set<bigint>([id]);
-  let frontier = [id];
-  while (frontier.length) {
-    const layer: bigint[] = [];
-    for (const d of frontier) for (const n of next(d)) if (!seen.has(n)) { seen.add(n); layer.push(n); }
-    if (layer.length) out.push(layer.sort((a, b) => (a < b ? -1 : 1)));
-    frontier = layer;
-  }
-  return out;
+/** One registered dataset with its current owner, from the index (`/api/datasets/<id>`). */
+export async function dataset(chain: Chain, id: bigint): Promise<Dataset> {
+  return toDataset(await chain.api<DatasetJson>(`datasets/${id}`));
 }

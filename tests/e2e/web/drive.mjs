@@ -1,13 +1,12 @@
-// Drives the page in Debian's chromium with an injected EIP-1193 provider that
-// forwards every request to anvil's JSON-RPC (anvil signs for its unlocked dev
-// accounts: eth_sendTransaction, personal_sign, eth_signTypedData_v4) and records the
-// methods it was asked. Last, once the test stopped the gateway, the page navigates
+// Drives the page in Debian's chromium with the test wallet of wallet.mjs as
+// window.ethereum, recording the methods it was asked. Last, once the test stopped the gateway, the page navigates
 // and shows the sentence it has for an event index that does not answer.
 // Usage: node drive.mjs <config.json>; prints one JSON line with what the page showed.
 import { chromium } from "playwright-core";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { installWallet } from "./wallet.mjs";
 
 const cfg = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const userDir = mkdtempSync(join(tmpdir(), "datasoil-chromium-"));
@@ -25,38 +24,8 @@ const log = [];
 page.on("console", (m) => log.push(`${m.type()}: ${m.text()}`));
 page.on("pageerror", (e) => log.push(`pageerror: ${e.message}`));
 
-let rpcId = 0;
 const walletMethods = new Set();
-await page.exposeFunction("__anvil", async (method, params) => {
-  walletMethods.add(method);
-  if (method === "eth_requestAccounts" || method === "eth_accounts") return [cfg.account];
-  const answer = await fetch(cfg.node, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: ++rpcId, method, params: params ?? [] }),
-  });
-  const body = await answer.json();
-  if (body.error) return { __error: body.error };
-  return body.result;
-});
-await page.addInitScript(() => {
-  const listeners = {};
-  window.ethereum = {
-    isDatasoilTest: true,
-    async request({ method, params }) {
-      const result = await window.__anvil(method, params);
-      if (result && result.__error) {
-        const err = new Error(result.__error.message);
-        err.code = result.__error.code;
-        err.data = result.__error.data;
-        throw err;
-      }
-      return result;
-    },
-    on(event, fn) { (listeners[event] ??= []).push(fn); },
-    removeListener(event, fn) { listeners[event] = (listeners[event] ?? []).filter((f) => f !== fn); },
-  };
-});
+await installWallet(page, { kind: "legacy", account: cfg.account }, cfg.node, (m) => walletMethods.add(m));
 
 const out = { log, walletMethods: [] };
 const waitForFile = async (path) => {
@@ -70,17 +39,18 @@ try {
   await page.click("#connect");
   await page.waitForFunction((a) => document.getElementById("account").textContent === a, cfg.account);
   out.network = await page.textContent("#network");
-  await page.waitForSelector("#datasets tbody tr");
-  out.listed = await page.$$eval("#datasets tbody tr", (rows) => rows.map((r) => r.dataset.id));
+  await page.waitForSelector("#datasets li.card");
+  const byId = (xs) => xs.sort((a, b) => Number(a) - Number(b));
+  out.listed = byId(await page.$$eval("#datasets li.card", (rows) => rows.map((r) => r.dataset.id)));
   await shot("datasets");
 
   // The cleaned private child: lineage, claims, quality, metadata.
-  await page.click(`#datasets tr[data-id='${cfg.child}'] a`);
+  await page.click(`#datasets li[data-id='${cfg.child}'] h2 a`);
   await page.waitForSelector("#lineage #graph");
-  await page.waitForSelector("#metadata b");
+  await page.waitForSelector("#schema #schema-table");
   await page.waitForSelector("#buy");
   out.title = await page.textContent("#title");
-  out.lineage = await page.$$eval("#graph .node", (ns) => ns.map((n) => n.dataset.id));
+  out.lineage = byId(await page.$$eval("#graph .node", (ns) => ns.map((n) => n.dataset.id)));
   out.royalties = await page.$$eval("#royalties li", (ls) => ls.map((l) => l.textContent.trim()));
   out.claims = await page.$$eval("#claims [data-claim]", (ls) => ls.map((l) => l.textContent.replace(/\s+/g, " ").trim()));
   out.quality = (await page.textContent("#quality")).replace(/\s+/g, " ");

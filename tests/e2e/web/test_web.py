@@ -17,14 +17,13 @@ request): one for its event index (``/api``), one behind its ``/rpc``, so a log 
 by the page from the deployment block would be refused; the page makes none. When the
 gateway stops, the page says so in one sentence.
 
-Set ``DATASOIL_WEB_SCREENSHOTS=1`` to copy the screenshots into docs/.
+The screenshots in docs/ come from test_dapp.py (``DATASOIL_WEB_SCREENSHOTS=1``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -45,50 +44,10 @@ from tests.e2e.rpc_proxy import LimitsProxy, mine_empty_blocks, web3_through
 
 ROOT = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent
-WEB = ROOT / "web"
-CHROMIUM = Path("/usr/bin/chromium")
 PRICE = 25 * 10**18
 DURATION = 30 * 86400
 #: Empty blocks between the raw dataset and its child (issue 12: past 20,000).
 LONG = 20_000
-
-
-def _npm_install(where: Path) -> None:
-    # `npm ci` rejects locks without other platforms' optional packages; install follows
-    # the lock all the same.
-    subprocess.run(
-        ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=where,
-        check=True,
-        capture_output=True,
-    )
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Path:
-    """Debian's chromium, installed with apt-get when missing and we are root."""
-    if not CHROMIUM.exists():
-        if shutil.which("apt-get") is None or os.geteuid() != 0:
-            pytest.skip("needs /usr/bin/chromium: run `apt-get install -y chromium` as root")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True, env=env)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-q", "chromium"], check=True, capture_output=True, env=env
-        )
-    if shutil.which("npm") is None:
-        pytest.skip("needs node and npm (Node 20) for playwright-core and the page's build")
-    return CHROMIUM
-
-
-@pytest.fixture(scope="module")
-def built_page(chromium) -> Path:
-    """``web/dist`` freshly built, and playwright-core installed for drive.mjs."""
-    if not (HERE / "node_modules" / "playwright-core").is_dir():
-        _npm_install(HERE)
-    if not (WEB / "node_modules" / "esbuild").is_dir():
-        _npm_install(WEB)
-    subprocess.run(["node", "build.mjs"], cwd=WEB, check=True, capture_output=True)
-    return WEB / "dist"
 
 
 @pytest.fixture
@@ -267,6 +226,3 @@ def test_page__browse_buy_with_permit_and_see_the_key_delivered(
 
     for name in ("datasets", "dataset", "bought"):
         assert (shots / f"web-{name}.png").stat().st_size > 10_000
-    if os.environ.get("DATASOIL_WEB_SCREENSHOTS"):
-        for name in ("datasets", "dataset", "bought"):
-            shutil.copy(shots / f"web-{name}.png", ROOT / "docs" / f"web-{name}.png")
