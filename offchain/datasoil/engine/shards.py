@@ -233,17 +233,31 @@ def _input_frame(
     return marks, builder.root(), longest
 
 
-def _advance_task(
-    source: str | tuple[str, dict[str, Any], bytes | None, int, int],
-    recipe_json: dict[str, Any],
-    columns: list[tuple[str, str]],
-    ops: list[_Op],
-    dest: str,
-    shard: int,
-) -> tuple[bytes, int]:
-    """Apply ``ops`` to a shard (its checkpoint ``source``, or its input rows when
-    ``source`` is ``(path, schema, key, start, count)``) and checkpoint it to ``dest``.
-    Returns the shard's input root and longest input row when it read the input."""
+_Source = str | tuple[str, dict[str, Any], bytes | None, int, int]
+"""A shard's rows: its checkpoint file, or ``(path, schema, key, start, count)`` of the input."""
+
+
+@dataclass(frozen=True)
+class _Steps:
+    """The steps still to apply to a shard's last checkpoint (or input)."""
+
+    recipe_json: dict[str, Any]
+    columns: list[tuple[str, str]]
+    ops: list[_Op]
+
+
+def _advance_task(source: _Source, steps: _Steps, dest: str, shard: int) -> tuple[bytes, int]:
+    """Apply ``steps`` to a shard and checkpoint it to ``dest``. Returns the shard's input
+    root and longest input row when it read the input."""
+    lf, root, longest = _frame(source, steps, shard)
+    lf.sink_ipc(dest, compression="uncompressed", maintain_order=True)
+    return root, longest
+
+
+def _frame(source: _Source, steps: _Steps, shard: int) -> tuple[pl.LazyFrame, bytes, int]:
+    """A shard's frame with ``steps`` applied, lazily (its input root and longest input
+    row when ``source`` is the input)."""
+    recipe_json, columns, ops = steps.recipe_json, steps.columns, steps.ops
     recipe = recipe_from_json(recipe_json)
     types = _types_before(recipe, columns)
     root, longest = b"", 0
@@ -260,8 +274,7 @@ def _advance_task(
             if dups is not None:
                 lf = engine._mark_duplicates(op.index, lf, dups)
         lf = engine._apply(op.index, plan, lf)
-    lf.sink_ipc(dest, compression="uncompressed", maintain_order=True)
-    return root, longest
+    return lf, root, longest
 
 
 def _keys_task(
@@ -291,10 +304,13 @@ def _partition_task(out: str, part: int, keys: list[str], shard_rows: int) -> No
         group.drop("__ds_shard").write_ipc(Path(out) / f"dups-{part}-{s}.arrow")
 
 
-def _count_task(source: str) -> tuple[tuple[int, int] | None, int, list[int]]:
+def _count_task(
+    source: str, steps: _Steps, shard: int
+) -> tuple[tuple[int, int] | None, int, list[int]]:
     """The shard's first (row, step) that failed a strict cast, its kept rows and the
-    rows each step index dropped."""
-    lf = pl.scan_ipc(source)
+    rows each step index dropped, once ``steps`` are applied (only what the marks need
+    of them is computed)."""
+    lf = _frame(source, steps, shard)[0]
     failed = lf.filter(pl.col(ERR).is_not_null()).select(ROW, ERR).head(1).collect()
     drop = lf.select(pl.col(DROP).fill_null(FATE_STEP_NONE)).collect().to_series().to_numpy()
     counts = np.bincount(drop.astype(np.uint8), minlength=256)
@@ -304,6 +320,8 @@ def _count_task(source: str) -> tuple[tuple[int, int] | None, int, list[int]]:
 
 def _write_task(
     source: str,
+    steps: _Steps,
+    shard: int,
     users: list[str],
     schema_out: dict[str, Any],
     key: bytes | None,
@@ -316,7 +334,7 @@ def _write_task(
     the shard's fate root, its output rows' aligned subtrees and its longest output row."""
     s_out = rows.Schema.from_json(schema_out)
     target = s_out.to_arrow()
-    frame = pl.read_ipc(source, columns=[ROW, DROP, DUP, *users])
+    frame = _frame(source, steps, shard)[0].select(ROW, DROP, DUP, *users).collect()
     row = frame[ROW].to_numpy().astype(np.uint64)
     drop = frame[DROP].fill_null(FATE_STEP_NONE).to_numpy().astype(np.uint8)
     dup = frame[DUP].fill_null(FATE_NONE).to_numpy().astype(np.uint64)
@@ -355,17 +373,32 @@ class _Driver:
     def task(self, fn: Callable[..., Any]) -> Any:
         return self.ray.remote(fn)
 
+    def steps(self) -> _Steps:
+        """The pending ops, handed over (to a stage or to the final tasks)."""
+        steps = _Steps(self.recipe.to_json(), self.columns, self.pending)
+        self.pending = []
+        return steps
+
     def checkpoint(
-        self, path: Path, schema: rows.Schema, key: bytes | None, shards: list[tuple[int, int]]
+        self,
+        path: Path,
+        schema: rows.Schema,
+        key: bytes | None,
+        shards: list[tuple[int, int]],
+        *,
+        force: bool = True,
     ) -> tuple[list[bytes], int]:
         """Bring every shard's checkpoint up to the pending ops: the first time, by reading
-        (and hashing) the input; the input's shard roots and longest row."""
+        (and hashing) the input; the input's shard roots and longest row. Once the input
+        is read, ``force=False`` leaves the pending ops to the caller (the last ops are
+        applied by the count and write tasks, each reading the last checkpoint, rather
+        than written as one more)."""
         if self.input_roots is None:
             sources = [(str(path), schema.to_json(), key, a, n) for a, n in shards]
             results = self._advance(sources)
             self.input_roots = [r for r, _ in results]
             self.longest_in = max((n for _, n in results), default=0)
-        elif self.pending:
+        elif self.pending and force:
             self._advance(self.files)
         return self.input_roots, self.longest_in
 
@@ -373,15 +406,15 @@ class _Driver:
         self.stage += 1
         dests = [str(self.scratch / f"stage-{self.stage}-{s}.arrow") for s in range(len(sources))]
         task = self.task(_advance_task)
-        recipe_json = self.recipe.to_json()
+        steps = self.ray.put(self.steps())
         refs = [
-            task.remote(src, recipe_json, self.columns, self.pending, dest, s)
+            task.remote(src, steps, dest, s)
             for s, (src, dest) in enumerate(zip(sources, dests, strict=True))
         ]
         results = _gather(self.ray, refs, f"stage {self.stage}: steps in shards")
         for old in self.files:
             Path(old).unlink(missing_ok=True)
-        self.files, self.pending = dests, []
+        self.files = dests
         return results
 
     def all_rows(self) -> pl.LazyFrame:
@@ -457,9 +490,12 @@ def clean(
                 dups = driver.dedupe(list(plan.duplicates), types, shard_rows)
             driver.pending.append(_Op(index, measured, dups))
             step_stats.append({"kind": step.kind, **measured})
-        input_roots, longest_in = driver.checkpoint(input, schema_in, key, shards)
+        input_roots, longest_in = driver.checkpoint(input, schema_in, key, shards, force=False)
         users = list(types_at[-1])
-        counted = _gather(ray, [driver.task(_count_task).remote(f) for f in driver.files])
+        last = ray.put(driver.steps())
+        counted = _gather(
+            ray, [driver.task(_count_task).remote(f, last, s) for s, f in enumerate(driver.files)]
+        )
         for failed, _, _ in counted:
             if failed is not None:
                 row_nr, step_index = failed
@@ -474,8 +510,10 @@ def clean(
         written = _gather(
             ray,
             [
-                write.remote(f, users, schema_out.to_json(), output_key or key, b, fp, rp)
-                for f, b, fp, rp in zip(driver.files, before, fate_parts, row_parts, strict=True)
+                write.remote(f, last, s, users, schema_out.to_json(), output_key or key, b, fp, rp)
+                for s, (f, b, fp, rp) in enumerate(
+                    zip(driver.files, before, fate_parts, row_parts, strict=True)
+                )
             ],
             "fate records and output rows in shards",
         )

@@ -1,0 +1,214 @@
+"""Benchmark: shards on Ray against one process (issue 16's budget: with 2 workers at
+least 1.7x faster than one process, at most 2 GiB peak RSS per worker, same roots).
+
+    .venv/bin/python bench/bench_ray.py [--rows 10000000] [--shard-rows 1048576,4194304]
+    make bench-ray
+
+Not part of ``make bench`` (minutes). On bench_outofcore's generated Parquet file, each in
+its own process, one after another: ``datasoil root FILE`` and ``datasoil clean FILE
+--recipe R`` (bench_clean's five steps), then the same with ``--ray`` (a local cluster of
+this machine's CPUs, started by the command and counted in its wall time) for each shard
+size. Peak RSS per Ray worker is the largest VmHWM of any ``default_worker.py`` process
+under the command, sampled from /proc every 50 ms; the driver's is the command's own.
+Ray's start and stop alone (``ray.init(); ray.shutdown()``) are measured apart. Checks
+that every run gives the same roots (and for clean the same three files). Writes
+bench/ray.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_clean import RECIPE
+from bench_outofcore import TMP, _children_cpu, make_data
+
+HERE = Path(__file__).parent
+
+
+def _children(pid: int) -> dict[int, str]:
+    """Every descendant of ``pid``: its command line."""
+    parents: dict[int, int] = {}
+    lines: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        lines[int(entry.name)] = cmd
+    found: dict[int, str] = {}
+    frontier = [pid]
+    while frontier:
+        p = frontier.pop()
+        for child, parent in parents.items():
+            if parent == p and child not in found:
+                found[child] = lines[child]
+                frontier.append(child)
+    return found
+
+
+def _hwm(pid: int) -> int:
+    """VmHWM of ``pid`` in bytes (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def measure(argv: list[str]) -> dict[str, Any]:
+    """Run ``argv``: stdout, wall and CPU seconds (the command's and its waited-for
+    children's; Ray's daemons are not waited for, so their CPU is missing), the driver's
+    peak RSS and the largest peak RSS of a Ray worker, sampled from /proc."""
+    env = {"PYTHONPATH": str(HERE.parent / "offchain"), "PATH": os.environ["PATH"]}
+    out = TMP / "ray-stdout.txt"
+    driver = worker = 0
+    workers: set[int] = set()
+    before = _children_cpu()
+    start = time.perf_counter()
+    with open(out, "w") as stdout, subprocess.Popen(argv, env=env, stdout=stdout) as child:
+        ticks = 0
+        while child.poll() is None:
+            driver = max(driver, _hwm(child.pid))
+            if ticks % 10 == 0:  # the process tree every 0.5 s, the known workers every tick
+                tree = _children(child.pid)
+                workers |= {p for p, cmd in tree.items() if "default_worker.py" in cmd}
+            worker = max([worker, *(_hwm(p) for p in workers)])
+            ticks += 1
+            time.sleep(0.05)
+    wall = time.perf_counter() - start
+    if child.returncode:
+        raise SystemExit(f"{argv[:4]} exited {child.returncode}")
+    return {
+        "out": out.read_text(),
+        "wall": wall,
+        "cpu": _children_cpu() - before,
+        "driver": driver,
+        "worker": worker,
+        "workers": len(workers),
+    }
+
+
+def ray_start() -> float:
+    code = (
+        "import time, ray; t = time.perf_counter(); "
+        "ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False); "
+        "ray.shutdown(); print(time.perf_counter() - t)"
+    )
+    return float(measure([sys.executable, "-c", code])["out"].strip().splitlines()[-1])
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--shard-rows", default="1048576,4194304")
+    parser.add_argument("--out", type=Path, default=HERE / "ray.md")
+    args = parser.parse_args()
+    data = make_data(args.rows)
+    recipe = TMP / "ray-recipe.yaml"
+    recipe.write_text(RECIPE)
+    datasoil = str(Path(sys.executable).parent / "datasoil")
+    load_start = os.getloadavg()
+    started = ray_start()
+    runs: list[dict[str, Any]] = []
+    files: dict[str, tuple[str, ...]] = {}
+    for shard in [None, *(int(s) for s in args.shard_rows.split(","))]:
+        ray = [] if shard is None else ["--ray", "local", "--shard-rows", str(shard)]
+        name = "one process" if shard is None else f"Ray, shards of {shard:,}"
+        root = measure([datasoil, "root", str(data), "--no-progress", *ray])
+        root["root"] = json.loads(root["out"])["root"]
+        out = TMP / f"ray-out-{shard}"
+        cleaned = measure(
+            [
+                datasoil,
+                "clean",
+                str(data),
+                "--recipe",
+                str(recipe),
+                "--out",
+                str(out),
+                "--quiet",
+                *ray,
+            ]
+        )
+        proof = json.loads(cleaned["out"])
+        files[name] = tuple(digest(out / f) for f in ("data.parquet", "fate.bin", "proof.json"))
+        shutil.rmtree(out)
+        runs.append({"name": name, "shard": shard, "root": root, "clean": cleaned, "proof": proof})
+        print(name, f"root {root['wall']:.1f} s, clean {cleaned['wall']:.1f} s", flush=True)
+    load_end = os.getloadavg()
+    same_roots = len({r["root"]["root"] for r in runs}) == 1
+    same_files = len(set(files.values())) == 1
+    write_table(args, runs, started, load_start, load_end, same_roots, same_files)
+
+
+def write_table(
+    args: Any,
+    runs: list[dict[str, Any]],
+    started: float,
+    load_start: Any,
+    load_end: Any,
+    same_roots: bool,
+    same_files: bool,
+) -> None:
+    cmd = f".venv/bin/python bench/bench_ray.py --rows {args.rows} --shard-rows {args.shard_rows}"
+    base = runs[0]
+    lines = [
+        f"# `{cmd}`",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores (so a local Ray cluster of "
+        f"{os.cpu_count()} workers), shared with other workers: 1-min load average "
+        f"{load_start[0]:.1f} at the start, {load_end[0]:.1f} at the end. One run each, in "
+        "turn, each in its own process. Input: bench_outofcore's generated Parquet "
+        f"({args.rows:,} rows); clean: bench_clean's five steps. `--ray` starts a local "
+        f"cluster for the command: its start and stop alone take {started:.1f} s here, "
+        "counted in the Ray rows' wall time. CPU s: the command and the processes it waits "
+        "for (not Ray's daemons and workers, which it does not wait for).",
+        "",
+        "| command | engine | wall s | speed-up | driver peak RSS MiB "
+        "| workers | largest worker peak RSS MiB |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for what in ("root", "clean"):
+        for r in runs:
+            m = r[what]
+            speed = float(base[what]["wall"]) / float(m["wall"])
+            workers = "" if r["shard"] is None else str(m["workers"])
+            worker = "" if r["shard"] is None else f"{float(m['worker']) / 2**20:,.0f}"
+            lines.append(
+                f"| `datasoil {what}` | {r['name']} | {float(m['wall']):.1f} | {speed:.2f}x "
+                f"| {float(m['driver']) / 2**20:,.0f} | {workers} | {worker} |"
+            )
+    p = base["proof"]
+    lines += [
+        "",
+        f"Same row root in every run: **{'yes' if same_roots else 'NO'}**; same data.parquet, "
+        f"fate.bin and proof.json from every clean: **{'yes' if same_files else 'NO'}** "
+        f"(input `{p['input_root']}`, output `{p['output_root']}`, fate `{p['fate_root']}`).",
+    ]
+    args.out.write_text("\n".join(lines) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
