@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,14 +89,15 @@ def _status(pid: int) -> dict[str, int]:
     return {k: int(v.split()[0]) for k, v in fields if k in ("VmHWM", "RssAnon")}
 
 
-def measure(argv: list[str]) -> dict[str, Any]:
+def measure(argv: list[str], watch: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Run ``argv`` alone: its stdout, wall seconds, CPU seconds (user + system, all
     threads, from wait4), peak RSS (the kernel's VmHWM: anonymous and file-backed pages,
     such as the memory-mapped Arrow checkpoints) and peak anonymous RSS, both in bytes,
     sampled from /proc every 50 ms. (``ru_maxrss`` would not do: Linux keeps it across
-    ``execve``, so a child forked from this process would carry this process's RSS.)"""
+    ``execve``, so a child forked from this process would carry this process's RSS.)
+    ``watch`` is called with the child's pid at every sample."""
     env = {"PYTHONPATH": str(HERE.parent / "offchain"), "PATH": os.environ["PATH"]}
-    out = TMP / "ooc-stdout.txt"
+    out = TMP / f"stdout-{os.getpid()}.txt"
     peak = {"VmHWM": 0, "RssAnon": 0}
     cpu_before = _children_cpu()
     start = time.perf_counter()
@@ -103,6 +105,8 @@ def measure(argv: list[str]) -> dict[str, Any]:
         while child.poll() is None:
             for k, v in _status(child.pid).items():
                 peak[k] = max(peak[k], v)
+            if watch is not None:
+                watch(child.pid)
             time.sleep(0.05)
         wall = time.perf_counter() - start
     if child.returncode:

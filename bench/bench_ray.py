@@ -23,15 +23,14 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_clean import RECIPE
-from bench_outofcore import TMP, _children_cpu, make_data
+from bench_outofcore import TMP, make_data
+from bench_outofcore import measure as outofcore_measure
 
 HERE = Path(__file__).parent
 
@@ -73,36 +72,21 @@ def _hwm(pid: int) -> int:
 
 
 def measure(argv: list[str]) -> dict[str, Any]:
-    """Run ``argv``: stdout, wall and CPU seconds (the command's and its waited-for
-    children's; Ray's daemons are not waited for, so their CPU is missing), the driver's
-    peak RSS and the largest peak RSS of a Ray worker, sampled from /proc."""
-    env = {"PYTHONPATH": str(HERE.parent / "offchain"), "PATH": os.environ["PATH"]}
-    out = TMP / "ray-stdout.txt"
-    driver = worker = 0
+    """:func:`bench_outofcore.measure`, with the largest peak RSS of a Ray worker (any
+    ``default_worker.py`` process under the command) and the number of workers seen. Its
+    CPU seconds are the command's and what it waits for, not Ray's daemons and workers."""
     workers: set[int] = set()
-    before = _children_cpu()
-    start = time.perf_counter()
-    with open(out, "w") as stdout, subprocess.Popen(argv, env=env, stdout=stdout) as child:
-        ticks = 0
-        while child.poll() is None:
-            driver = max(driver, _hwm(child.pid))
-            if ticks % 10 == 0:  # the process tree every 0.5 s, the known workers every tick
-                tree = _children(child.pid)
-                workers |= {p for p, cmd in tree.items() if "default_worker.py" in cmd}
-            worker = max([worker, *(_hwm(p) for p in workers)])
-            ticks += 1
-            time.sleep(0.05)
-    wall = time.perf_counter() - start
-    if child.returncode:
-        raise SystemExit(f"{argv[:4]} exited {child.returncode}")
-    return {
-        "out": out.read_text(),
-        "wall": wall,
-        "cpu": _children_cpu() - before,
-        "driver": driver,
-        "worker": worker,
-        "workers": len(workers),
-    }
+    peak = {"worker": 0, "ticks": 0}
+
+    def watch(pid: int) -> None:
+        if peak["ticks"] % 10 == 0:  # the process tree every 0.5 s, known workers every tick
+            tree = _children(pid)
+            workers.update(p for p, cmd in tree.items() if "default_worker.py" in cmd)
+        peak["worker"] = max([peak["worker"], *(_hwm(p) for p in workers)])
+        peak["ticks"] += 1
+
+    result = outofcore_measure(argv, watch)
+    return {**result, "driver": result["rss"], "worker": peak["worker"], "workers": len(workers)}
 
 
 def ray_start() -> float:
