@@ -26,6 +26,7 @@ from datasoil.protocol.row_disputes import (
     NO_ROW,
     DisputeState,
     JudgeOutcome,
+    Outcome,
     RowAnswer,
     build_row_answer,
     verdict,
@@ -154,9 +155,14 @@ def answer_row(
     j = fate.dup_of if fate.dup_of is not None else named
     outcome = _judge(row_judge, answer, fate, j)
     if only_if_rejected and not verdict(outcome, fate, answer.output.row):
+        judged = (
+            "kept, as another output row than the claim's"
+            if outcome.outcome == Outcome.KEPT
+            else f"{outcome.outcome.name.lower()} at step {outcome.step}"
+        )
         raise ProofError(
             f"row {index} of claim {claim_id}: the chain would uphold the dispute (judged "
-            f"{outcome.outcome.name.lower()} at step {outcome.step}), so no answer was sent"
+            f"{judged}), so no answer was sent"
         )
     what = f"the answer to row dispute {number} of claim {claim_id} to be accepted"
     return tx.send(
