@@ -452,6 +452,24 @@ def test_answer_row__a_fate_record_breaking_the_rules_upholds(
     assert proofs.status(claim.claim_id) == 4
 
 
+def test_answer_row__an_earlier_fate_record_breaking_the_rules_upholds(
+    row_disputes, proofs, submit_judged, disputed, honest, cleaner, other
+):
+    """The duplicate's own record is right, but the record of the row it duplicates
+    (opened with it) breaks a fate rule: the claim's fate file is wrong, so it fails."""
+    fates = bytearray(honest.data.fates)
+    fates[0:34] = FateRecord(0, True, 2, 0, None, None).encode()  # kept, not at kept_before
+    wrong = forged(honest, fates=bytes(fates))
+    claim = submit_judged(wrong)
+    number = disputed(claim, DUPLICATE_ROW)
+    answer = _answer(wrong, DUPLICATE_ROW)
+    assert answer.earlier.fate == bytes(fates[0:34])
+    _send(row_disputes, claim, number, answer, cleaner)
+    judged = event(row_disputes, "RowJudged")
+    assert (judged.upheld, judged.outcome, judged.paid_to) == (True, rd.Outcome.NONE, other)
+    assert proofs.status(claim.claim_id) == 4
+
+
 def test_answer_row__openings_that_do_not_verify_revert(
     row_disputes, submit_judged, disputed, honest, cleaner
 ):
@@ -590,3 +608,87 @@ def test_one_wrong_row_in_many__is_slashed_with_nobody_attesting(
     assert event(row_disputes, "RowJudged").upheld
     assert proofs.status(claim.claim_id) == 4
     assert proofs.credits(other) == BOND
+
+
+# A bond token that misbehaves on demand (test only, compiled here): mode 1 delivers 99%
+# of a transferFrom (a fee), mode 2 makes transfer return false, mode 3 transferFrom.
+MODAL_TOKEN = """
+# pragma version ~=0.4.3
+balanceOf: public(HashMap[address, uint256])
+allowance: public(HashMap[address, HashMap[address, uint256]])
+mode: public(uint256)
+
+@external
+def set_mode(mode: uint256):
+    self.mode = mode
+
+@external
+def mint(to: address, amount: uint256):
+    self.balanceOf[to] += amount
+
+@external
+def approve(spender: address, amount: uint256) -> bool:
+    self.allowance[msg.sender][spender] = amount
+    return True
+
+@external
+def transfer(to: address, amount: uint256) -> bool:
+    if self.mode == 2:
+        return False
+    self.balanceOf[msg.sender] -= amount
+    self.balanceOf[to] += amount
+    return True
+
+@external
+def transferFrom(owner: address, to: address, amount: uint256) -> bool:
+    if self.mode == 3:
+        return False
+    self.allowance[owner][msg.sender] -= amount
+    self.balanceOf[owner] -= amount
+    fee: uint256 = 0
+    if self.mode == 1:
+        fee = amount // 100
+    self.balanceOf[to] += amount - fee
+    return True
+"""
+
+
+def test_token_misbehaving__dispute_and_withdraw_revert(
+    registry, attestations_address, row_judge, register_pair, honest, deployer, cleaner, other
+):
+    """RowDisputes checks each transfer: a bond taken with a fee, a transferFrom or a
+    transfer that returns false revert, and succeed once the token behaves."""
+    with boa.env.prank(str(deployer)):
+        modal = boa.loads(MODAL_TOKEN)
+    proofs = deploy("CleaningProofs", registry, attestations_address, modal, *PARAMETERS)
+    disputes = deploy("RowDisputes", proofs, row_judge)
+    proofs.enable_row_disputes(disputes, sender=deployer)
+    for who in (cleaner, other):
+        modal.mint(who, 10 * BOND)
+        modal.approve(proofs, 10 * BOND, sender=who)
+        modal.approve(disputes, 10 * BOND, sender=who)
+    parent_id, child_id = register_pair(honest.data, cleaner)
+    fate_root = honest.data.facts().fate_root
+    claim_id = proofs.submit_claim(parent_id, child_id, cid(7), cid(8), fate_root, sender=cleaner)
+    disputes.commit_judge(claim_id, honest.program_hash, sender=cleaner)
+
+    modal.set_mode(1)
+    with boa.reverts("disputes: token took a fee"):
+        disputes.dispute_row(claim_id, KEPT_ROW, sender=other)
+    modal.set_mode(3)
+    with boa.reverts("disputes: transfer failed"):
+        disputes.dispute_row(claim_id, KEPT_ROW, sender=other)
+    modal.set_mode(0)
+    number = disputes.dispute_row(claim_id, KEPT_ROW, sender=other)
+    answer = _answer(honest, KEPT_ROW)
+    disputes.answer_row(claim_id, number, *answer.as_args(), sender=cleaner)
+    assert disputes.credits(cleaner) == BOND
+
+    modal.set_mode(2)
+    with boa.reverts("disputes: transfer failed"):
+        disputes.withdraw(sender=cleaner)
+    assert disputes.credits(cleaner) == BOND  # the revert kept the credit
+    modal.set_mode(0)
+    assert disputes.withdraw(sender=cleaner) == BOND
+    # minted, less the claim bond still held, plus the dispute bond won
+    assert modal.balanceOf(cleaner) == 10 * BOND
