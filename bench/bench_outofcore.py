@@ -169,7 +169,8 @@ def write_table(args: Any, results: list[dict[str, Any]], load_start: Any, load_
         f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, shared "
         f"with other workers (1-min load average {load_start[0]:.1f} at the start, "
         f"{load_end[0]:.1f} at the end); Python {platform.python_version()}, polars "
-        f"{pl.__version__}. One run each, in its own process; peak RSS from wait4.",
+        f"{pl.__version__}. One run each, in its own process; peak RSS and anonymous RSS "
+        "sampled from /proc.",
         "",
         "Input: generated Parquet (zstd), bench_clean's distribution. `clean` is "
         "`datasoil.engine.clean.clean` (input, output and fate trees, fate file, proof); "
