@@ -50,6 +50,7 @@ export function skeleton(d: Dataset): string {
     ${section("lineage", "Lineage", loading)}
     ${section("claims", "Cleaning claims", loading)}
     ${section("models", "Models trained on it", loading)}
+    ${section("consent", "Consent", loading)}
     ${section("info", "Commitments", loading)}
     <section id="owner" hidden></section>`;
 }

@@ -31,7 +31,8 @@ export interface Catalog {
   items: CatalogItem[];
 }
 
-const FILTERS = ["q", "license", "access", "sale", "max_price", "sort", "page"] as const;
+/** What the URL may carry (`per_page` too: 20 unless asked, at most 100). */
+const FILTERS = ["q", "license", "access", "sale", "max_price", "sort", "page", "per_page"] as const;
 const SORTS: [string, string][] = [
   ["newest", "newest first"],
   ["name", "name"],
@@ -116,7 +117,12 @@ export async function listView(chain: Chain, view: HTMLElement, query: URLSearch
         : "";
   };
   let timer: number | undefined;
+  // The address this list was drawn for, or last wrote: a focused field removed when the
+  // page navigates away fires "change", and must not write this list's query over the new
+  // address.
+  let ours = location.hash;
   const changed = () => {
+    if (!form.isConnected || location.hash !== ours) return;
     for (const el of Array.from(form.elements) as HTMLInputElement[]) {
       if (!el.name) continue;
       if (el.value.trim()) state.set(el.name, el.value.trim());
@@ -128,6 +134,7 @@ export async function listView(chain: Chain, view: HTMLElement, query: URLSearch
       return;
     }
     history.replaceState(null, "", `#/?${state.toString()}`);
+    ours = location.hash;
     window.clearTimeout(timer);
     timer = window.setTimeout(() => void load().catch(report), 200);
   };

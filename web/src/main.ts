@@ -1,8 +1,8 @@
 // datasoil's page: find datasets by name (list.ts), judge one — schema, verified first
 // rows, quality charts, drawn lineage with the royalty path, cleaning claims, models
 // trained on it (dataset.ts) — buy access and see the key delivered, list, reprice,
-// delist and withdraw as an owner (here), and see what a model was made of and whether
-// a row was in it (models.ts).
+// delist and withdraw as an owner (here), see and file withdrawal requests (consent.ts),
+// and see what a model was made of and whether a row was in it (models.ts).
 // Events come from the gateway's event index (/api/...), contract state through its
 // read-only /rpc, documents and rows block by block from /ipfs/, each block checked
 // against its CID in the page; writes and signatures go through the person's wallet,
@@ -23,6 +23,7 @@ import {
   type WalletClient,
 } from "viem";
 import { dataset, loadChain, type Chain, type Dataset, type IndexedEvent, type Purchase } from "./chain";
+import { consentPanel, salesPaused } from "./consent";
 import { claimsPanel, lineagePanel, metadataPanels, modelsPanel, previewPanel, qualityPanel, skeleton } from "./dataset";
 import { explain } from "./errors";
 import { deriveEncryptionKey, openEnvelope, type EncryptionKey } from "./keys";
@@ -256,10 +257,18 @@ async function datasetView(box: HTMLElement, id: bigint, epoch: number): Promise
     qualityPanel(chain, gateway, d, trustedAttesters()),
     claimsPanel(chain, d),
     modelsPanel(chain, d),
+    consentPanel(chain, d, state.wallet?.account, send, guarded, () => redrawDataset(d, epoch)),
   ];
   for (const result of await Promise.allSettled(parts)) {
     if (result.status === "rejected" && !stale(epoch)) showError(sentence(result.reason));
   }
+}
+
+/** After a consent request: the consent and access panels again (sales may be paused). */
+async function redrawDataset(d: Dataset, epoch: number): Promise<void> {
+  if (stale(epoch)) return;
+  await consentPanel(state.chain!, d, state.wallet?.account, send, guarded, () => redrawDataset(d, epoch));
+  await marketPanel(d);
 }
 
 async function marketPanel(d: Dataset): Promise<void> {
@@ -267,7 +276,7 @@ async function marketPanel(d: Dataset): Promise<void> {
   const epoch = state.epoch;
   const w = state.wallet;
   const listing = await chain.read("AccessMarket", "listing", [d.id]);
-  const token = chain.contract("DemoToken").address;
+  const paused = await salesPaused(chain, d);
   const terms = listing.active
     ? `Listed at <b id="price">${formatUnits(listing.price, 18)}</b> SOIL for ${Number(listing.duration) / 86400} days of access
        (${Number(listing.upstream_bps) / 100}% to its ancestors).`
@@ -305,13 +314,16 @@ async function marketPanel(d: Dataset): Promise<void> {
       expires <span id="expiry" data-expiry="${expiry}">${when(expiry)}</span>.</p>
       <p id="delivery" data-purchases="${bought.length}">${delivery}</p>`;
   }
-  const buy = listing.active
+  const pause = paused && listing.active
+    ? '<p id="buy-paused" class="bad">New sales are paused by a withdrawal request (see Consent below): buying is not possible until the owner answers it.</p>'
+    : "";
+  const buy = listing.active && !paused
     ? `<form class="inline" id="buy-form"><label>pay with
         <select id="buy-method"><option value="approve">approve + buy</option><option value="permit">permit signature + buy</option></select></label>
         <button id="buy" type="submit">Buy access for ${formatUnits(listing.price, 18)} SOIL</button></form><p id="buy-status" class="status" aria-live="polite"></p>`
     : "";
   if (stale(epoch)) return;
-  $("market").innerHTML = `<h2>Access</h2><p>${terms}</p>${mine}${buy}`;
+  $("market").innerHTML = `<h2>Access</h2><p>${terms}</p>${pause}${mine}${buy}`;
   const form = document.getElementById("buy-form");
   if (form) form.onsubmit = (e) => (e.preventDefault(), void guarded(() => buyAccess(d, listing)));
   await ownerPanel(d, listing);

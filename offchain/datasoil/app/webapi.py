@@ -11,6 +11,10 @@
   gateway only saves it the work of building them. Rows of a private dataset hash
   under a key the gateway does not hold: their bundle comes from the trainer
   (``ape run model prove``);
+- ``datasets/<id>/subjects?address=``: the rows of a public dataset whose declared
+  subject column (Consent's ``SubjectsDeclared``, docs/consent.md) names ``address``, each
+  with its ``datasoil-rows-v1`` bytes and RFC 9162 path, so the subject's wallet can file
+  ``request_withdrawal`` (the page checks each path against the row root first);
 - ``models/<id>/bom?format=``: the model's SPDX 3.0.1, CycloneDX 1.6 or EU-summary bill
   of materials (:mod:`datasoil.flows.bom`), from the index and the pinned metadata.
 
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import tempfile
 import threading
 import time
@@ -43,6 +48,8 @@ __all__ = ["Answers", "ChainFacts"]
 _MISSING_SECONDS = 30.0
 #: Datasets whose row leaf hashes are kept in memory for bundles.
 _LEAF_CACHE = 4
+#: Rows naming one subject answered at most (the page shows them to the subject).
+MAX_SUBJECT_ROWS = 100
 
 
 class ChainFacts:
@@ -133,6 +140,8 @@ class Answers:
             return catalog.catalog(index, query, describe), "json"
         if len(parts) == 3 and parts[0] == "datasets" and parts[2] == "graph":
             return catalog.graph(index, int(parts[1]), describe), "json"
+        if len(parts) == 3 and parts[0] == "datasets" and parts[2] == "subjects":
+            return self.subject_rows(index, int(parts[1]), query.get("address") or ""), "json"
         if parts == ["models"]:
             dataset = query.get("dataset")
             found = catalog.models(
@@ -151,6 +160,54 @@ class Answers:
             if parts[2:] == ["bom"]:
                 return self.bom(index, model, query.get("format") or "cyclonedx", chain()), "text"
         return None
+
+    # -- consent ----------------------------------------------------------------------------
+
+    def subject_rows(self, index: EventIndex, dataset_id: int, address: str) -> dict[str, Any]:
+        """The rows of public dataset ``dataset_id`` naming ``address`` in its declared
+        subject column (at most :data:`MAX_SUBJECT_ROWS`), each ``{index, row, path}``,
+        with the declaration (``column``, ``kind``; both None when undeclared).
+
+        Raises NotFound (no such dataset), ValueError (not an address; a private dataset,
+        whose rows cannot be opened on chain), ProofError (stored rows off the root).
+        """
+        from datasoil.flows.consent import public_rows
+        from datasoil.protocol import consent
+
+        if re.fullmatch(r"0x[0-9a-fA-F]{40}", address) is None:
+            raise ValueError(f"address={address!r} is not 0x and 40 hex digits")
+        everything = {d["id"]: d for d in index.datasets()}
+        if dataset_id not in everything:
+            raise NotFound(f"expected a registered dataset id, found {dataset_id}")
+        declared = index.events("Consent", "SubjectsDeclared", dataset_id=dataset_id)
+        if not declared:
+            return {"column": None, "kind": None, "rows": []}
+        column, kind = int(declared[0]["args"]["column"]), int(declared[0]["args"]["kind"])
+        d = _Dataset(everything[dataset_id])
+        if d.private:
+            raise ValueError(
+                f"dataset #{dataset_id} is private: its rows cannot be opened on chain, so "
+                "only its owner can file a request"
+            )
+        found: list[dict[str, Any]] = []
+        if kind != consent.ADDRESS_SUBJECT:
+            return {"column": column, "kind": kind, "rows": found}
+        encoded = public_rows(d, self.store)  # type: ignore[arg-type]
+        wanted = int(address, 16)
+        leaves = [merkle.leaf_hash(r) for r in encoded]
+        for i, row in enumerate(encoded):
+            try:
+                named = consent.subject_value(row, column, kind)
+            except DatasoilError:
+                continue
+            if named == wanted:
+                path = merkle.inclusion_proof(leaves, i).path
+                found.append(
+                    {"index": i, "row": "0x" + row.hex(), "path": ["0x" + p.hex() for p in path]}
+                )
+                if len(found) == MAX_SUBJECT_ROWS:
+                    break
+        return {"column": column, "kind": kind, "rows": found}
 
     # -- was this row in the model? -------------------------------------------------------
 

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[3]
 _CLEAR_VERDICT = (
     "Object.assign(document.getElementById('verdict'), {textContent: '', className: ''})"
 )
-SHOTS = ("datasets", "dataset", "lineage", "model", "bought", "phone")
+SHOTS = ("datasets", "dataset", "lineage", "model", "bought", "phone", "consent")
 
 
 def _get(url: str) -> tuple[int, Any]:
@@ -115,6 +115,16 @@ def _trust(dapp, *attesters: str) -> None:
 def _shot(dapp, name: str) -> None:
     dapp.browser.shot(dapp.shots / f"web-{name}.png")
     assert (dapp.shots / f"web-{name}.png").stat().st_size > 5_000
+
+
+def _short(account: Any) -> str:
+    """An address as the page abbreviates it (web/src/util.ts ``short``)."""
+    a = str(account.address)
+    return f"{a[:6]}…{a[-4:]}"
+
+
+def _key(ids: dict[str, int], dataset_id: int) -> str:
+    return next(k for k, v in ids.items() if v == dataset_id)
 
 
 def _ids(dapp, selector: str) -> list[int]:
@@ -266,6 +276,21 @@ def test_list__shows_names_and_descriptions_and_searches_and_filters(dapp):
     b.fill("#f-max", "20")
     assert shown("No dataset matches.") == []
     assert b.eval("location.hash").startswith("#/?") and "sale=listed" in b.eval("location.hash")
+
+    # Sorted by name, two a page: the pages' links walk the catalogue in name order.
+    by_name = sorted(ids.values(), key=lambda i: dapp_world.NAMES[_key(ids, i)][0].casefold())
+    b.eval("location.hash = '#/?sort=name&per_page=2'")
+    seen = []
+    for page in (1, 2, 3):
+        b.wait(f"#pages span:text('page {page} of 3')")
+        assert b.text("#count") == f"5 datasets, page {page} of 3."
+        seen += [int(i) for i in b.attrs("#datasets li.card", "data-id")]
+        if page < 3:
+            b.click("#pages a:text('next')")
+    assert seen == by_name
+    assert b.eval("document.querySelector('#f-sort').value") == "name"
+    b.click("#pages a:text('previous')")
+    b.wait("#pages span:text('page 2 of 3')")
 
 
 def test_dataset_page__lineage_royalty_path_charts_claims_and_models(dapp):
@@ -580,3 +605,105 @@ def test_newcomer__finds_by_name_judges_buys_by_keyboard_and_sees_the_model(dapp
     row = b.texts(f"#ingredients tr[data-id='{private}'] td")
     assert row[0].startswith(dapp_world.NAMES["private"][0])
     assert row[1] == f"{len(dapp_world.PRIVATE_USED)} of 2,655" and row[3] == f"purchase #{receipt}"
+
+
+def test_consent__owner_requests_a_withdrawal_and_sales_pause_down_the_lineage(dapp, tmp_path):
+    """The consent panel (issue 15) on two datasets of its own, so the pause reaches no
+    other test: a public one whose first column names each row's subject (declared on
+    chain) and a private derivative on sale. A subject and the owner each file a request
+    in the page; Consent's views and the market's buy button follow."""
+    from eth_utils.crypto import keccak
+
+    from datasoil.flows import publish
+
+    b, world, owner = dapp.browser, dapp.world, dapp.a["owner"]
+    consent, market, store = (
+        world.contracts.require("consent"),
+        world.contracts.market,
+        open_store(),
+    )
+    holders = [str(a.address) for a in dapp.a.values()]
+    rows = len(holders) * 3
+    path = tmp_path / "pets.csv"
+    lines = [f"{holders[i % len(holders)]},{('cat', 'dog', 'hen')[i % 3]},{i}" for i in range(rows)]
+    path.write_text("holder,pet,age\n" + "\n".join(lines) + "\n")
+
+    def register(private: bool, parents: tuple[int, ...] = ()) -> int:
+        prepared = publish.prepare(
+            path, store=store, name="Pet owners" + (", notes" if private else ""),
+            description="Who owns which pet.", private=private, subject=("holder", "address"),
+        )  # fmt: skip
+        return publish.register(prepared, world.registry, sender=owner, parents=parents)
+
+    pets = register(False)
+    consent.declare_subjects(pets, 0, 1, sender=owner)
+    notes = register(True, (pets,))
+    consent.declare_subjects(notes, 0, 1, sender=owner)
+    market.list_dataset(
+        notes, world.contracts.token, dapp_world.PRICE, dapp_world.DURATION, 0,
+        keccak(b"a key commitment"), sender=owner,
+    )  # fmt: skip
+
+    buyer = str(dapp.a["buyer"].address)
+    status, said = _get(dapp.api + f"datasets/{pets}/subjects?address=0x12")
+    assert status == 400 and said.endswith("(address='0x12' is not 0x and 40 hex digits)")
+    status, said = _get(dapp.api + f"datasets/{notes}/subjects?address={buyer}")
+    assert status == 400 and f"dataset #{notes} is private" in said
+    b.open(dapp.url, account=buyer)
+    _connect(dapp, buyer)
+    _show(dapp, f"#/dataset/{pets}", f"dataset:{pets}")
+    b.wait("#consent #sales")
+    assert b.text("#subjects").startswith("Column 0 names whom each row is about (Ethereum ")
+    assert b.attrs("#sales", "data-paused") == ["false"]
+    assert b.text("#withdrawals-none") == "No withdrawal request names this dataset."
+    assert b.eval("document.querySelectorAll('#withdraw-form').length") == 0  # not the owner
+    # The buyer is the subject of every seventh row, and withdraws the first of them
+    # itself: the row and its path from the gateway, checked in the page, sent by its wallet.
+    theirs = [i for i in range(rows) if holders[i % len(holders)] == buyer]
+    assert b.attrs("#your-rows button.subject-request", "data-row") == [str(i) for i in theirs]
+    b.click(f"#your-rows button[data-row='{theirs[0]}']")
+    b.wait(f"#withdrawals tr[data-row='{theirs[0]}']")
+    request = consent.request(pets, theirs[0])
+    assert (int(request.state), int(request.via)) == (1, 1)  # open, by its subject
+    assert b.texts(f"#withdrawals tr[data-row='{theirs[0]}'] td")[1].startswith("its subject (")
+    assert b.attrs("#sales", "data-paused") == ["true"]
+    assert b.texts("#your-rows .badge") == [f"row {theirs[0]}: requested"]
+
+    b.open(dapp.url, account=str(owner.address))
+    _connect(dapp, str(owner.address))
+    _show(dapp, f"#/dataset/{pets}", f"dataset:{pets}")
+    b.wait("#withdraw-form")
+    for typed, said in (
+        ("two", "The row must be a whole number from 0."),
+        (str(rows), f"The dataset has {rows} rows: row {rows} is not one of them."),
+    ):
+        b.fill("#withdraw-row", typed)
+        b.click("#request-withdrawal")
+        b.wait("#error:not([hidden])")
+        assert b.text("#error") == said
+    b.fill("#withdraw-row", "2")
+    b.click("#request-withdrawal")
+    b.wait("#withdrawals tr[data-row='2']")
+    assert int(consent.withdrawal_state(pets, 2)) == 1 and consent.paused(pets)
+    assert b.texts("#withdrawals tr[data-row='2'] td")[:2] == ["2", f"the owner ({_short(owner)})"]
+    assert b.attrs("#withdrawals tr[data-row='2']", "data-state") == ["1"]
+    assert b.attrs("#sales", "data-paused") == ["true"]
+    assert b.text("#sales").startswith("Sales paused: a withdrawal request is open")
+    assert f"ape run consent answer {pets}" in b.text("#consent")
+    # The same row again: the contract's refusal, as a sentence.
+    b.fill("#withdraw-row", "2")
+    b.click("#request-withdrawal")
+    b.wait("#error:not([hidden])")
+    assert b.text("#error") == "This row already has a withdrawal request."
+
+    # The private derivative pauses with it: no buy button, and the page says why.
+    assert consent.paused(notes)
+    b.open(dapp.url, account=buyer)
+    _connect(dapp, buyer)
+    _show(dapp, f"#/dataset/{notes}", f"dataset:{notes}")
+    b.wait("#buy-paused")
+    assert b.eval("document.querySelectorAll('#buy').length") == 0
+    b.wait("#consent #sales")
+    assert b.attrs("#sales", "data-paused") == ["true"]
+    assert b.text("#withdrawals-none") == "No withdrawal request names this dataset."
+    _shot(dapp, "consent")
