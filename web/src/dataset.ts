@@ -5,7 +5,7 @@
 // snippets. Documents and rows are read block by block and checked against their CIDs
 // in this page (blocks.ts); facts about the chain come from the event index (/api) and
 // contract reads (/rpc).
-import { formatUnits, keccak256, stringToHex, type Address, type Hex } from "viem";
+import { concat, formatUnits, keccak256, pad, stringToHex, toHex, type Address, type Hex } from "viem";
 import { cidOf, firstRows, readJson, VerifiedFile } from "./blocks";
 import type { Chain, Dataset, IndexedEvent } from "./chain";
 import { drawQuality, type QualityReport } from "./charts";
@@ -258,15 +258,42 @@ export async function claimsPanel(chain: Chain, d: Dataset): Promise<void> {
           ? `<li>disputed by ${short(e.args.disputer)} (bond ${formatUnits(BigInt(e.args.bond), 18)} SOIL) in block ${e.block}</li>`
           : `<li>dispute settled: ${formatUnits(BigInt(e.args.refunded), 18)} SOIL back to the disputer, ${formatUnits(BigInt(e.args.forfeited), 18)} to the claimant</li>`,
       );
+      const verdicts = await reproductions(chain, BigInt(a.claim_id), BigInt(a.child_id));
       const status = CLAIM_STATUS[c.status];
       const role = a.child_id === String(d.id) ? `made this dataset from <a href="#/dataset/${a.parent_id}">#${a.parent_id}</a>` : `cleaned this dataset into <a href="#/dataset/${a.child_id}">#${a.child_id}</a>`;
       return `<li class="claim" data-claim="${a.claim_id}" data-status="${status}"><p><b>Claim #${a.claim_id}</b> ${role}: ${a.rows_in} rows in, ${a.rows_out} out.
         Status <span class="badge claim-${status}">${status}</span>; challenge window ends at block ${c.window_end}; claimant ${short(c.claimant)}.
         Re-execute it: <code>ape run verify ${a.claim_id}</code></p>
-        <ul class="audits">${audits || "<li>no audits yet</li>"}${dispute.join("")}</ul></li>`;
+        <ul class="audits">${audits || "<li>no audits yet</li>"}${dispute.join("")}${verdicts}</ul></li>`;
     }),
   );
   fill(since, "claims", "Cleaning claims", `<p>A claim says a recipe turned one dataset into another; auditors sample rows and check the Merkle openings on chain.</p><ul class="claims">${items.join("")}</ul>`);
+}
+
+/** The metric set of claim `id`'s partial reproductions (protocol/metric_sets.py). */
+function partialSet(id: bigint): Hex {
+  return keccak256(concat([stringToHex("datasoil.reproduction.partial.v1"), pad(toHex(id), { size: 32 })]));
+}
+
+/** Re-execution verdicts of a claim: the attesters' latest reproduction attestations on
+ * its child, full (`CleaningProofs.reproduction_metric_set`) or partial, as list items. */
+async function reproductions(chain: Chain, claim: bigint, child: bigint): Promise<string> {
+  const full = ((await chain.read("CleaningProofs", "reproduction_metric_set", [claim])) as Hex).toLowerCase();
+  const partial = partialSet(claim).toLowerCase();
+  const logs = await chain.api<Attested[]>(`datasets/${child}/attestations`);
+  const latest = new Map<string, Attested>();
+  for (const l of logs) {
+    const set = String(l.args.metric_set).toLowerCase();
+    if (set === full || set === partial) latest.set(`${l.args.attester.toLowerCase()}|${set}`, l);
+  }
+  return [...latest.values()]
+    .filter((l) => !l.revoked)
+    .map((l) => {
+      const kind = String(l.args.metric_set).toLowerCase() === full ? "a full re-execution" : "a partial check";
+      const said = Number(l.args.score) === 10000 ? '<b class="ok">reproduced</b>' : '<b class="bad">not reproduced</b>';
+      return `<li class="verdict-line">verdict by ${short(l.args.attester)}, ${kind}: ${said} (block ${l.block})</li>`;
+    })
+    .join("");
 }
 
 interface ModelSummary {

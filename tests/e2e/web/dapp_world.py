@@ -2,10 +2,12 @@
 
 Through the library flows a user runs: the raw example dataset (public, named and
 described), its cleaning into a public child with a claim that an auditor audits and the
-claimant answers, a new version of the raw data, a private derivative listed for sale,
-an unrelated public dataset under another licence, quality attestations by a trusted
-attester on the raw and cleaned data, and a model trained on rows of the cleaned data
-(registered with its manifest and config, listed for licences).
+claimant answers, that the attester disputes, that finalises (the dispute settled) and
+that the attester re-executes (its verdict attested), a new version of the raw data, a
+private derivative listed for sale, an unrelated public dataset under another licence,
+quality attestations by a trusted attester on the raw and cleaned data, and a model
+trained on rows of the cleaned data (registered with its manifest and config, listed for
+licences).
 """
 
 from __future__ import annotations
@@ -147,6 +149,20 @@ def build(project: Any, accounts: Any, work: Path) -> World:
     audit.answer_open_audits(
         proofs, world.registry.contract, world.claim, data, cleaner, log=lambda _m: None
     )
+    # The attester disputes it with a bond; the window passes, the claim stands, and the
+    # settlement pays part of the bond to the claimant.
+    token.approve(proofs, chain.LOCAL_PARAMS["bond"], sender=attester)
+    proofs.dispute(world.claim, sender=attester)
+    chain.mine(chain.LOCAL_PARAMS["challenge_blocks"] + 1)
+    audit.finalize(proofs, world.claim, cleaner)
+    audit.settle_dispute(proofs, world.claim, str(attester.address), attester)
+    # The attester's verdict: a full re-execution, attested under the claim's
+    # reproduction metric set.
+    client = Attestations(c.require("attestations"), c.registry, record.block)
+    verdict = claims.verify_claim(
+        world.claim, proofs=proofs, registry=world.registry, store=store, from_block=record.block
+    )
+    claims.attest_verdict(client, verdict, store=store, sender=attester, child_id=child)
 
     v2 = demo.make_version(RAW, work / "people-v2.csv")
     _publish(v2, world, "v2", owner, store, schema=rows.infer_schema(RAW), version_of=raw)
@@ -162,7 +178,6 @@ def build(project: Any, accounts: Any, work: Path) -> World:
     _publish(_weather(work / "weather.csv"), world, "other", owner, store, license="ODbL-1.0")
 
     content_key = access.load_content_key(world.registry.get(private).content_cid).key
-    client = Attestations(c.require("attestations"), c.registry, record.block)
     scored = (("raw", RAW, None), ("clean", result.data_path, None))
     for key, path, secret in (*scored, ("private", result.data_path, content_key)):
         shutil.rmtree(work / "quality", ignore_errors=True)

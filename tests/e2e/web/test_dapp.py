@@ -123,6 +123,12 @@ def _short(account: Any) -> str:
     return f"{a[:6]}…{a[-4:]}"
 
 
+def _soil(amount: int) -> str:
+    """Base units of an 18-decimal token as viem's ``formatUnits`` writes them."""
+    text = f"{Decimal(amount) / 10**18:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _key(ids: dict[str, int], dataset_id: int) -> str:
     return next(k for k, v in ids.items() if v == dataset_id)
 
@@ -336,14 +342,43 @@ def test_dataset_page__lineage_royalty_path_charts_claims_and_models(dapp):
             > 0
         )
     assert "trusted attester" in b.eval("document.querySelector('#quality-badge .badge').title")
-    # The claim that made it, with its passed audit.
+    # The claim that made it: its passed audit, the dispute and its settlement (the claim
+    # stood, so DISPUTE_FORFEIT_BPS of the bond went to the claimant), the final status.
+    proofs = world.contracts.require("proofs")
+    assert int(proofs.status(world.claim)) == 3  # finalised
+    assert b.attrs(f"#claims li.claim[data-claim='{world.claim}']", "data-status") == ["finalised"]
     claim = b.texts(f"#claims li.claim[data-claim='{world.claim}']")[0]
-    assert f"made this dataset from #{ids['raw']}" in claim and "audited" in claim
-    assert "passed" in claim and f"ape run verify {world.claim}" in claim
+    assert (
+        f"made this dataset from #{ids['raw']}" in claim
+        and f"ape run verify {world.claim}" in claim
+    )
+    bond = int(proofs.bond())
+    forfeited = bond * int(proofs.DISPUTE_FORFEIT_BPS()) // 10_000
+    assert b.texts(f"#claims li.claim[data-claim='{world.claim}'] ul.audits li") == [
+        f"audit 0 by {_short(dapp.a['auditor'])}: passed",
+        f"disputed by {_short(dapp.a['attester'])} (bond {_soil(bond)} SOIL) in block "
+        + str(_get(dapp.api + "events?contract=CleaningProofs&name=ClaimDisputed")[1][0]["block"]),
+        f"dispute settled: {_soil(bond - forfeited)} SOIL back to the disputer, "
+        f"{_soil(forfeited)} to the claimant",
+        f"verdict by {_short(dapp.a['attester'])}, a full re-execution: reproduced (block "
+        f"{_verdict_block(dapp, ids['clean'], world.claim)})",
+    ]
     assert b.attrs("#trained li", "data-model") == [str(world.model)]
     assert f"datasoil.load({ids['clean']})" in b.text("#snippets")
     b.wait("#preview-verified")
     _shot(dapp, "dataset")
+
+
+def _verdict_block(dapp, dataset_id: int, claim_id: int) -> int:
+    """The block of the full reproduction attestation of ``claim_id`` on ``dataset_id``,
+    its metric set computed by the library (not the page's)."""
+    from datasoil.protocol.metric_sets import reproduction_metric_set
+
+    wanted = "0x" + reproduction_metric_set(claim_id).hex()
+    attested = _get(dapp.api + f"datasets/{dataset_id}/attestations")[1]
+    (found,) = [a for a in attested if a["args"]["metric_set"] == wanted]
+    assert int(found["args"]["score"]) == 10_000
+    return int(found["block"])
 
 
 def _report_cid(dapp, dataset_id: int) -> Any:
