@@ -18,12 +18,18 @@ bench/ray.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
 import platform
 import shutil
+import signal
+import socket
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,16 +77,17 @@ def _hwm(pid: int) -> int:
     return 0
 
 
-def measure(argv: list[str]) -> dict[str, Any]:
+def measure(argv: list[str], cluster: int | None = None) -> dict[str, Any]:
     """:func:`bench_outofcore.measure`, with the largest peak RSS of a Ray worker (any
-    ``default_worker.py`` process under the command) and the number of workers seen. Its
-    CPU seconds are the command's and what it waits for, not Ray's daemons and workers."""
+    ``default_worker.py`` process under the command, or under the process ``cluster``)
+    and the number of workers seen. Its CPU seconds are the command's and what it waits
+    for, not Ray's daemons and workers."""
     workers: set[int] = set()
     peak = {"worker": 0, "ticks": 0}
 
     def watch(pid: int) -> None:
         if peak["ticks"] % 10 == 0:  # the process tree every 0.5 s, known workers every tick
-            tree = _children(pid)
+            tree = _children(pid if cluster is None else cluster)
             workers.update(p for p, cmd in tree.items() if "default_worker.py" in cmd)
         peak["worker"] = max([peak["worker"], *(_hwm(p) for p in workers)])
         peak["ticks"] += 1
@@ -98,6 +105,37 @@ def ray_start() -> float:
     return float(measure([sys.executable, "-c", code])["out"].strip().splitlines()[-1])
 
 
+@contextlib.contextmanager
+def running_cluster() -> Iterator[tuple[str, int]]:
+    """A Ray head node of this machine's CPUs, started here in a process group of its own
+    and stopped by that group's id (``ray stop`` would stop every Ray on the machine):
+    its address and the pid of ``ray start``."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ray = str(Path(sys.executable).parent / "ray")
+    head = subprocess.Popen(
+        [ray, "start", "--head", f"--port={port}", "--include-dashboard=false", "--block"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        address = f"127.0.0.1:{port}"
+        for _ in range(240):  # until a driver can connect
+            probe = subprocess.run(
+                [sys.executable, "-c", f"import ray; ray.init(address='{address}')"],
+                capture_output=True,
+            )
+            if probe.returncode == 0:
+                break
+            time.sleep(0.5)
+        yield address, head.pid
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        head.wait(timeout=60)
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -111,39 +149,63 @@ def main() -> None:
     data = make_data(args.rows)
     recipe = TMP / "ray-recipe.yaml"
     recipe.write_text(RECIPE)
-    datasoil = str(Path(sys.executable).parent / "datasoil")
     load_start = os.getloadavg()
     started = ray_start()
     runs: list[dict[str, Any]] = []
     files: dict[str, tuple[str, ...]] = {}
-    for shard in [None, *(int(s) for s in args.shard_rows.split(","))]:
-        ray = [] if shard is None else ["--ray", "local", "--shard-rows", str(shard)]
-        name = "one process" if shard is None else f"Ray, shards of {shard:,}"
-        root = measure([datasoil, "root", str(data), "--no-progress", *ray])
-        root["root"] = json.loads(root["out"])["root"]
-        out = TMP / f"ray-out-{shard}"
-        cleaned = measure(
-            [
-                datasoil,
-                "clean",
-                str(data),
-                "--recipe",
-                str(recipe),
-                "--out",
-                str(out),
-                "--quiet",
-                *ray,
-            ]
-        )
-        proof = json.loads(cleaned["out"])
-        files[name] = tuple(digest(out / f) for f in ("data.parquet", "fate.bin", "proof.json"))
-        shutil.rmtree(out)
-        runs.append({"name": name, "shard": shard, "root": root, "clean": cleaned, "proof": proof})
-        print(name, f"root {root['wall']:.1f} s, clean {cleaned['wall']:.1f} s", flush=True)
+    sizes = [int(s) for s in args.shard_rows.split(",")]
+    for shard, where in [(None, None), *((s, "local") for s in sizes)]:
+        runs.append(run(data, recipe, shard, where, 0, files))
+    with running_cluster() as (address, head):  # started after: its idle daemons cost CPU
+        runs.extend(run(data, recipe, shard, address, head, files) for shard in sizes)
     load_end = os.getloadavg()
     same_roots = len({r["root"]["root"] for r in runs}) == 1
     same_files = len(set(files.values())) == 1
     write_table(args, runs, started, load_start, load_end, same_roots, same_files)
+
+
+def run(
+    data: Path,
+    recipe: Path,
+    shard: int | None,
+    where: str | None,
+    head: int,
+    files: dict[str, tuple[str, ...]],
+) -> dict[str, Any]:
+    """``datasoil root`` and ``datasoil clean`` in one process (``where`` None), on a
+    local cluster started by the command (``"local"``) or on the running cluster at
+    ``where``; the clean's three files' digests go to ``files``."""
+    datasoil = str(Path(sys.executable).parent / "datasoil")
+    ray = [] if where is None else ["--ray", where, "--shard-rows", str(shard)]
+    cluster = head if where not in (None, "local") else None
+    if where is None:
+        name = "one process"
+    elif where == "local":
+        name = f"Ray, a cluster started by the command, shards of {shard:,}"
+    else:
+        name = f"Ray, a running cluster, shards of {shard:,}"
+    root = measure([datasoil, "root", str(data), "--no-progress", *ray], cluster)
+    root["root"] = json.loads(root["out"])["root"]
+    out = TMP / f"ray-out-{shard}-{cluster}"
+    cleaned = measure(
+        [
+            datasoil,
+            "clean",
+            str(data),
+            "--recipe",
+            str(recipe),
+            "--out",
+            str(out),
+            "--quiet",
+            *ray,
+        ],
+        cluster,
+    )
+    proof = json.loads(cleaned["out"])
+    files[name] = tuple(digest(out / f) for f in ("data.parquet", "fate.bin", "proof.json"))
+    shutil.rmtree(out)
+    print(name, f"root {root['wall']:.1f} s, clean {cleaned['wall']:.1f} s", flush=True)
+    return {"name": name, "shard": shard, "root": root, "clean": cleaned, "proof": proof}
 
 
 def write_table(
@@ -164,10 +226,10 @@ def write_table(
         f"{os.cpu_count()} workers), shared with other workers: 1-min load average "
         f"{load_start[0]:.1f} at the start, {load_end[0]:.1f} at the end. One run each, in "
         "turn, each in its own process. Input: bench_outofcore's generated Parquet "
-        f"({args.rows:,} rows); clean: bench_clean's five steps. `--ray` starts a local "
+        f"({args.rows:,} rows); clean: bench_clean's five steps. `--ray local` starts a "
         f"cluster for the command: its start and stop alone take {started:.1f} s here, "
-        "counted in the Ray rows' wall time. CPU s: the command and the processes it waits "
-        "for (not Ray's daemons and workers, which it does not wait for).",
+        "counted in those rows' wall time; `--ray ADDRESS` uses a head node started "
+        "beforehand (`ray start --head`, the same CPUs), as on a real cluster.",
         "",
         "| command | engine | wall s | speed-up | driver peak RSS MiB "
         "| workers | largest worker peak RSS MiB |",
