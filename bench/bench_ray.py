@@ -28,6 +28,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,8 +115,12 @@ def running_cluster() -> Iterator[tuple[str, int]]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     ray = str(Path(sys.executable).parent / "ray")
+    # its own temp dir: `ray start` records the cluster's address there, where a later
+    # ray.init() without an address (a test's local cluster) would otherwise find it
+    temp = Path(tempfile.mkdtemp(prefix="ds-ray-", dir="/tmp"))
+    start = [ray, "start", "--head", f"--port={port}", "--include-dashboard=false"]
     head = subprocess.Popen(
-        [ray, "start", "--head", f"--port={port}", "--include-dashboard=false", "--block"],
+        [*start, f"--temp-dir={temp}", "--block"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -134,6 +139,7 @@ def running_cluster() -> Iterator[tuple[str, int]]:
     finally:
         os.killpg(head.pid, signal.SIGTERM)
         head.wait(timeout=60)
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def digest(path: Path) -> str:

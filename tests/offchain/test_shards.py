@@ -19,7 +19,7 @@ import pytest
 pytest.importorskip("ray", reason="Ray is not installed (pip install 'datasoil[ray]')")
 
 from datasoil.engine import clean as engine
-from datasoil.engine import shards
+from datasoil.engine import progress, shards
 from datasoil.errors import SchemaError
 from datasoil.formats import rows
 from datasoil.formats.recipe import load_recipe
@@ -88,8 +88,26 @@ def test_clean__sharded_files_are_one_process_files(
 def test_clean__the_demo_recipe_on_csv(tmp_path: Path, ray: Any) -> None:
     recipe = load_recipe(DEMO)
     one = engine.clean(MESSY, recipe, tmp_path / "one")
-    many = shards.clean(MESSY, recipe, tmp_path / "many", shard_rows=8, ray=ray)
+    told: list[list[Any]] = []
+    with progress.reporting(_Told(told)):
+        many = shards.clean(MESSY, recipe, tmp_path / "many", shard_rows=8, ray=ray)
     assert _files(many.out_dir) == _files(one.out_dir)
+    # progress: every stage's shards counted as they finish, all of them
+    count = -(-one.rows_in // 8)
+    stages = [t for t in told if t[0].startswith("stage ")]
+    assert stages and all(t[1:] == [count, "shards", count] for t in stages)
+    assert told[-1] == ["fate records and output rows in shards", count, "shards", count]
+
+
+class _Told:
+    def __init__(self, told: list[list[Any]]) -> None:
+        self.told = told
+
+    def begin(self, what: str, total: int | None, unit: str) -> None:
+        self.told.append([what, total, unit, 0])
+
+    def advance(self, done: int) -> None:
+        self.told[-1][3] += done
 
 
 def test_clean__a_failed_strict_cast_is_the_same_error(tmp_path: Path, ray: Any) -> None:
