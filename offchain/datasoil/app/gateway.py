@@ -130,16 +130,21 @@ _ABI_CACHE: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
 
 
 def _abis(build: Path) -> dict[str, Any]:
+    cached = _ABI_CACHE.get(build)
     try:
         stat = build.stat()
         stamp = (stat.st_mtime_ns, stat.st_size)
-        cached = _ABI_CACHE.get(build)
         if cached is not None and cached[0] == stamp:
             return cached[1]
         manifest = json.loads(build.read_text())
-    except FileNotFoundError:
+    except (FileNotFoundError, json.JSONDecodeError) as exc:
+        # `ape compile` rewrites the manifest: while it is away or half written, the ABIs
+        # read last still describe the deployed contracts.
+        if cached is not None:
+            return cached[1]
+        what = "nothing" if isinstance(exc, FileNotFoundError) else "a file that is not JSON"
         raise DeploymentError(
-            f"expected ape's build manifest at {build}, found nothing: run `ape compile`"
+            f"expected ape's build manifest at {build}, found {what}: run `ape compile`"
         ) from None
     types = manifest.get("contractTypes", {})
     found = {name: ctype.get("abi", []) for name, ctype in types.items()}

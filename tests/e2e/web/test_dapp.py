@@ -38,7 +38,10 @@ ROOT = Path(__file__).resolve().parents[3]
 _CLEAR_VERDICT = (
     "Object.assign(document.getElementById('verdict'), {textContent: '', className: ''})"
 )
-SHOTS = ("datasets", "dataset", "lineage", "model", "bought", "phone", "consent")
+SHOTS = (
+    "datasets", "search", "dataset", "lineage", "model", "bought", "owner", "wrong-network",
+    "phone", "consent",
+)  # fmt: skip
 
 
 def _get(url: str) -> tuple[int, Any]:
@@ -270,6 +273,9 @@ def test_list__shows_names_and_descriptions_and_searches_and_filters(dapp):
     assert shown("1 dataset.") == [ids["other"]]
     b.fill("#q", "contacts april")
     assert shown("1 dataset.") == [ids["v2"]]
+    b.fill("#q", "contacts")
+    assert shown("4 datasets.") == sorted(ids[k] for k in ("raw", "clean", "v2", "private"))
+    _shot(dapp, "search")
     b.fill("#q", "")
     b.select("#f-license", "CC-BY-NC-4.0")
     assert shown("1 dataset.") == [ids["private"]]
@@ -367,6 +373,24 @@ def test_dataset_page__lineage_royalty_path_charts_claims_and_models(dapp):
     assert f"datasoil.load({ids['clean']})" in b.text("#snippets")
     b.wait("#preview-verified")
     _shot(dapp, "dataset")
+
+    # The raw data's graph: its children below it and its new version, dashed.
+    _show(dapp, f"#/dataset/{ids['raw']}", f"dataset:{ids['raw']}")
+    edges = b.eval(
+        "[...document.querySelectorAll('svg#graph path.edge')]"
+        ".map(e => [e.getAttribute('class'), +e.dataset.from, +e.dataset.to]).sort()"
+    )
+    assert sorted(map(tuple, edges)) == sorted(
+        [
+            ("edge parent", ids["raw"], ids["clean"]),
+            ("edge parent", ids["clean"], ids["private"]),
+            ("edge version", ids["raw"], ids["v2"]),
+        ]
+    )
+    assert (
+        b.eval("getComputedStyle(document.querySelector('path.edge.version')).strokeDasharray")
+        != "none"
+    )
 
 
 def _verdict_block(dapp, dataset_id: int, claim_id: int) -> int:
@@ -509,6 +533,7 @@ def test_wallet__wrong_network_warning_switch_missing_wallet_and_legacy(dapp):
         "networks to buy or list."
     )
     assert b.text("#network") == "chain 1"
+    _shot(dapp, "wrong-network")
     b.click("#switch")
     b.wait("#warning", state="hidden")
     assert b.text("#network") == "chain 31337"
@@ -520,6 +545,17 @@ def test_wallet__wrong_network_warning_switch_missing_wallet_and_legacy(dapp):
 
     b.open(dapp.url, account=buyer, kind="legacy")  # only window.ethereum
     _connect(dapp, buyer)
+    assert b.text("#network") == "chain 31337"
+
+    # Two wallets announce themselves: the page offers both, the first declines, and
+    # picking the other connects it.
+    b.open(dapp.url, account=buyer, kind="two")
+    b.click("#connect")
+    b.wait("#error:not([hidden])")
+    assert b.text("#error") == "You declined the request in your wallet."
+    assert b.texts("#wallets option") == ["Another wallet", "datasoil test wallet"]
+    b.select("#wallets", "0b4e1c52-5d3a-4d7e-9c55-datasoil-test")
+    b.wait(f"#account:text('{buyer}')")
     assert b.text("#network") == "chain 31337"
 
 
@@ -537,6 +573,8 @@ def test_owner__reprices_delists_lists_and_withdraws_with_sentences(dapp):
     b.fill("#list-price", "30")
     b.click("#list")
     b.wait("#price:text('30')")
+    b.eval("document.getElementById('owner').scrollIntoView()")
+    _shot(dapp, "owner")
     assert int(market.listing(private).price) == 30 * 10**18
     b.click("#delist")
     b.wait("#market p:text('Not for sale now.')")

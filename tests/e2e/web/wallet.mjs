@@ -1,7 +1,7 @@
 // The test wallet both drivers inject: an EIP-1193 provider forwarding every request to
 // anvil's JSON-RPC (anvil signs for its unlocked dev accounts: eth_sendTransaction,
-// personal_sign, eth_signTypedData_v4), announced through EIP-6963 ("eip6963") or set as
-// window.ethereum ("legacy"). With `chainId` it reports that chain until the page asks
+// personal_sign, eth_signTypedData_v4), announced through EIP-6963 ("eip6963"; "two":
+// after another wallet that declines everything) or set as window.ethereum ("legacy"). With `chainId` it reports that chain until the page asks
 // it to switch (wallet_switchEthereumChain), as a wallet on another network would;
 // methods in `reject` are declined (code 4001); `onMethod` sees every method asked.
 
@@ -58,7 +58,22 @@ export async function installWallet(page, wallet, node, onMethod = () => {}) {
       icon: "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='8' height='8'/%3E",
       rdns: "org.datasoil.test",
     });
-    const announce = () => window.dispatchEvent(new CustomEvent("eip6963:announceProvider", { detail: Object.freeze({ info, provider }) }));
+    // "two": another wallet announces itself first, and declines everything (code 4001),
+    // so only picking the test wallet in the page connects.
+    const decoy = {
+      async request() {
+        const err = new Error("User rejected the request.");
+        err.code = 4001;
+        throw err;
+      },
+      on() {},
+      removeListener() {},
+    };
+    const other = Object.freeze({ ...info, uuid: "7f1d2c3b-0000-4000-8000-another-wallet", name: "Another wallet", rdns: "org.example.another" });
+    const announce = () => {
+      if (kind === "two") window.dispatchEvent(new CustomEvent("eip6963:announceProvider", { detail: Object.freeze({ info: other, provider: decoy }) }));
+      window.dispatchEvent(new CustomEvent("eip6963:announceProvider", { detail: Object.freeze({ info, provider }) }));
+    };
     window.addEventListener("eip6963:requestProvider", announce);
     announce();
   }, wallet.kind ?? "eip6963");
