@@ -534,6 +534,11 @@ def test_wallet__wrong_network_warning_switch_missing_wallet_and_legacy(dapp):
     )
     assert b.text("#network") == "chain 1"
     _shot(dapp, "wrong-network")
+    # Buying on the wrong chain stops before the wallet is asked, with the same sentence.
+    _show(dapp, f"#/dataset/{dapp.ids['private']}", f"dataset:{dapp.ids['private']}")
+    b.click("#buy")
+    b.wait("#error:not([hidden])")
+    assert b.text("#error") == b.text("#wrong-network")
     b.click("#switch")
     b.wait("#warning", state="hidden")
     assert b.text("#network") == "chain 31337"
