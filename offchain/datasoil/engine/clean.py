@@ -229,22 +229,28 @@ def _apply_dedupe(
 
     ``lf`` must be the scan of the uncompressed Arrow IPC ``checkpoint``, whose row ``i``
     is input row ``i`` (rows are never removed). The checkpoint is read once, and memory
-    is 16 bytes per alive row plus what the rows with a shared key hash take, not the
-    distinct keys themselves: (1) one streaming pass takes the row number and the 64-bit
-    key hash of every alive row, and the hashes seen more than once are found by sorting;
+    is 16 bytes per row plus what the rows with a shared key hash take, not the distinct
+    keys themselves: (1) one streaming pass takes the 64-bit key hash of every alive row
+    (null for the others: a row's number is its position), and the hashes seen more than
+    once are found by sorting a copy;
     (2) only the rows carrying those hashes are gathered from the memory-mapped checkpoint
     by position and grouped by their exact key (``nulls_equal``), taking the minimum row
-    number; (3) the (row, first) pairs of the duplicates are joined back by row number, in
-    row order. A row whose hash is unique has no equal key among the alive rows, so the
+    number; (3) the rows named by the (row, first) pairs of the duplicates are marked
+    (:func:`_mark_duplicates`). A row whose hash is unique has no equal key among the alive rows, so the
     result is the plain ``group_by(key).min(row)`` over all alive rows."""
     keys = list(keys)
-    found = lf.filter(_alive).select(ROW, _key_hash(keys, types)).collect(engine="streaming")
-    ordered = np.sort(found[_HASH].to_numpy())
+    hashes = (
+        lf.select(pl.when(_alive).then(_key_hash(keys, types)))
+        .collect(engine="streaming")
+        .to_series()
+    )
+    alive = len(hashes) - hashes.null_count()
+    ordered = hashes.sort(nulls_last=True).slice(0, alive).to_numpy()
     shared = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
     del ordered
-    is_shared = pl.col(_HASH).is_in(pl.Series(_HASH, shared, pl.UInt64).implode())
-    picked = found.filter(is_shared)[ROW].to_numpy()
-    del found
+    is_shared = hashes.is_in(pl.Series(_HASH, shared, pl.UInt64).implode()).fill_null(False)
+    picked = is_shared.arg_true().cast(pl.UInt64).to_numpy()
+    del hashes, is_shared
     with pa.memory_map(str(checkpoint)) as source:
         mapped = pl.from_arrow(pa.ipc.open_file(source).read_all(), rechunk=False)
         assert isinstance(mapped, pl.DataFrame)
