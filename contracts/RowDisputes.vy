@@ -300,11 +300,11 @@ def answer_row(
     no_row: Bytes[MAX_ROW_BYTES] = b""
     if j == fate.NO_ROW:
         outcome, judged_step, judged_dup, row = staticcall row_judge.judge(
-            opening.row, no_row, program, step, dup_of, j, j_step
+            opening.row, no_row, program, index, step, dup_of, j, j_step
         )
     else:
         outcome, judged_step, judged_dup, row = staticcall row_judge.judge(
-            opening.row, earlier.row, program, step, dup_of, j, j_step
+            opening.row, earlier.row, program, index, step, dup_of, j, j_step
         )
     agrees: bool = False
     if outcome == convert(KEPT, uint256):

@@ -29,6 +29,7 @@ def judge(
     row: Bytes[rows.MAX_ROW_BYTES],
     earlier: Bytes[rows.MAX_ROW_BYTES],
     program: Bytes[rows.MAX_PROGRAM_BYTES],
+    row_index: uint256,
     row_step: uint256,
     row_dup: uint256,
     earlier_index: uint256,
@@ -41,6 +42,7 @@ def judge(
     @param earlier The earlier row's bytes (the row the fate's dup_of names, or one a
            disputer names), or empty.
     @param program The judge program.
+    @param row_index The disputed row's input index (drop_rows names rows by it).
     @param row_step The step the row's fate record says dropped it (255: kept).
     @param row_dup The row its fate record says it duplicates (2**64 - 1: none).
     @param earlier_index The earlier row's index (2**64 - 1: none).
@@ -56,6 +58,7 @@ def judge(
         len(row),
         len(earlier),
         len(program),
+        row_index,
         row_step,
         row_dup,
         earlier_index,

@@ -59,6 +59,11 @@ _OP_FILL: constant(uint256) = 6
 _OP_FILTER: constant(uint256) = 7
 _OP_OUTLIERS: constant(uint256) = 8
 _OP_DEDUPE: constant(uint256) = 9
+_OP_DROP_ROWS: constant(uint256) = 10
+
+# @dev drop_rows: "no column" as its position; the most row indices it lists.
+_NO_COLUMN: constant(uint256) = 255
+_MAX_DROPPED_ROWS: constant(uint256) = rows.MAX_PROGRAM_BYTES // 8
 
 # @dev Cast policies and conversions.
 _STRICT: constant(uint256) = 0
@@ -131,6 +136,7 @@ def _judge(
     i_length: uint256,
     j_length: uint256,
     program_length: uint256,
+    i_index: uint256,
     i_step: uint256,
     i_dup: uint256,
     j_index: uint256,
@@ -143,6 +149,7 @@ def _judge(
     @param i_length The disputed row's length.
     @param j_length The earlier row's length, or 0.
     @param program_length The program's length.
+    @param i_index The disputed row's input index (drop_rows names rows by it).
     @param i_step The step the disputed row's fate record says dropped it (NO_STEP: kept).
     @param i_dup The row its fate record says it duplicates (NO_ROW: none).
     @param j_index The earlier row's index (NO_ROW when there is none).
@@ -193,6 +200,16 @@ def _judge(
             continue
         state: uint256 = 0
         next_pc: uint256 = 0
+        if (convert(extract32(buf, pc), uint256) >> 248) == _OP_DROP_ROWS:
+            # By input index, which _step does not know: both rows here.
+            state, next_pc = self._drop_rows(buf, xs, i_index, pc, end)
+            if state != _ALIVE:
+                return state, s, NO_ROW, b""
+            if y_alive:
+                state, next_pc = self._drop_rows(buf, ys, j_index, pc, end)
+                y_alive = state == _ALIVE
+            pc = next_pc
+            continue
         state, xs, next_pc = self._step(buf, xs, pc, end)
         if state != _ALIVE:
             return state, s, NO_ROW, b""
@@ -239,6 +256,70 @@ def _positions(
             return False, [], 0
         result.append(p)
     return True, result, pc + 1 + count
+
+
+@internal
+@pure
+def _drop_rows(
+    buf: Bytes[rows.BUFFER_BYTES],
+    row: DynArray[rows.Value, rows.MAX_COLUMNS],
+    index: uint256,
+    pc: uint256,
+    end: uint256,
+) -> (uint256, uint256):
+    """
+    @dev A drop_rows instruction: n u16, input row indices u64 x n, a column position u8
+         (_NO_COLUMN: none), m u16, items x m. The row is dropped when its input index is
+         listed, or its value in the column is not null and equals one of the items.
+    @param buf The buffer.
+    @param row The row at this step.
+    @param index The row's input index.
+    @param pc The instruction's offset.
+    @param end The program's end.
+    @return uint256 _ALIVE, DROPPED or INVALID.
+    @return uint256 The next instruction's offset (when not INVALID).
+    """
+    if pc + 3 > end:
+        return INVALID, 0
+    count: uint256 = ((convert(extract32(buf, pc + 1), uint256) >> 248) << 8) | (convert(extract32(buf, pc + 2), uint256) >> 248)
+    p: uint256 = pc + 3
+    if count > _MAX_DROPPED_ROWS or p + 8 * count + 3 > end:
+        return INVALID, 0
+    dropped: bool = False
+    for k: uint256 in range(_MAX_DROPPED_ROWS):
+        if k == count:
+            break
+        if convert(extract32(buf, p + 8 * k), uint256) >> 192 == index:
+            dropped = True
+            break
+    p += 8 * count
+    at: uint256 = (convert(extract32(buf, p), uint256) >> 248)
+    values: uint256 = ((convert(extract32(buf, p + 1), uint256) >> 248) << 8) | (convert(extract32(buf, p + 2), uint256) >> 248)
+    p += 3
+    if at == _NO_COLUMN:
+        if values != 0:
+            return INVALID, 0
+    elif at >= len(row):
+        return INVALID, 0
+    for k: uint256 in range(rows.MAX_PROGRAM_BYTES):
+        if k == values:
+            break
+        ok: bool = False
+        item: rows.Value = empty(rows.Value)
+        ok, item, p = rows._item(buf, p, end)
+        if not ok or item.kind == rows.NULL:
+            return INVALID, 0
+        if row[at].kind == rows.NULL:
+            continue
+        order: int256 = 0
+        ok, order = self._compare(buf, row[at], item)
+        if not ok:
+            return INVALID, 0
+        if order == 0:
+            dropped = True
+    if dropped:
+        return DROPPED, p
+    return _ALIVE, p
 
 
 @internal

@@ -197,7 +197,7 @@ def _step(draw, columns: list[tuple[str, str]], measured: bool = True) -> dict[s
     castable = [c for c, t in columns if t in CASTABLE]
     fillable = [c for c, t in columns if t in (*CASTABLE, "float64")]
     numbers = [c for c, t in columns if t in ("int64", "float64")]
-    kinds = ["select", "rename", "drop_nulls", "filter", "filter", "dedupe"]
+    kinds = ["select", "rename", "drop_nulls", "filter", "filter", "dedupe", "drop_rows"]
     kinds += ["trim", "normalise", "trim"] if strings else []
     kinds += ["cast", "cast"] if castable else []
     kinds += ["fill"] if fillable else []
@@ -210,6 +210,8 @@ def _step(draw, columns: list[tuple[str, str]], measured: bool = True) -> dict[s
     if kind == "rename":
         old = draw(st.sampled_from(names))
         return {"kind": kind, "columns": {old: old + "_r"}}
+    if kind == "drop_rows":
+        return _drop_rows(draw, columns)
     if kind in ("drop_nulls", "dedupe"):
         return {"kind": kind, "columns": _some(draw, names)}
     if kind == "trim":
@@ -229,6 +231,37 @@ def _step(draw, columns: list[tuple[str, str]], measured: bool = True) -> dict[s
         k = draw(st.sampled_from([0.0, 0.5, 1.5]))
         return {"kind": kind, "columns": _some(draw, numbers), "action": action, "k": k}
     return {"kind": "filter", "expr": render_expr(_condition(draw, columns, 3))}
+
+
+# Values rows often hold (tables draw from the same pools), so drop_rows matches some.
+COMMON = {
+    "string": st.sampled_from(["true", "12", "", "x", "a", " 5"]),
+    "int64": st.sampled_from([0, 1, -1, 17, 18, INT64[0], INT64[1]]),
+    "bool": st.booleans(),
+}
+
+
+def _drop_rows(
+    draw, columns: list[tuple[str, str]], seen: dict[str, list[Any]] | None = None
+) -> dict[str, Any]:
+    """drop_rows by input index (tables have at most 6 rows), by a column's values, or both;
+    ``seen``: values the input holds, by column name (renamed columns end in ``_r``)."""
+    step: dict[str, Any] = {"kind": "drop_rows"}
+    usable = [c for c, t in columns if t in COMMON]
+    by_value = bool(usable) and draw(st.booleans())
+    if not by_value or draw(st.booleans()):
+        step["rows"] = draw(st.lists(st.integers(0, 7), min_size=1, max_size=3, unique=True))
+    if by_value:
+        column = draw(st.sampled_from(usable))
+        type_ = dict(columns)[column]
+        held = [
+            v
+            for v in (seen or {}).get(column.removesuffix("_r").removesuffix("_r"), [])
+            if v is not None and type(v) is {"string": str, "int64": int, "bool": bool}[type_]
+        ]
+        pool = COMMON[type_] | st.sampled_from(held) if held else COMMON[type_]
+        step.update(column=column, values=draw(st.lists(pool, min_size=1, max_size=3)))
+    return step
 
 
 @st.composite
@@ -315,6 +348,7 @@ def judge(
             inputs[i],
             earlier,
             program,
+            i,
             step_of(fate),
             dup,
             FATE_NONE if j is None else j,
@@ -364,6 +398,41 @@ def test_judge__agrees_with_the_engine_on_every_row(row_judge, data):
         assert agrees(outcome, fate, cleaned.outputs), (i, fate, outcome, recipe.to_json())
         kind = "kept" if fate.kept else f"dropped by {recipe.steps[fate.step].kind}"
         event(kind + (" with an earlier row" if _witness(fate, i, guess) is not None else ""))
+
+
+DROP_SETTINGS = settings(SETTINGS, max_examples=300 if DEEP else 20)
+
+
+@DROP_SETTINGS
+@given(data=st.data())
+def test_drop_rows__judged_as_the_engine_drops(row_judge, data):
+    """drop_rows (by input index and by a column's values, after random steps, before a
+    dedupe whose earlier row it may have dropped) on every row, as the engine decided."""
+    schema, table = data.draw(tables(["string", "int64", "bool", "string"]))
+    columns = [(c.name, c.type) for c in schema.columns]
+    before = data.draw(recipes(columns, most=2))
+    current = list(before.check_columns(columns)[-1])
+    seen = {c.name: [r[k] for r in table] for k, c in enumerate(schema.columns)}
+    steps = before.to_json()["steps"] + [_drop_rows(draw_from(data), current, seen)]
+    steps.append({"kind": "dedupe", "columns": _some(draw_from(data), [c for c, _ in current])})
+    recipe = recipe_from_json({"version": 1, "steps": steps})
+    try:
+        cleaned = run_engine(schema, table, recipe)
+    except CastFailed:
+        assume(False)
+        return
+    drop_step = len(steps) - 2
+    for i, fate in enumerate(cleaned.fates):
+        guess = data.draw(st.none() | st.integers(0, max(0, i - 1)))
+        witness = _witness(fate, i, guess)
+        outcome = judge(row_judge, cleaned.program, cleaned.inputs, cleaned.fates, i, witness)
+        assert agrees(outcome, fate, cleaned.outputs), (i, fate, outcome, recipe.to_json())
+        event("dropped by drop_rows" if fate.step == drop_step else "not dropped by drop_rows")
+
+
+def draw_from(data):
+    """``data.draw`` as the ``draw`` of a composite strategy."""
+    return data.draw
 
 
 def _program_and_inputs(schema, table, recipe, work: Path) -> tuple[bytes, list[bytes]]:

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from datasoil.formats.recipe import load_recipe
 from datasoil.protocol import row_disputes as rd
 from tests import proofs_ape as fx
 from tests import row_disputes_ape as rx
@@ -100,7 +101,7 @@ def test_gas__row_dispute_16_columns_6_steps_depth_12(
     width = len(COLUMNS)
     decode_only = bytes([1, width + 1, 0])  # the wrong width: INVALID after decoding
     no_steps = bytes([1, width, 0])
-    args = (keep, dup, rd.NO_ROW, keep)
+    args = (JUDGED, keep, dup, rd.NO_ROW, keep)
     decode = gas_log(
         "judge: decode a 16-column row (RowJudge.judge call, program stops at once)",
         _estimate(row_judge, other, row, none, decode_only, *args),
@@ -133,3 +134,41 @@ def test_gas__row_dispute_16_columns_6_steps_depth_12(
     )
     assert proofs.status(claim_id) == 4
     gas_log("disputes: withdraw", row_disputes.withdraw(sender=cleaner))
+
+
+def test_gas__judge_drop_rows_of_480_rows_and_a_subject(
+    row_judge, other, gas_log, judged, tmp_path
+):
+    """drop_rows judged on chain (a consent answer's step) before the six steps: 480 listed
+    input rows (what a 4,096-byte program holds with the six steps), read to the end for a
+    row not among them, and a column compared with 8 values."""
+    from datasoil.formats import judge as jp
+    from datasoil.formats import rows
+    from datasoil.formats.recipe import recipe_from_json
+
+    listed = list(range(1, 961, 2))  # 480 rows, the last 959; JUDGED (2049) not among them
+    subjects = [f"team {k}" for k in range(20, 28)]  # no row's team: none dropped by value
+    steps = load_recipe(RECIPE).to_json()["steps"]
+    drop = {"kind": "drop_rows", "rows": listed, "column": "team", "values": subjects}
+    recipe = recipe_from_json({"version": 1, "steps": [drop, *steps]})
+    source = tmp_path / "in.csv"
+    source.write_text(_csv(), encoding="utf-8")
+    program = jp.compile_judge(recipe, rows.infer_schema(source), [{}] * 7).program
+    kept, dropped = JUDGED, listed[-1]
+
+    def row(i: int) -> bytes:
+        return rd.build_row_answer(judged.data, judged.program, i).opening.row
+
+    def args(i: int) -> tuple[int, ...]:
+        return (i, 255, rd.NO_ROW, rd.NO_ROW, 255)
+
+    assert row_judge.judge(row(kept), b"", program, *args(kept))[0] == rd.Outcome.KEPT
+    assert row_judge.judge(row(dropped), b"", program, *args(dropped))[:2] == (
+        rd.Outcome.DROPPED,
+        0,
+    )
+    gas = gas_log(
+        "judge: drop_rows (480 rows, 8 values; row not dropped), then the 6 steps",
+        _estimate(row_judge, other, row(kept), b"", program, *args(kept)),
+    )
+    assert gas < 1_500_000

@@ -105,7 +105,9 @@ def dispute_row(
     return int(event.number)
 
 
-def _judge(row_judge: Any, answer: RowAnswer, fate: FateRecord, j: int | None) -> JudgeOutcome:
+def _judge(
+    row_judge: Any, answer: RowAnswer, index: int, fate: FateRecord, j: int | None
+) -> JudgeOutcome:
     earlier_step = FATE_STEP_NONE
     if j is not None:
         earlier_step = (
@@ -115,6 +117,7 @@ def _judge(row_judge: Any, answer: RowAnswer, fate: FateRecord, j: int | None) -
         answer.opening.row,
         answer.earlier.row,
         answer.program,
+        index,
         FATE_STEP_NONE if fate.step is None else fate.step,
         FATE_NONE if fate.dup_of is None else fate.dup_of,
         FATE_NONE if j is None else j,
@@ -153,7 +156,7 @@ def answer_row(
     answer = build_row_answer(data, program, index, named)
     fate = FateRecord.decode(answer.opening.fate)
     j = fate.dup_of if fate.dup_of is not None else named
-    outcome = _judge(row_judge, answer, fate, j)
+    outcome = _judge(row_judge, answer, index, fate, j)
     if only_if_rejected and not verdict(outcome, fate, answer.output.row):
         judged = (
             "kept, as another output row than the claim's"

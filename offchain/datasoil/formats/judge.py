@@ -77,6 +77,9 @@ OP_FILL = 0x06
 OP_FILTER = 0x07
 OP_OUTLIERS = 0x08
 OP_DEDUPE = 0x09
+OP_DROP_ROWS = 0x0A
+NO_COLUMN = 0xFF
+"""drop_rows' column position when it names rows by index only."""
 
 # Cast policies and conversions.
 POLICY = {"strict": 0, "null": 1, "drop": 2}

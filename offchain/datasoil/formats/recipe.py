@@ -1499,6 +1499,21 @@ class DropRows(Step, kind="drop_rows", required=(), optional=("rows", "column", 
             conditions.append(pl.col(self.column).is_in(pl.Series(self.values, dtype=dtype)))
         return Plan(drop=pl.any_horizontal(conditions))
 
+    @property
+    def unjudgeable_reason(self) -> str | None:
+        return None
+
+    def judge(self, at: jp.Context) -> bytes:
+        if len(self.rows) >= 1 << 16 or len(self.values) >= 1 << 16:
+            raise at.refuse("more rows or values than a judge program lists")
+        code = bytes([jp.OP_DROP_ROWS]) + len(self.rows).to_bytes(2, "big")
+        code += b"".join(i.to_bytes(8, "big") for i in self.rows)
+        if self.column is None:
+            return code + bytes([jp.NO_COLUMN]) + bytes(2)
+        type_ = at.type_of(self.column)
+        items = b"".join(at.item(v, type_) for v in self.values)
+        return code + at.position(self.column) + len(self.values).to_bytes(2, "big") + items
+
 
 STEP_KINDS: tuple[str, ...] = tuple(_STEPS)
 """The step kinds, in the order docs/cleaning.md lists them."""
