@@ -7,7 +7,7 @@ that the attester re-executes (its verdict attested), a new version of the raw d
 private derivative listed for sale, an unrelated public dataset under another licence,
 quality attestations by a trusted attester on the raw and cleaned data, and a model
 trained on rows of the cleaned data (registered with its manifest and config, listed for
-licences).
+licences) and a fine-tune of it on the weather data that pays it a share.
 """
 
 from __future__ import annotations
@@ -71,6 +71,8 @@ class World:
     ids: dict[str, int] = field(default_factory=dict)
     claim: int = 0
     model: int = 0
+    #: A model fine-tuned from ``model`` on rows of the weather data.
+    fine_tune: int = 0
     accounts: dict[str, Any] = field(default_factory=dict)
     work: Path = Path()
     #: The cleaning of the raw data (its output file and fate file).
@@ -221,5 +223,27 @@ def build(project: Any, accounts: Any, work: Path) -> World:
     flow.list_for_sale(
         c.require("models"), c.token, world.model, price=MODEL_PRICE, duration=DURATION,
         sender=trainer,
+    )  # fmt: skip
+    # A fine-tune of it by the auditor on rows of the weather data, paying its parent.
+    o = world.registry.get(world.ids["other"])
+    tuned = mf.build({o.id: (o.row_root, o.row_count, list(range(50)))})
+    world.fine_tune = flow.register(
+        tuned,
+        models=c.require("models"),
+        registry=world.registry,
+        market=c.market,
+        store=store,
+        sender=auditor,
+        weights_cid=str(store.add_bytes(b"\x01" * 24)),
+        config_cid=str(store.add_bytes(json.dumps({"name": "Weather-tuned classifier"}).encode())),
+        license="MIT",
+        parents=(world.model,),
+        data_bps=2000,
+        parents_bps=3000,
+        from_block=record.block,
+    )
+    flow.list_for_sale(
+        c.require("models"), c.token, world.fine_tune, price=MODEL_PRICE, duration=DURATION,
+        sender=auditor,
     )  # fmt: skip
     return world

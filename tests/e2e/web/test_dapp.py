@@ -216,7 +216,8 @@ def test_api__graph_models_row_bundles_and_bom(dapp, project):
         len(dapp_world.PRIVATE_USED),
     )
     assert private["receipt"] == models[0]["receipts"][0] and private["receipt"] > 0
-    assert _get(dapp.api + f"models?dataset={ids['other']}")[1] == []
+    tuned = _get(dapp.api + f"models?dataset={ids['other']}")[1]
+    assert [(m["id"], m["parents"]) for m in tuned] == [(world.fine_tune, [world.model])]
     assert _get(dapp.api + "models/99")[0] == 404
 
     # Bundles from the gateway verify with the library and with ModelRegistry.
@@ -520,6 +521,53 @@ def test_model_page__the_row_checker_says_yes_and_no_as_the_proofs_do(dapp, tmp_
     bom = b.eval("fetch(document.querySelector('#bom a').href).then(r => r.json())")
     assert bom["bomFormat"] == "CycloneDX"
     assert dapp_world.NAMES["clean"][0] in json.dumps(bom)
+
+
+def test_model_page__a_fine_tune_names_its_parent_and_pays_it_as_quote_sale_does(dapp):
+    b, ids, world = dapp.browser, dapp.ids, dapp.world
+    models = world.contracts.require("models")
+    b.open(dapp.url)
+    _show(dapp, f"#/model/{world.fine_tune}", f"model:{world.fine_tune}")
+    assert b.attrs("#ingredients a[href^='#/model/']", "href") == [f"#/model/{world.model}"]
+    assert b.attrs("#ingredients tr[data-id]", "data-id") == [str(ids["other"])]
+    # The split, by role, is ModelRegistry.quote_sale's at the listed price.
+    c = _get(dapp.api + f"models/{world.fine_tune}")[1]["composition"]
+    abi = _get(dapp.url + "deployment.json")[1]["contracts"]["ModelRegistry"]["abi"]
+    (quote,) = [f for f in abi if f.get("name") == "quote_sale"]
+    order = [part["name"] for part in quote["inputs"][1]["components"]]
+    assert sorted(order) == ["data_bps", "datasets", "parents", "parents_bps"]
+    values = {
+        "datasets": [
+            (int(d["dataset_id"]), bytes.fromhex(d["row_root"][2:]), int(d["rows_used"]))
+            for d in c["datasets"]
+        ],
+        "parents": [int(p) for p in c["parents"]],
+        "data_bps": int(c["data_bps"]),
+        "parents_bps": int(c["parents_bps"]),
+    }
+    composition = tuple(values[name] for name in order)
+    credits = models.quote_sale(world.fine_tune, composition, dapp_world.MODEL_PRICE)
+    by_role: dict[str, int] = {}
+    for c in credits:
+        role = (
+            f"dataset #{c.dataset_id}"
+            if c.dataset_id
+            else "the model's owner"
+            if c.model_id == world.fine_tune
+            else f"parent model #{c.model_id}"
+        )
+        by_role[role] = by_role.get(role, 0) + int(c.amount)
+    shown = {
+        t.split(" (")[0]: int(Decimal(title.removesuffix(" SOIL")) * 10**18)
+        for t, title in zip(
+            b.texts("#sale-credits li"), b.attrs("#sale-credits li span", "title"), strict=True
+        )
+    }
+    assert shown == by_role and f"parent model #{world.model}" in shown
+    assert sum(shown.values()) == dapp_world.MODEL_PRICE
+    # The models list has both, each with its rows and price.
+    _show(dapp, "#/models", "models")
+    assert b.attrs("#models li.card", "data-model") == [str(world.model), str(world.fine_tune)]
 
 
 def test_wallet__wrong_network_warning_switch_missing_wallet_and_legacy(dapp):
