@@ -250,8 +250,9 @@ async function datasetView(box: HTMLElement, id: bigint, epoch: number): Promise
   box.innerHTML = skeleton(d);
   const gateway = gatewayUrl();
   const listing = await chain.read("AccessMarket", "listing", [d.id]);
+  const buyable = listing.active && !(await salesPaused(chain, d));
   const parts = [
-    metadataPanels(gateway, d, listing.active).then((doc) => previewPanel(gateway, d, doc)),
+    metadataPanels(gateway, d, buyable).then((doc) => previewPanel(gateway, d, doc)),
     marketPanel(d),
     lineagePanel(chain, d),
     qualityPanel(chain, gateway, d, trustedAttesters()),

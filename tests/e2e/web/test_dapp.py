@@ -325,6 +325,8 @@ def test_dataset_page__lineage_royalty_path_charts_claims_and_models(dapp):
     assert royal == sorted([[ids["raw"], ids["clean"]], [ids["clean"], ids["private"]]])
     assert len(b.texts("#royalties li")) == len(credits)
     assert "private" in b.text("#preview")  # ciphertext: no preview
+    b.wait("#snippets .snippet")
+    assert f"ape run market buy {ids['private']}" in b.text("#snippets")  # listed, not paused
     _shot(dapp, "lineage")
 
     _show(dapp, f"#/dataset/{ids['clean']}", f"dataset:{ids['clean']}")
@@ -829,6 +831,8 @@ def test_consent__owner_requests_a_withdrawal_and_sales_pause_down_the_lineage(d
     _show(dapp, f"#/dataset/{notes}", f"dataset:{notes}")
     b.wait("#buy-paused")
     assert b.eval("document.querySelectorAll('#buy').length") == 0
+    b.wait("#snippets .snippet")
+    assert "ape run market buy" not in b.text("#snippets")
     b.wait("#consent #sales")
     assert b.attrs("#sales", "data-paused") == ["true"]
     assert b.text("#withdrawals-none") == "No withdrawal request names this dataset."
