@@ -25,7 +25,8 @@ __all__ = ["Bar", "CountingStore", "progress_options", "shown"]
 
 
 def progress_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Add ``--progress/--no-progress`` and ``--quiet``, passed on as ``progress: bool``."""
+    """Add ``--progress/--no-progress`` (``progress``: True, False or None for "only on a
+    terminal") and ``--quiet`` (``quiet``) to a command."""
 
     quiet = click.option("--quiet", "quiet", is_flag=True, help="No bar (as --no-progress).")
     fn = quiet(fn)
