@@ -236,8 +236,9 @@ def _apply_dedupe(
     (2) only the rows carrying those hashes are gathered from the memory-mapped checkpoint
     by position and grouped by their exact key (``nulls_equal``), taking the minimum row
     number; (3) the rows named by the (row, first) pairs of the duplicates are marked
-    (:func:`_mark_duplicates`). A row whose hash is unique has no equal key among the alive rows, so the
-    result is the plain ``group_by(key).min(row)`` over all alive rows."""
+    (:func:`_mark_duplicates`). A row whose hash is unique has no equal key among the
+    alive rows, so the result is the plain ``group_by(key).min(row)`` over all alive
+    rows."""
     keys = list(keys)
     hashes = (
         lf.select(pl.when(_alive).then(_key_hash(keys, types)))
