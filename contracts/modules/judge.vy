@@ -61,6 +61,11 @@ _OP_OUTLIERS: constant(uint256) = 8
 _OP_DEDUPE: constant(uint256) = 9
 _OP_DROP_ROWS: constant(uint256) = 10
 
+# @dev normalise's mode byte: the ASCII case (bits 0-1: rows.LOWER, rows.UPPER or none)
+# and whether whitespace is collapsed (bit 2).
+_CASE_BITS: constant(uint256) = 3
+_COLLAPSE: constant(uint256) = 4
+
 # @dev drop_rows: "no column" as its position; the most row indices it lists.
 _NO_COLUMN: constant(uint256) = 255
 _MAX_DROPPED_ROWS: constant(uint256) = rows.MAX_PROGRAM_BYTES // 8
@@ -172,6 +177,8 @@ def _judge(
             return INVALID, NO_STEP, NO_ROW, b""
     pc: uint256 = i_length + j_length
     end: uint256 = pc + program_length
+    # Where texts the judge writes go: after the program (then the padding).
+    content: uint256 = end
     if program_length < 3 or (convert(extract32(buf, pc), uint256) >> 248) != _VERSION or (convert(extract32(buf, pc + 1), uint256) >> 248) != len(xs):
         return INVALID, NO_STEP, NO_ROW, b""
     steps: uint256 = (convert(extract32(buf, pc + 2), uint256) >> 248)
@@ -217,6 +224,15 @@ def _judge(
             ignored: uint256 = 0
             state, ys, ignored = self._step(buf, ys, pc, end)
             y_alive = state == _ALIVE
+        if (convert(extract32(buf, pc), uint256) >> 248) == _OP_CASE and (convert(extract32(buf, pc + 1), uint256) >> 248) & _COLLAPSE != 0:
+            # Collapsing writes text: into the buffer, after what it holds.
+            at: DynArray[uint256, rows.MAX_COLUMNS] = []
+            after: uint256 = 0
+            ok, at, after = self._positions(buf, pc + 2, end, len(xs))
+            for k: uint256 in at:
+                buf, content, xs[k] = self._collapse(buf, content, xs[k])
+                if y_alive:
+                    buf, content, ys[k] = self._collapse(buf, content, ys[k])
         pc = next_pc
     if pc != end:
         return INVALID, NO_STEP, NO_ROW, b""
@@ -256,6 +272,82 @@ def _positions(
             return False, [], 0
         result.append(p)
     return True, result, pc + 1 + count
+
+
+@internal
+@pure
+def _collapse(
+    buf: Bytes[rows.BUFFER_BYTES], content: uint256, v: rows.Value
+) -> (Bytes[rows.BUFFER_BYTES], uint256, rows.Value):
+    """
+    @dev normalise's whitespace collapse of one value, as the engine does it: every run of
+         White_Space code points becomes one space, and spaces at the ends go. A text that
+         it changes is written at `content` in the buffer (before its padding); null, a
+         text it leaves as it is and texts the judge made (digits, true/false) stay. The
+         bytes are copied as stored and the value keeps its case mapping: ASCII case and
+         White_Space never touch the same bytes.
+    @param buf The buffer.
+    @param content The end of what the buffer holds (its padding follows).
+    @param v The value (null or a text: _step checked).
+    @return Bytes The buffer, with the collapsed text when it changed.
+    @return uint256 The new end of what it holds.
+    @return Value The collapsed value.
+    """
+    # Null and the texts the judge made hold no bytes in the buffer (start and length 0):
+    # the loop below leaves them as they are.
+    words: DynArray[bytes32, rows.ENCODED_WORDS] = []
+    acc: uint256 = 0
+    fill: uint256 = 0
+    full: uint256 = 0
+    emitted: bool = False
+    n: uint256 = 0
+    pending: bool = False
+    changed: bool = False
+    p: uint256 = v.start
+    end: uint256 = v.start + v.length
+    for _: uint256 in range(rows.MAX_ROW_BYTES):
+        if p >= end:
+            break
+        b: uint256 = convert(extract32(buf, p), uint256) >> 248
+        size: uint256 = 0
+        if b == _SPACE or (b >= _TAB and b <= _CARRIAGE_RETURN):
+            size = 1
+        elif b >= _LEAD_C2:
+            size = self._white_space(buf, p, end, False)
+        if size != 0:
+            # Unchanged only where a single space stands between two other characters.
+            if n == 0 or pending or b != _SPACE:
+                changed = True
+            # A run becomes a space only between two other characters.
+            pending = n != 0
+            p += size
+            continue
+        # The byte, after the space a run before it became.
+        data: uint256 = b << 248
+        count: uint256 = 1
+        if pending:
+            data = (_SPACE << 248) | (b << 240)
+            count = 2
+            pending = False
+        acc, fill, full, emitted = rows._put(acc, fill, data, count)
+        if emitted:
+            words.append(convert(full, bytes32))
+        n += count
+        p += 1
+    if not changed and not pending:
+        return buf, content, v
+    if fill != 0:
+        words.append(convert(acc, bytes32))
+    text: Bytes[rows.ENCODED_BYTES] = slice(abi_encode(words), 64, n)
+    result: rows.Value = v
+    result.start = content
+    result.length = n
+    # Each changed text is written once (collapsing again changes nothing), so the two
+    # rows' texts fit the room rows.BUFFER_BYTES keeps for them.
+    grown: Bytes[rows.BUFFER_BYTES] = abi_decode(
+        abi_encode(concat(slice(buf, 0, content), text, empty(bytes32))), Bytes[rows.BUFFER_BYTES]
+    )
+    return grown, content + n, result
 
 
 @internal
@@ -372,15 +464,18 @@ def _step(
     if op == _OP_CASE:
         if pc + 1 >= end:
             return INVALID, row, 0
-        case: uint256 = (convert(extract32(buf, pc + 1), uint256) >> 248)
-        if case != rows.LOWER and case != rows.UPPER:
+        mode: uint256 = (convert(extract32(buf, pc + 1), uint256) >> 248)
+        case: uint256 = mode & _CASE_BITS
+        # A case mapping, a collapse (done by _judge after this), or both.
+        if mode == 0 or mode > _COLLAPSE | rows.UPPER or case > rows.UPPER:
             return INVALID, row, 0
         ok, keys, p = self._positions(buf, pc + 2, end, len(row))
         if not ok:
             return INVALID, row, 0
         for k: uint256 in keys:
             if row[k].kind == rows.TEXT:
-                row[k].case = case
+                if case != rows.AS_IS:
+                    row[k].case = case
             elif row[k].kind != rows.NULL:
                 return INVALID, row, 0
         return _ALIVE, row, p

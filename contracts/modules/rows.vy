@@ -35,8 +35,10 @@ MAX_PROGRAM_BYTES: constant(uint256) = 4096
 # @dev Zero bytes after the last meaningful byte of a buffer.
 PAD: constant(uint256) = 32
 
-# @dev A buffer: the disputed row, an earlier row, the program, the padding.
-BUFFER_BYTES: constant(uint256) = 2 * MAX_ROW_BYTES + MAX_PROGRAM_BYTES + PAD
+# @dev A buffer: the disputed row, an earlier row, the program, the texts the judge writes
+# (a normalise that collapses whitespace copies each changed text once: at most the two
+# rows' bytes), the padding.
+BUFFER_BYTES: constant(uint256) = 4 * MAX_ROW_BYTES + MAX_PROGRAM_BYTES + PAD
 
 # @dev Words `_encode` writes at most (one more than a full row, for the last partial one).
 ENCODED_WORDS: constant(uint256) = MAX_ROW_BYTES // 32 + 1

@@ -3,7 +3,10 @@ the Polars engine (datasoil.engine.clean) agree: on random schemas, rows and jud
 recipes, the engine cleans a small dataset and the judge, run on each input row with its
 fate record (and the earlier row a dedupe names, or one a disputer might name), reaches
 the engine's verdict: kept with the same output row, or dropped by the same step as a
-duplicate of the same row. A strict cast that stops the engine fails its row on chain.
+duplicate of the same row. A strict cast that stops the engine fails its row on chain. Two
+properties aim at the newest steps: drop_rows (by input index and by values the rows hold,
+before a dedupe) and normalise's whitespace collapse (texts with runs of every White_Space
+code point, then a cast, a dedupe or a filter reading the collapsed text).
 
 And an engine with one step altered is caught exactly on the rows it got wrong: the claim
 is the honest recipe's judge program, the rows, fates and outputs are the altered
@@ -217,8 +220,15 @@ def _step(draw, columns: list[tuple[str, str]], measured: bool = True) -> dict[s
     if kind == "trim":
         return {"kind": kind, "columns": _some(draw, strings)}
     if kind == "normalise":
-        case = draw(st.sampled_from(["ascii_lower", "ascii_upper"]))
-        return {"kind": kind, "columns": _some(draw, strings), "unicode": None, "case": case}
+        case = draw(st.sampled_from(["ascii_lower", "ascii_upper", None]))
+        whitespace = "collapse" if case is None else draw(st.sampled_from(["collapse", None]))
+        return {
+            "kind": kind,
+            "columns": _some(draw, strings),
+            "unicode": None,
+            "case": case,
+            "whitespace": whitespace,
+        }
     if kind == "cast":
         targets = {c: draw(st.sampled_from(CASTABLE)) for c in _some(draw, castable)}
         on_error = draw(st.sampled_from(["null", "null", "drop", "strict"]))
@@ -415,19 +425,73 @@ def test_drop_rows__judged_as_the_engine_drops(row_judge, data):
     seen = {c.name: [r[k] for r in table] for k, c in enumerate(schema.columns)}
     steps = before.to_json()["steps"] + [_drop_rows(draw_from(data), current, seen)]
     steps.append({"kind": "dedupe", "columns": _some(draw_from(data), [c for c, _ in current])})
+    drop_step = len(steps) - 2
+    for fate in _judge_every_row(row_judge, data, schema, table, steps)[1]:
+        event("dropped by drop_rows" if fate.step == drop_step else "not dropped by drop_rows")
+
+
+def _judge_every_row(row_judge, data, schema, table, steps) -> tuple[Recipe, list[FateRecord]]:
+    """Clean the table by the steps (a strict cast that fails: not this test's case) and
+    judge every row as the engine decided it, with the earlier row its fate names or a
+    disputer's guess; the recipe and the fates."""
     recipe = recipe_from_json({"version": 1, "steps": steps})
     try:
         cleaned = run_engine(schema, table, recipe)
     except CastFailed:
         assume(False)
-        return
-    drop_step = len(steps) - 2
+        raise
     for i, fate in enumerate(cleaned.fates):
         guess = data.draw(st.none() | st.integers(0, max(0, i - 1)))
         witness = _witness(fate, i, guess)
         outcome = judge(row_judge, cleaned.program, cleaned.inputs, cleaned.fates, i, witness)
         assert agrees(outcome, fate, cleaned.outputs), (i, fate, outcome, recipe.to_json())
-        event("dropped by drop_rows" if fate.step == drop_step else "not dropped by drop_rows")
+    return recipe, cleaned.fates
+
+
+COLLAPSE_SETTINGS = settings(SETTINGS, max_examples=300 if DEEP else 20)
+# Texts with runs of White_Space inside and at the ends, in every code point.
+SPACED = st.lists(
+    st.text(st.sampled_from(list("aB5é中-")), min_size=1, max_size=3)
+    | st.text(st.sampled_from(WHITE), min_size=1, max_size=3),
+    max_size=6,
+).map("".join)
+
+
+@COLLAPSE_SETTINGS
+@given(data=st.data())
+def test_collapse__judged_as_the_engine_collapses(row_judge, data):
+    """normalise's whitespace collapse (with or without an ASCII case mapping, after other
+    steps) on every row, then steps that read the collapsed texts: a cast, a dedupe on
+    them (the earlier row collapsed alongside), a filter comparing one with a literal."""
+    schema = rows.Schema(tuple(rows.Column(f"c{i}", "string") for i in range(3)))
+    pool = SPACED | STRINGS
+    n = data.draw(st.integers(1, 6))
+    table = [[data.draw(st.none() | pool) for _ in range(3)] for _ in range(n)]
+    if n > 1 and data.draw(st.booleans()):
+        table[-1][1] = (table[0][1] or "a") + " \u3000"  # collapses to the first row's
+    columns = [(c.name, c.type) for c in schema.columns]
+    steps = data.draw(recipes(columns, most=2, measured=False)).to_json()["steps"]
+    now = list(recipe_from_json({"version": 1, "steps": steps}).check_columns(columns)[-1])
+    texts = [c for c, t in now if t == "string"]
+    assume(texts)
+    chosen = _some(data.draw, texts, 3)
+    case = data.draw(st.sampled_from(["ascii_lower", "ascii_upper", None]))
+    steps.append(
+        {"kind": "normalise", "columns": chosen, "unicode": None, "case": case,
+         "whitespace": "collapse"}
+    )  # fmt: skip
+    key = data.draw(st.sampled_from(chosen))
+    later = data.draw(st.sampled_from(["dedupe", "filter", "cast", "none"]))
+    if later == "dedupe":
+        steps.append({"kind": "dedupe", "columns": [key]})
+    elif later == "filter":
+        literal = render_expr(Lit(data.draw(st.sampled_from(["a b", "5", "", "B"]))))
+        steps.append({"kind": "filter", "expr": f"{key} != {literal}"})
+    elif later == "cast":
+        steps.append({"kind": "cast", "columns": {key: "int64"}, "on_error": "null"})
+    recipe, fates = _judge_every_row(row_judge, data, schema, table, steps)
+    for fate in fates:
+        event("kept" if fate.kept else f"dropped by {recipe.steps[fate.step].kind}")
 
 
 def draw_from(data):

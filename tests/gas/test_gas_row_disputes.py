@@ -172,3 +172,28 @@ def test_gas__judge_drop_rows_of_480_rows_and_a_subject(
         _estimate(row_judge, other, row(kept), b"", program, *args(kept)),
     )
     assert gas < 1_500_000
+
+
+def test_gas__judge_collapse_of_five_texts(row_judge, other, gas_log, judged, tmp_path):
+    """The six steps with normalise collapsing whitespace too (the five trimmed texts:
+    their single inner spaces stay, so each is scanned and none written)."""
+    from datasoil.formats import judge as jp
+    from datasoil.formats import rows
+    from datasoil.formats.recipe import recipe_from_json
+
+    steps = load_recipe(RECIPE).to_json()["steps"]
+    steps[1] = {**steps[1], "columns": ["name", "email", "city", "country", "notes"]}
+    steps[1]["whitespace"] = "collapse"
+    recipe = recipe_from_json({"version": 1, "steps": steps})
+    source = tmp_path / "in.csv"
+    source.write_text(_csv(), encoding="utf-8")
+    program = jp.compile_judge(recipe, rows.infer_schema(source), [{}] * 6).program
+    row = rd.build_row_answer(judged.data, judged.program, JUDGED).opening.row
+    args = (JUDGED, 255, rd.NO_ROW, rd.NO_ROW, 255)
+    outcome = row_judge.judge(row, b"", program, *args)
+    assert outcome[0] == rd.Outcome.KEPT and b"note 2049 with some text" in bytes(outcome[3])
+    gas = gas_log(
+        "judge: decode, 6 steps (normalise collapsing 5 texts), write back",
+        _estimate(row_judge, other, row, b"", program, *args),
+    )
+    assert gas < 1_500_000

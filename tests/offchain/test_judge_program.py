@@ -69,7 +69,6 @@ def test_demo_recipe__marks_each_step_judgeable_or_not_with_a_reason() -> None:
     [
         ("{kind: normalise, columns: [s]}", "NFKC"),
         ("{kind: normalise, columns: [s], unicode: null, case: lower}", "full Unicode case"),
-        ("{kind: normalise, columns: [s], unicode: null, whitespace: collapse}", "collapsing"),
         ("{kind: redact_pii, columns: [s]}", "regular-expression"),
         ("{kind: cast, columns: {s: float64}}", "float64"),
     ],
@@ -78,6 +77,26 @@ def test_unjudgeable_steps__refuse_to_compile_naming_the_step(step: str, why: st
     r = recipe("{kind: trim, columns: [s]}", step)
     assert not r.steps[1].judgeable
     with pytest.raises(judge.Unjudgeable, match=rf"step 1 \([a-z_]+\): .*{why}"):
+        judge.compile_judge(r, schema(("s", "string")), [{}, {}])
+
+
+def test_collapse__compiles_unless_after_a_fill_default_it_would_change() -> None:
+    collapse = "{kind: normalise, columns: [s], unicode: null, whitespace: collapse}"
+    lower = (
+        "{kind: normalise, columns: [s], unicode: null, case: ascii_lower, whitespace: collapse}"
+    )
+    program = judge.compile_judge(
+        recipe("{kind: fill, values: {s: 'a b'}}", collapse, lower),
+        schema(("s", "string")),
+        [{}] * 3,
+    ).program
+    # mode: no case | collapse, then ascii_lower | collapse; one column, position 0
+    assert program.endswith(bytes([judge.OP_CASE, 4, 1, 0, judge.OP_CASE, 5, 1, 0]))
+    r = recipe("{kind: fill, values: {s: 'a\u3000b'}}", collapse)
+    assert r.steps[1].judgeable
+    with pytest.raises(
+        judge.Unjudgeable, match=r"step 1 \(normalise\): collapses whitespace after a fill default"
+    ):
         judge.compile_judge(r, schema(("s", "string")), [{}, {}])
 
 

@@ -25,6 +25,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -93,6 +94,8 @@ CONVERSIONS = {
 }
 CASE_LOWER = 1
 CASE_UPPER = 2
+COLLAPSE = 4
+"""normalise's mode bit for ``whitespace: collapse`` (with the case in the low bits)."""
 OUTLIERS_CLIP = 0
 OUTLIERS_DROP = 1
 
@@ -185,6 +188,19 @@ def literal(at: Context, value: Any) -> bytes:
     return at.item(value, _literal_type(value))
 
 
+def collapsed(text: str) -> str:
+    """``normalise: {whitespace: collapse}`` of a text: each run of White_Space one space,
+    none at the ends."""
+    from datasoil.formats.recipe import WHITESPACE
+
+    return " ".join(t for t in re.split("[" + re.escape(WHITESPACE) + "]+", text) if t)
+
+
+def _defaults(raw: Mapping[str, Any]) -> list[Any]:
+    values = raw.get("values", {})
+    return list(values.values()) if isinstance(values, Mapping) else [v for _, v in values]
+
+
 def compile_judge(
     recipe: Recipe, schema_in: rows.Schema, steps: Sequence[Mapping[str, Any]]
 ) -> JudgeProgram:
@@ -202,10 +218,18 @@ def compile_judge(
         )
     after = recipe.check_columns(columns)
     code = [bytes([VERSION, len(columns), len(recipe.steps)])]
+    unclean_fill = False  # a fill default that collapsing whitespace would change
     for index, step in enumerate(recipe.steps):
         at = Context(index, step.kind, tuple(columns), steps[index] if index < len(steps) else {})
         if not step.judgeable:
             raise at.refuse(step.unjudgeable_reason or "not judgeable")
+        raw = step.to_json()
+        if raw["kind"] == "fill":
+            unclean_fill |= any(isinstance(v, str) and v != collapsed(v) for v in _defaults(raw))
+        if raw.get("whitespace") == "collapse" and unclean_fill:
+            # The judge writes each text it collapses once, in room for the rows' own
+            # bytes; a default would need more (write it collapsed in the recipe instead).
+            raise at.refuse("collapses whitespace after a fill default that holds some")
         code.append(step.judge(at))
         columns = list(after[index])
         if len(columns) > MAX_COLUMNS:

@@ -1017,12 +1017,12 @@ class Normalise(_StringStep, kind="normalise", optional=("unicode", "case", "whi
                 "full Unicode case mapping needs the Unicode case tables (use ascii_lower "
                 "or ascii_upper)"
             )
-        if self.whitespace is not None:
-            return "collapsing inner whitespace is not judged on chain"
         return None
 
     def judge(self, at: jp.Context) -> bytes:
-        mode = jp.CASE_LOWER if self.case == "ascii_lower" else jp.CASE_UPPER
+        mode = {"ascii_lower": jp.CASE_LOWER, "ascii_upper": jp.CASE_UPPER, None: 0}[self.case]
+        if self.whitespace == "collapse":
+            mode |= jp.COLLAPSE
         return bytes([jp.OP_CASE, mode]) + at.positions(self.columns)
 
 
