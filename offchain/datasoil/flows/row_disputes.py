@@ -159,7 +159,7 @@ def answer_row(
     outcome = _judge(row_judge, answer, index, fate, j)
     if only_if_rejected and not verdict(outcome, fate, answer.output.row):
         judged = (
-            "kept, as another output row than the claim's"
+            "kept, but not as the claim's output row"
             if outcome.outcome == Outcome.KEPT
             else f"{outcome.outcome.name.lower()} at step {outcome.step}"
         )
