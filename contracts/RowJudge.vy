@@ -9,7 +9,7 @@
         against, and returns what the row's fate record must say. Stateless and pure:
         anyone may call it; RowDisputes does, to settle a disputed row.
 @dev Its own contract because the reader and the judge (contracts/modules/rows.vy and
-     judge.vy) are about 20 KB of code: with CleaningProofs (22 KB) or the dispute game
+     judge.vy) are 24.5 KB of code: with CleaningProofs (24 KB) or the dispute game
      they would pass EIP-170's 24,576-byte limit.
 @custom:security Pure: no storage, no calls; every read of the row, the earlier row
                  and the program is bounds-checked, and a malformed program or row is an
