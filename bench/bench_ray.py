@@ -224,6 +224,8 @@ def write_table(
     same_files: bool,
 ) -> None:
     cmd = f".venv/bin/python bench/bench_ray.py --rows {args.rows} --shard-rows {args.shard_rows}"
+    if args.out != HERE / "ray.md":
+        cmd += f" --out {os.path.relpath(args.out, HERE.parent)}"
     base = runs[0]
     lines = [
         f"# `{cmd}`",
