@@ -1493,10 +1493,14 @@ class DropRows(Step, kind="drop_rows", required=(), optional=("rows", "column", 
     def plan(self, types: Mapping[str, str], statistics: Mapping[str, Any]) -> Plan:
         conditions = []
         if self.rows:
-            conditions.append(pl.col(ROW_NUMBER).is_in(pl.Series(self.rows, dtype=pl.UInt64)))
+            conditions.append(
+                pl.col(ROW_NUMBER).is_in(pl.Series(self.rows, dtype=pl.UInt64).implode())
+            )
         if self.column is not None:
             dtype = _POLARS_TYPE[types[self.column]]
-            conditions.append(pl.col(self.column).is_in(pl.Series(self.values, dtype=dtype)))
+            conditions.append(
+                pl.col(self.column).is_in(pl.Series(self.values, dtype=dtype).implode())
+            )
         return Plan(drop=pl.any_horizontal(conditions))
 
     @property
