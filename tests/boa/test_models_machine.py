@@ -245,6 +245,9 @@ class ModelsMachine(RuleBasedStateMachine):
 def test_models_machine():
     # CI: more than the anvil machine's 12 x 12, in less time; `make test-deep`: deeper
     deep = os.environ.get("HYPOTHESIS_PROFILE") == "deep"
+    # Built here, outside the examples: titanoboa's pytest plugin runs each hypothesis
+    # example in an anchor of its own, which would revert a world built in the first one.
+    _world()
     run_state_machine_as_test(
         ModelsMachine,
         settings=settings(
