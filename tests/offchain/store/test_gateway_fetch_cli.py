@@ -93,3 +93,23 @@ def test_fetch__existing_out_is_a_usage_error(seller, tmp_path):
     (tmp_path / "big.bin").write_text("mine")
     result = _fetch(seller, tmp_path, seller["url"])
     assert result.exit_code == 2 and "already exists" in result.output
+
+
+def test_fetch__forced_bar_on_stderr_counts_the_bytes_and_the_file_is_unchanged(seller, tmp_path):
+    """--progress draws on stderr only: what was fetched and written, in MiB; stdout
+    stays empty and the file is the same bytes as without the bar."""
+    args = ["fetch", str(seller["big"]), "--gateway", seller["url"]]
+    runner = CliRunner(mix_stderr=False)
+    plain = runner.invoke(
+        cli, [*args, "--out", str(tmp_path / "a"), "--store", str(tmp_path / "c1")]
+    )
+    drawn = runner.invoke(
+        cli,
+        [*args, "--out", str(tmp_path / "b"), "--store", str(tmp_path / "c2"), "--progress"],
+    )
+    assert plain.exit_code == drawn.exit_code == 0, drawn.stderr
+    assert plain.stdout == drawn.stdout == ""
+    assert "fetching" not in plain.stderr
+    assert f"fetching {seller['big']}" in drawn.stderr and "writing b" in drawn.stderr
+    assert "MiB" in drawn.stderr
+    assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes() == seller["data"]
