@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as _pc
@@ -92,6 +94,7 @@ ERR = "__ds_err"
 _FIRST = "__ds_first"
 _HASH = "__ds_hash"
 _INTERNAL = (ROW, DROP, DUP, ERR)
+_U64 = npt.NDArray[np.uint64]
 
 # Probes for the Unicode version of Polars' NFKC: a character first given a compatibility
 # decomposition in that version, and its NFKC form (UnicodeData.txt).
@@ -217,9 +220,51 @@ def _key_hash(keys: Sequence[str], types: Mapping[str, str]) -> pl.Expr:
     return pl.struct(parts).hash(seed=0x64617461736F696C).alias(_HASH)
 
 
+#: Checkpoints of up to this many rows are deduplicated in memory (:func:`_dedupe_in_memory`,
+#: 16 bytes a row); larger ones through spill files (:func:`_dedupe_spilled`).
+DEDUPE_MEMORY_ROWS = 20_000_000
+#: Rows a dedupe hash partition holds on average (spill path).
+DEDUPE_PARTITION_ROWS = 1 << 22
+#: Rows of a row-range bucket of (row, first) pairs, the unit the marking loads (spill path).
+DEDUPE_BUCKET_ROWS = 1 << 22
+
+
 def _apply_dedupe(
     index: int,
     keys: Sequence[str],
+    lf: pl.LazyFrame,
+    types: Mapping[str, str],
+    checkpoint: Path,
+) -> pl.LazyFrame:
+    """Mark duplicates: alive rows whose key equals the key of an alive row with a lower
+    row number; ``__ds_dup`` names the lowest such row (the plain ``group_by(key).min(row)``
+    over all alive rows, nulls equal).
+
+    ``lf`` must be the scan of the uncompressed Arrow IPC ``checkpoint``, whose row ``i``
+    is input row ``i`` (rows are never removed). Up to :data:`DEDUPE_MEMORY_ROWS` rows in
+    memory, beyond through spill files next to the checkpoint: the same marks."""
+    n = lf.select(pl.len()).collect().item()
+    if n <= DEDUPE_MEMORY_ROWS:
+        return _dedupe_in_memory(index, list(keys), lf, types, checkpoint)
+    return _dedupe_spilled(index, list(keys), lf, types, checkpoint, n)
+
+
+def _candidates(checkpoint: Path, keys: list[str], picked: _U64) -> pl.DataFrame:
+    """The ``(row, *keys)`` of the checkpoint's rows ``picked`` (ascending positions),
+    gathered from the memory-mapped file."""
+    with pa.memory_map(str(checkpoint)) as source:
+        mapped = pl.from_arrow(pa.ipc.open_file(source).read_all(), rechunk=False)
+        assert isinstance(mapped, pl.DataFrame)
+        candidates = mapped.select(pl.col(ROW, *keys).gather(picked))
+        del mapped
+    if not np.array_equal(candidates[ROW].to_numpy(), picked):
+        raise AssertionError("checkpoint rows are not in row order")  # never: see _Scratch
+    return candidates
+
+
+def _dedupe_in_memory(
+    index: int,
+    keys: list[str],
     lf: pl.LazyFrame,
     types: Mapping[str, str],
     checkpoint: Path,
@@ -239,7 +284,6 @@ def _apply_dedupe(
     (:func:`_mark_duplicates`). A row whose hash is unique has no equal key among the
     alive rows, so the result is the plain ``group_by(key).min(row)`` over all alive
     rows."""
-    keys = list(keys)
     hashes = (
         lf.select(pl.when(_alive).then(_key_hash(keys, types)))
         .collect(engine="streaming")
@@ -252,14 +296,61 @@ def _apply_dedupe(
     is_shared = hashes.is_in(pl.Series(_HASH, shared, pl.UInt64).implode()).fill_null(False)
     picked = is_shared.arg_true().cast(pl.UInt64).to_numpy()
     del hashes, is_shared
-    with pa.memory_map(str(checkpoint)) as source:
-        mapped = pl.from_arrow(pa.ipc.open_file(source).read_all(), rechunk=False)
-        assert isinstance(mapped, pl.DataFrame)
-        candidates = mapped.select(pl.col(ROW, *keys).gather(picked))
-        del mapped
-    if not np.array_equal(candidates[ROW].to_numpy(), picked):
-        raise AssertionError("checkpoint rows are not in row order")  # never: see _Scratch
-    return _mark_duplicates(index, lf, _duplicates(candidates, keys))
+    return _mark_duplicates(index, lf, _duplicates(_candidates(checkpoint, keys, picked), keys))
+
+
+def _dedupe_spilled(
+    index: int,
+    keys: list[str],
+    lf: pl.LazyFrame,
+    types: Mapping[str, str],
+    checkpoint: Path,
+    n: int,
+) -> pl.LazyFrame:
+    """:func:`_dedupe_in_memory`'s marks with memory bounded by the partition and bucket
+    sizes, not the row count: (1) one streaming pass writes the alive rows' (row, key
+    hash) to one Arrow IPC file per hash partition (``hash mod K``, so equal keys meet in
+    one partition); (2) per partition, the rows whose hash is shared within it are
+    gathered from the memory-mapped checkpoint and grouped by exact key
+    (:func:`_duplicates`), and the (row, first) pairs are appended to row-range bucket
+    files of :data:`DEDUPE_BUCKET_ROWS` rows; (3) the marking looks each batch's rows up
+    in the buckets its rows fall in, loading a bucket when first needed
+    (:func:`_mark_spilled`)."""
+    spill = Path(tempfile.mkdtemp(prefix=f"dedupe-{index}-", dir=checkpoint.parent))
+    k = max(1, -(-n // DEDUPE_PARTITION_ROWS))
+    pairs = pa.schema([(ROW, pa.uint64()), (_HASH, pa.uint64())])
+    parts = [spill / f"part-{p}.arrow" for p in range(k)]
+    with contextlib.ExitStack() as stack:
+        writers = [stack.enter_context(pa.ipc.new_file(str(f), pairs)) for f in parts]
+        hashed = lf.filter(_alive).select(ROW, _key_hash(keys, types))
+        for batch in hashed.collect_batches(chunk_size=1 << 20):
+            for (p,), piece in (
+                batch.with_columns((pl.col(_HASH) % k).alias(_FIRST))
+                .partition_by(_FIRST, include_key=False, as_dict=True)
+                .items()
+            ):
+                writers[int(p)].write_table(piece.to_arrow().cast(pairs))
+    buckets: dict[int, pa.ipc.RecordBatchFileWriter] = {}
+    firsts = pa.schema([(ROW, pa.uint64()), (_FIRST, pa.uint64())])
+    with contextlib.ExitStack() as stack:
+        for f in parts:
+            part = _read_spill(f)
+            f.unlink()
+            picked = np.sort(part.filter(pl.col(_HASH).is_duplicated())[ROW].to_numpy())
+            del part
+            if not len(picked):
+                continue
+            dups = _duplicates(_candidates(checkpoint, keys, picked), keys)
+            for (b,), piece in (
+                dups.with_columns((pl.col(ROW) // DEDUPE_BUCKET_ROWS).alias(_HASH))
+                .partition_by(_HASH, include_key=False, as_dict=True)
+                .items()
+            ):
+                if b not in buckets:
+                    path = spill / f"bucket-{b}.arrow"
+                    buckets[int(b)] = stack.enter_context(pa.ipc.new_file(str(path), firsts))
+                buckets[int(b)].write_table(piece.to_arrow().cast(firsts))
+    return _mark_spilled(index, lf, spill, set(buckets))
 
 
 def _duplicates(candidates: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
@@ -287,13 +378,66 @@ def _mark_duplicates(index: int, lf: pl.LazyFrame, dups: pl.DataFrame) -> pl.Laz
     firsts = dups[_FIRST].to_numpy()
 
     def lookup(rows_: pl.Series) -> pl.Series:
-        mine = rows_.to_numpy()
-        if not len(numbers):
-            return pl.Series(ROW, [None] * len(mine), pl.UInt64)
-        at = np.minimum(np.searchsorted(numbers, mine), len(numbers) - 1)
-        found = pl.Series(ROW, firsts[at], pl.UInt64)
-        return found.set(pl.Series(numbers[at] != mine), None)
+        return _lookup(numbers, firsts, rows_.to_numpy())
 
+    return _mark_by(index, lf, lookup)
+
+
+def _lookup(numbers: _U64, firsts: _U64, mine: _U64) -> pl.Series:
+    """``firsts[i]`` where ``numbers[i]`` (ascending) is a row of ``mine``, else null."""
+    if not len(numbers):
+        return pl.Series(ROW, [None] * len(mine), pl.UInt64)
+    at = np.minimum(np.searchsorted(numbers, mine), len(numbers) - 1)
+    found = pl.Series(ROW, firsts[at], pl.UInt64)
+    return found.set(pl.Series(numbers[at] != mine), None)
+
+
+def _read_spill(path: Path) -> pl.DataFrame:
+    """A spill file read into memory (not mapped: it is deleted or replaced while in use)."""
+    with pa.OSFile(str(path)) as f:
+        frame = pl.from_arrow(pa.ipc.open_file(f).read_all())
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def _mark_spilled(index: int, lf: pl.LazyFrame, spill: Path, present: set[int]) -> pl.LazyFrame:
+    """:func:`_mark_duplicates` with the (row, first) pairs in the row-range bucket files
+    of :func:`_dedupe_spilled`: a batch loads the buckets its rows fall in (sorted on
+    load: each holds one sorted run per hash partition) and drops those more than one
+    bucket away, so batches in about row order load each bucket once."""
+    held: dict[int, tuple[_U64, _U64]] = {}
+    lock = threading.Lock()
+
+    def bucket(b: int) -> tuple[_U64, _U64]:
+        if b not in held:
+            if b in present:
+                pairs = _read_spill(spill / f"bucket-{b}.arrow").sort(ROW)
+                held[b] = (pairs[ROW].to_numpy(), pairs[_FIRST].to_numpy())
+            else:
+                held[b] = (np.empty(0, np.uint64), np.empty(0, np.uint64))
+        return held[b]
+
+    def lookup(rows_: pl.Series) -> pl.Series:
+        mine = rows_.to_numpy()
+        if not len(mine):
+            return pl.Series(ROW, [], pl.UInt64)
+        lo, hi = int(mine.min()) // DEDUPE_BUCKET_ROWS, int(mine.max()) // DEDUPE_BUCKET_ROWS
+        with lock:
+            for b in [b for b in held if not lo - 1 <= b <= hi + 1]:
+                del held[b]
+            got = [bucket(b) for b in range(lo, hi + 1)]
+        numbers = np.concatenate([g[0] for g in got])
+        firsts = np.concatenate([g[1] for g in got])
+        return _lookup(numbers, firsts, mine)
+
+    return _mark_by(index, lf, lookup)
+
+
+def _mark_by(
+    index: int, lf: pl.LazyFrame, lookup: Callable[[pl.Series], pl.Series]
+) -> pl.LazyFrame:
+    """Mark the alive rows for which ``lookup`` of their row number is not null as
+    dropped by step ``index``, duplicates of that row."""
     first = pl.col(ROW).map_batches(lookup, return_dtype=pl.UInt64, is_elementwise=True)
     is_dup = _alive & first.is_not_null()
     return lf.with_columns(
