@@ -239,6 +239,22 @@ def test_outliers_clip_matches_numpy_quantiles(tmp_path: Path) -> None:
     assert bounds["outside"] == 2
 
 
+@pytest.mark.parametrize("zero", [-0.0, 0.0])
+def test_outliers_fences_on_a_zero_are_positive_zero(zero: float) -> None:
+    """q1 and q3 land exactly on zeros of the working frame (a Parquet input keeps -0.0
+    there; only the row encoding writes it as 0.0): the fences the proof and the judge
+    program record are +0.0 whatever the zeros' signs, since a sort's order among -0.0 and
+    0.0 varies with Polars' thread count."""
+    import math
+
+    from datasoil.formats.recipe import _fences
+
+    frame = pl.LazyFrame({"x": [zero, zero, zero, 1.0, -3.0]})
+    bounds = _fences(frame, "x", 1.5, False)
+    fences = [bounds[k] for k in ("q1", "q3", "lower", "upper")]
+    assert fences == [0.0] * 4 and [math.copysign(1, f) for f in fences] == [1.0] * 4
+
+
 def test_outliers_drop_on_int_column(tmp_path: Path) -> None:
     _, data, fates = run(
         tmp_path,

@@ -1298,8 +1298,11 @@ def _quantile(sorted_values: Sequence[float], n: int, p: float) -> float:
     h = (n - 1) * p
     lo = math.floor(h)
     frac = h - lo
-    a = float(sorted_values[0])
-    b = float(sorted_values[1]) if len(sorted_values) > 1 else a
+    # + 0.0 makes a negative zero positive: a sort orders -0.0 and 0.0 as equal, in an order
+    # that varies with Polars' thread count, so a fence picked on a zero must not carry
+    # its sign (a cleaner and its verifier on other machines would clip to other bits).
+    a = float(sorted_values[0]) + 0.0
+    b = float(sorted_values[1]) + 0.0 if len(sorted_values) > 1 else a
     return a if frac == 0 else a + frac * (b - a)
 
 
