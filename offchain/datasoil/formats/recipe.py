@@ -52,6 +52,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self, TypeAlias
 
+import numpy as np
 import polars as pl
 import yaml
 
@@ -1306,6 +1307,93 @@ def _quantile(sorted_values: Sequence[float], n: int, p: float) -> float:
     return a if frac == 0 else a + frac * (b - a)
 
 
+#: Above this many values, a column's quantile ranks are found by selection over the
+#: values' order-preserving bits (:func:`_select`) in a few streaming passes, holding at
+#: most :data:`SELECT_HOLD` values, instead of sorting the column in memory. Both pick the
+#: same values (tests/offchain/test_quantile_select.py).
+QUANTILE_MEMORY_ROWS = 20_000_000
+SELECT_HOLD = 1 << 22
+
+_KEY = "__ds_order_key"
+_SIGN = 1 << 63
+
+
+def _order_keys(values: pl.Series) -> pl.Series:
+    """float64 values (no NaN) -> uint64 keys in the same order, -0.0 read as 0.0."""
+    bits = (values.to_numpy().astype(np.float64) + 0.0).view(np.uint64)
+    negative = (bits >> np.uint64(63)) == 1
+    keys = np.where(negative, ~bits, bits | np.uint64(_SIGN))
+    return pl.Series(_KEY, keys, pl.UInt64)
+
+
+def _from_key(key: int) -> float:
+    """The float64 an order key (:func:`_order_keys`) was made from.
+
+    >>> [_from_key(int(k)) for k in _order_keys(pl.Series([-2.5, -0.0, 1e300]))]
+    [-2.5, 0.0, 1e+300]
+    """
+    bits = key ^ _SIGN if key & _SIGN else ~key & (2**64 - 1)
+    return float(np.array([bits], np.uint64).view(np.float64)[0])
+
+
+def _select(present: pl.LazyFrame, column: str, ranks: Sequence[int]) -> list[float]:
+    """The values at 0-based ``ranks`` of the column sorted ascending, as
+    ``sort().gather(ranks)`` picks them (-0.0 as 0.0), without holding the column: each
+    round counts the values by the next 16 bits of their order keys among those sharing
+    the bits fixed so far, until the rank's bucket holds at most :data:`SELECT_HOLD`
+    values (then sorted in memory) or all 64 bits are fixed (then all equal)."""
+    key = (
+        pl.col(column)
+        .cast(pl.Float64)
+        .map_batches(_order_keys, return_dtype=pl.UInt64, is_elementwise=True)
+    )
+    keys = present.select(key.alias(_KEY))
+    histograms: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    held: dict[tuple[int, int], Any] = {}
+
+    def within(fixed: int, prefix: int) -> pl.Expr:
+        if fixed == 0:
+            return pl.lit(True)
+        return pl.col(_KEY) // pl.lit(1 << (64 - fixed), pl.UInt64) == pl.lit(prefix, pl.UInt64)
+
+    out = []
+    for rank in ranks:
+        fixed, prefix, rest = 0, 0, rank
+        while True:
+            if (fixed, prefix) not in histograms:
+                bucket = pl.col(_KEY) // pl.lit(1 << (48 - fixed), pl.UInt64) % 65536
+                counts = (
+                    keys.filter(within(fixed, prefix))
+                    .group_by(bucket.alias("b"))
+                    .agg(pl.len().alias("n"))
+                    .sort("b")
+                    .collect(engine="streaming")
+                )
+                histograms[fixed, prefix] = list(zip(counts["b"], counts["n"], strict=True))
+            b, count, rest = _bucket_of(histograms[fixed, prefix], rest)
+            fixed, prefix = fixed + 16, (prefix << 16) | b
+            if fixed == 64:
+                out.append(_from_key(prefix))
+                break
+            if count <= SELECT_HOLD:
+                if (fixed, prefix) not in held:
+                    found = keys.filter(within(fixed, prefix)).collect(engine="streaming")
+                    held[fixed, prefix] = np.sort(found[_KEY].to_numpy())
+                out.append(_from_key(int(held[fixed, prefix][rest])))
+                break
+    return out
+
+
+def _bucket_of(histogram: list[tuple[int, int]], rank: int) -> tuple[int, int, int]:
+    """(bucket, its count, the rank within it) of a 0-based rank in (bucket, count) pairs
+    in bucket order."""
+    for bucket, count in histogram:
+        if rank < count:
+            return int(bucket), int(count), rank
+        rank -= count
+    raise AssertionError("rank beyond the values counted")  # never: ranks < n
+
+
 def _fences(alive: pl.LazyFrame, column: str, k: float, is_int: bool) -> dict[str, Any]:
     """Exact Tukey fences of a column over the non-null, non-NaN values of ``alive``."""
     values = pl.col(column)
@@ -1319,13 +1407,16 @@ def _fences(alive: pl.LazyFrame, column: str, k: float, is_int: bool) -> dict[st
     for p in (0.25, 0.75):
         lo = math.floor((n - 1) * p)
         ranks += [lo, min(lo + 1, n - 1)]
-    picked = (
-        alive.filter(present)
-        .select(values.cast(pl.Float64).sort().gather(ranks))
-        .collect()
-        .to_series()
-        .to_list()
-    )
+    if n > QUANTILE_MEMORY_ROWS:
+        picked = _select(alive.filter(present), column, ranks)
+    else:
+        picked = (
+            alive.filter(present)
+            .select(values.cast(pl.Float64).sort().gather(ranks))
+            .collect()
+            .to_series()
+            .to_list()
+        )
     q1 = _quantile(picked[0:2], n, 0.25)
     q3 = _quantile(picked[2:4], n, 0.75)
     iqr = q3 - q1
