@@ -17,7 +17,14 @@ from datasoil.flows import audit
 from datasoil.formats import merkle
 from tests.contracts._boa import event, events, mine_to
 
-from .claims import LONG_ROW_CASES, answer, check_long_rows_passed, long_cleaning, send_answer
+from .claims import (
+    LONG_ROW_CASES,
+    answer,
+    check_long_rows_passed,
+    check_long_rows_split,
+    long_cleaning,
+    send_answer,
+)
 
 
 @pytest.mark.parametrize(("n", "size"), LONG_ROW_CASES)
@@ -25,8 +32,7 @@ def test_respond__long_rows_opened_then_answered(proofs, submit, opened, cleaner
     claim = submit(long_cleaning(n, size))
     number = opened(claim.claim_id)
     response = answer(proofs, claim, number)
-    long = response.long_rows()
-    assert long  # every row here is near or over the inline bound
+    check_long_rows_split(claim, response)
     assert audit.check_response(
         claim.data.facts(), response, audit.read_seed(proofs, claim.claim_id, number)
     ) == (audit.Reason.NONE, 0)
