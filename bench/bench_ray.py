@@ -107,10 +107,11 @@ def ray_start() -> float:
 
 
 @contextlib.contextmanager
-def running_cluster() -> Iterator[tuple[str, int]]:
-    """A Ray head node of this machine's CPUs, started here in a process group of its own
-    and stopped by that group's id (``ray stop`` would stop every Ray on the machine):
-    its address and the pid of ``ray start``."""
+def running_cluster(cpus: int | None = None) -> Iterator[tuple[str, int]]:
+    """A Ray head node of this machine's CPUs (or ``cpus`` of them: that many workers),
+    started here in a process group of its own and stopped by that group's id (``ray
+    stop`` would stop every Ray on the machine): its address and the pid of ``ray
+    start``."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -119,6 +120,8 @@ def running_cluster() -> Iterator[tuple[str, int]]:
     # ray.init() without an address (a test's local cluster) would otherwise find it
     temp = Path(tempfile.mkdtemp(prefix="ds-ray-", dir="/tmp"))
     start = [ray, "start", "--head", f"--port={port}", "--include-dashboard=false"]
+    if cpus is not None:
+        start.append(f"--num-cpus={cpus}")
     head = subprocess.Popen(
         [*start, f"--temp-dir={temp}", "--block"],
         stdout=subprocess.DEVNULL,
@@ -151,6 +154,16 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--shard-rows", default="1048576,4194304")
     parser.add_argument("--out", type=Path, default=HERE / "ray.md")
+    parser.add_argument(
+        "--one-core",
+        action="store_true",
+        help="also one process held to one core (taskset -c 0): a worker's CPUs",
+    )
+    parser.add_argument(
+        "--one-worker",
+        action="store_true",
+        help="also a running cluster of one worker (ray start --num-cpus=1)",
+    )
     args = parser.parse_args()
     data = make_data(args.rows)
     recipe = TMP / "ray-recipe.yaml"
@@ -160,10 +173,14 @@ def main() -> None:
     runs: list[dict[str, Any]] = []
     files: dict[str, tuple[str, ...]] = {}
     sizes = [int(s) for s in args.shard_rows.split(",")]
-    for shard, where in [(None, None), *((s, "local") for s in sizes)]:
-        runs.append(run(data, recipe, shard, where, 0, files))
-    with running_cluster() as (address, head):  # started after: its idle daemons cost CPU
-        runs.extend(run(data, recipe, shard, address, head, files) for shard in sizes)
+    runs.append(run(data, recipe, None, None, 0, files))
+    if args.one_core:
+        runs.append(run(data, recipe, None, "one core", 0, files))
+    runs.extend(run(data, recipe, shard, "local", 0, files) for shard in sizes)
+    clusters = [None, 1] if args.one_worker else [None]
+    for cpus in clusters:  # started after: their idle daemons cost CPU
+        with running_cluster(cpus) as (address, head):
+            runs.extend(run(data, recipe, shard, address, head, files, cpus) for shard in sizes)
     load_end = os.getloadavg()
     same_roots = len({r["root"]["root"] for r in runs}) == 1
     same_files = len(set(files.values())) == 1
@@ -177,24 +194,32 @@ def run(
     where: str | None,
     head: int,
     files: dict[str, tuple[str, ...]],
+    cpus: int | None = None,
 ) -> dict[str, Any]:
-    """``datasoil root`` and ``datasoil clean`` in one process (``where`` None), on a
-    local cluster started by the command (``"local"``) or on the running cluster at
-    ``where``; the clean's three files' digests go to ``files``."""
+    """``datasoil root`` and ``datasoil clean`` in one process (``where`` None, or
+    ``"one core"``: held to CPU 0 by ``taskset``), on a local cluster started by the
+    command (``"local"``) or on the running cluster at ``where`` (of ``cpus`` workers,
+    None: every CPU); the clean's three files' digests go to ``files``."""
     datasoil = str(Path(sys.executable).parent / "datasoil")
-    ray = [] if where is None else ["--ray", where, "--shard-rows", str(shard)]
-    cluster = head if where not in (None, "local") else None
+    sharded = where not in (None, "one core")
+    ray = ["--ray", str(where), "--shard-rows", str(shard)] if sharded else []
+    cluster = head if where not in (None, "one core", "local") else None
+    pin = ["taskset", "-c", "0"] if where == "one core" else []
     if where is None:
         name = "one process"
+    elif where == "one core":
+        name = "one process, held to one core (`taskset -c 0`)"
     elif where == "local":
         name = f"Ray, a cluster started by the command, shards of {shard:,}"
     else:
-        name = f"Ray, a running cluster, shards of {shard:,}"
-    root = measure([datasoil, "root", str(data), "--no-progress", *ray], cluster)
+        workers = f"{cpus} worker" if cpus == 1 else f"{os.cpu_count()} workers"
+        name = f"Ray, a running cluster of {workers}, shards of {shard:,}"
+    root = measure([*pin, datasoil, "root", str(data), "--no-progress", *ray], cluster)
     root["root"] = json.loads(root["out"])["root"]
     out = TMP / f"ray-out-{shard}-{cluster}"
     cleaned = measure(
         [
+            *pin,
             datasoil,
             "clean",
             str(data),
@@ -211,7 +236,15 @@ def run(
     files[name] = tuple(digest(out / f) for f in ("data.parquet", "fate.bin", "proof.json"))
     shutil.rmtree(out)
     print(name, f"root {root['wall']:.1f} s, clean {cleaned['wall']:.1f} s", flush=True)
-    return {"name": name, "shard": shard, "root": root, "clean": cleaned, "proof": proof}
+    return {
+        "name": name,
+        "shard": shard,
+        "one_core": where == "one core",
+        "cpus": cpus,
+        "root": root,
+        "clean": cleaned,
+        "proof": proof,
+    }
 
 
 def write_table(
@@ -224,6 +257,8 @@ def write_table(
     same_files: bool,
 ) -> None:
     cmd = f".venv/bin/python bench/bench_ray.py --rows {args.rows} --shard-rows {args.shard_rows}"
+    cmd += " --one-core" if args.one_core else ""
+    cmd += " --one-worker" if args.one_worker else ""
     if args.out != HERE / "ray.md":
         cmd += f" --out {os.path.relpath(args.out, HERE.parent)}"
     base = runs[0]
@@ -239,19 +274,23 @@ def write_table(
         "counted in those rows' wall time; `--ray ADDRESS` uses a head node started "
         "beforehand (`ray start --head`, the same CPUs), as on a real cluster.",
         "",
-        "| command | engine | wall s | speed-up | driver peak RSS MiB "
-        "| workers | largest worker peak RSS MiB |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| command | engine | wall s | CPU s | speed-up | speed-up over one core "
+        "| driver peak RSS MiB | workers | largest worker peak RSS MiB |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
+    core = next((r for r in runs if r["one_core"]), None)
     for what in ("root", "clean"):
         for r in runs:
             m = r[what]
             speed = float(base[what]["wall"]) / float(m["wall"])
+            over = "" if core is None else f"{float(core[what]['wall']) / float(m['wall']):.2f}x"
+            cpu = "" if r["shard"] is not None else f"{float(m['cpu']):.1f}"
             workers = "" if r["shard"] is None else str(m["workers"])
             worker = "" if r["shard"] is None else f"{float(m['worker']) / 2**20:,.0f}"
             lines.append(
-                f"| `datasoil {what}` | {r['name']} | {float(m['wall']):.1f} | {speed:.2f}x "
-                f"| {float(m['driver']) / 2**20:,.0f} | {workers} | {worker} |"
+                f"| `datasoil {what}` | {r['name']} | {float(m['wall']):.1f} | {cpu} "
+                f"| {speed:.2f}x | {over} | {float(m['driver']) / 2**20:,.0f} | {workers} "
+                f"| {worker} |"
             )
     p = base["proof"]
     lines += [

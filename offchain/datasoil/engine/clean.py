@@ -438,11 +438,16 @@ def _mark_by(
 ) -> pl.LazyFrame:
     """Mark the alive rows for which ``lookup`` of their row number is not null as
     dropped by step ``index``, duplicates of that row."""
-    first = pl.col(ROW).map_batches(lookup, return_dtype=pl.UInt64, is_elementwise=True)
+    looked_up = pl.col(ROW).map_batches(lookup, return_dtype=pl.UInt64, is_elementwise=True)
+    first = pl.col(_FIRST)  # the lookup runs once a batch, not once per use
     is_dup = _alive & first.is_not_null()
-    return lf.with_columns(
-        pl.when(is_dup).then(first).otherwise(pl.col(DUP)).alias(DUP),
-        pl.when(is_dup).then(pl.lit(index, pl.UInt8)).otherwise(pl.col(DROP)).alias(DROP),
+    return (
+        lf.with_columns(looked_up.alias(_FIRST))
+        .with_columns(
+            pl.when(is_dup).then(first).otherwise(pl.col(DUP)).alias(DUP),
+            pl.when(is_dup).then(pl.lit(index, pl.UInt8)).otherwise(pl.col(DROP)).alias(DROP),
+        )
+        .drop(_FIRST)
     )
 
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +119,21 @@ def _gather(ray: Any, refs: Sequence[Any], what: str = "") -> list[Any]:
     except ray.exceptions.RayTaskError as exc:
         if isinstance(exc.cause, DatasoilError):
             raise exc.cause from None
+        raise
+
+
+def _in_order(ray: Any, refs: Sequence[Any], what: str) -> Iterator[Any]:
+    """Each task's result in the order of ``refs``, as soon as it and those before it are
+    done (counted under ``what``); a task's own datasoil error is raised as itself and the
+    tasks not yet done are cancelled."""
+    progress.begin(what, len(refs), "shards")
+    try:
+        for ref in refs:
+            yield _gather(ray, [ref])[0]
+            progress.advance(1)
+    except BaseException:
+        for ref in refs:
+            ray.cancel(ref)
         raise
 
 
@@ -277,16 +292,24 @@ def _frame(source: _Source, steps: _Steps, shard: int) -> tuple[pl.LazyFrame, by
     return lf, root, longest
 
 
+def _measure_task(source: str, steps: _Steps, dest: str, shard: int, columns: list[str]) -> None:
+    """Write what a measuring step reads of the shard once ``steps`` are applied: the row
+    numbers, the marks and ``columns``."""
+    lf = _frame(source, steps, shard)[0]
+    lf.select(ROW, DROP, DUP, ERR, *columns).sink_ipc(
+        dest, compression="uncompressed", maintain_order=True
+    )
+
+
 def _keys_task(
     source: str, keys: list[str], types: dict[str, str], partitions: int, out: str, shard: int
 ) -> None:
-    """Write the shard's alive rows' (row, key) to one file per hash partition."""
+    """Write the shard's alive rows' (row, key, key hash) to one file per hash partition."""
     frame = (
         pl.scan_ipc(source)
         .filter(engine._alive)
         .select(ROW, *keys, engine._key_hash(keys, types))
         .with_columns((pl.col(engine._HASH) % partitions).alias("__ds_part"))
-        .drop(engine._HASH)
         .collect()
     )
     for (part,), group in frame.partition_by("__ds_part", as_dict=True).items():
@@ -294,11 +317,15 @@ def _keys_task(
 
 
 def _partition_task(out: str, part: int, keys: list[str], shard_rows: int) -> None:
-    """Find the duplicates among one partition's rows and write them per shard."""
+    """Find the duplicates among one partition's rows and write them per shard: only the
+    rows whose key hash is shared within the partition can have an equal key, so only
+    they are grouped by their exact key (as one process does, datasoil.engine.clean)."""
     found = sorted(Path(out).glob(f"keys-{part}-*.arrow"))
     if not found:
         return
-    dups = engine._duplicates(pl.concat([pl.read_ipc(f) for f in found]), keys)
+    rows_ = pl.concat([pl.read_ipc(f) for f in found])
+    shared = rows_.filter(pl.col(engine._HASH).is_duplicated()).drop(engine._HASH)
+    dups = engine._duplicates(shared, keys)
     shard = (pl.col(ROW) // shard_rows).alias("__ds_shard")
     for (s,), group in dups.with_columns(shard).partition_by("__ds_shard", as_dict=True).items():
         group.drop("__ds_shard").write_ipc(Path(out) / f"dups-{part}-{s}.arrow")
@@ -373,11 +400,52 @@ class _Driver:
     def task(self, fn: Callable[..., Any]) -> Any:
         return self.ray.remote(fn)
 
-    def steps(self) -> _Steps:
-        """The pending ops, handed over (to a stage or to the final tasks)."""
-        steps = _Steps(self.recipe.to_json(), self.columns, self.pending)
-        self.pending = []
+    def steps(self, *, keep: bool = False) -> _Steps:
+        """The pending ops, handed over (to a stage or to the final tasks), or with
+        ``keep`` left pending as well."""
+        steps = _Steps(self.recipe.to_json(), self.columns, list(self.pending))
+        if not keep:
+            self.pending = []
         return steps
+
+    def measured_rows(
+        self,
+        path: Path,
+        schema: rows.Schema,
+        key: bytes | None,
+        shards: list[tuple[int, int]],
+        columns: Sequence[str] | None,
+    ) -> pl.LazyFrame:
+        """Every shard's rows as a step that measures ``columns`` sees them, in row order.
+
+        When the only ops pending are dedupe markings (a lookup of each row's number),
+        the shards write just the row numbers, marks and ``columns``, and the markings
+        stay pending for the later tasks to apply again, cheaper than one more full
+        checkpoint; otherwise the shards are checkpointed."""
+        narrow = (
+            self.input_roots is not None
+            and columns is not None
+            and bool(self.pending)
+            and all(op.dups is not None for op in self.pending)
+        )
+        if not narrow:
+            self.checkpoint(path, schema, key, shards)
+            return self.all_rows()
+        self.stage += 1
+        dests = [
+            str(self.scratch / f"measure-{self.stage}-{s}.arrow") for s in range(len(self.files))
+        ]
+        task = self.task(_measure_task)
+        steps = self.ray.put(self.steps(keep=True))
+        _gather(
+            self.ray,
+            [
+                task.remote(src, steps, dest, s, list(columns or ()))
+                for s, (src, dest) in enumerate(zip(self.files, dests, strict=True))
+            ],
+            f"stage {self.stage}: what step measures, in shards",
+        )
+        return pl.scan_ipc(dests)
 
     def checkpoint(
         self,
@@ -480,9 +548,11 @@ def clean(
             types = types_at[index]
             measured: dict[str, Any] = {}
             if step.statistics_fields:
-                driver.checkpoint(input, schema_in, key, shards)
-                engine._check_strict(driver.all_rows(), recipe)
-                measured = step.statistics(driver.all_rows().filter(engine._alive), types)
+                seen = driver.measured_rows(
+                    input, schema_in, key, shards, getattr(step, "columns", None)
+                )
+                engine._check_strict(seen, recipe)
+                measured = step.statistics(seen.filter(engine._alive), types)
             plan = step.plan(types, measured)
             dups = None
             if plan.duplicates:
@@ -507,25 +577,31 @@ def clean(
         write = driver.task(_write_task)
         fate_parts = [str(scratch / f"fate-{s}.bin") for s in range(len(shards))]
         row_parts = [str(scratch / f"rows-{s}.arrow") for s in range(len(shards))]
-        written = _gather(
-            ray,
-            [
-                write.remote(f, last, s, users, schema_out.to_json(), output_key or key, b, fp, rp)
-                for s, (f, b, fp, rp) in enumerate(
-                    zip(driver.files, before, fate_parts, row_parts, strict=True)
-                )
-            ],
-            "fate records and output rows in shards",
-        )
-        with open(result_dir / "fate.bin", "wb") as fate_file:
-            for part in fate_parts:
-                with open(part, "rb") as f:
-                    shutil.copyfileobj(f, fate_file)
+        refs = [
+            write.remote(f, last, s, users, schema_out.to_json(), output_key or key, b, fp, rp)
+            for s, (f, b, fp, rp) in enumerate(
+                zip(driver.files, before, fate_parts, row_parts, strict=True)
+            )
+        ]
+        # The driver writes each shard's output rows and fate records as soon as the
+        # shards before it are written, while the later shards' tasks still run.
+        written: list[tuple[bytes, list[tuple[int, bytes]], int]] = []
         out_builder = merkle.RootBuilder()
-        for _, subtrees, _ in written:
-            for height, node in subtrees:
-                out_builder.append_subtree(node, height)
-        rows_out = _write_data(row_parts, schema_out, result_dir / "data.parquet")
+        with open(result_dir / "fate.bin", "wb") as fate_file:
+
+            def parts() -> Iterator[str]:
+                results = _in_order(ray, refs, "fate records and output rows in shards")
+                for result, fate_part, row_part in zip(results, fate_parts, row_parts, strict=True):
+                    written.append(result)
+                    for height, node in result[1]:
+                        out_builder.append_subtree(node, height)
+                    with open(fate_part, "rb") as f:
+                        shutil.copyfileobj(f, fate_file)
+                    Path(fate_part).unlink()
+                    yield row_part
+                    Path(row_part).unlink()
+
+            rows_out = _write_data(parts(), schema_out, result_dir / "data.parquet")
         if rows_out != sum(kept) or out_builder.size != rows_out:
             raise AssertionError(f"kept {sum(kept)} rows but wrote {rows_out}")
         proof = engine._proof(
@@ -550,7 +626,7 @@ def clean(
     return CleanResult(out_dir, proof)
 
 
-def _write_data(parts: list[str], schema_out: rows.Schema, dest: Path) -> int:
+def _write_data(parts: Iterable[str], schema_out: rows.Schema, dest: Path) -> int:
     """data.parquet from the shards' output rows, with one process's row groups (the
     output rows of each :data:`BATCH_ROWS` input rows); returns the rows written."""
     target = schema_out.to_arrow()
