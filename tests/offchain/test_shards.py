@@ -85,6 +85,30 @@ def test_clean__sharded_files_are_one_process_files(
     assert steps[3]["rows_dropped"] > 0 or n < 10  # duplicates met across shards
 
 
+STAGE_ORDERS = [
+    # a dedupe first (the input read as its keys are partitioned), two in a row
+    "  - {kind: dedupe, columns: [email]}\n  - {kind: dedupe, columns: [name]}\n"
+    "  - {kind: outliers, columns: [score], action: drop, k: 0.5}\n",
+    # a measuring step first (a full checkpoint), then one after a row-local step
+    "  - {kind: outliers, columns: [score], action: clip, k: 1.0}\n"
+    "  - {kind: trim, columns: [name]}\n  - {kind: outliers, columns: [id], action: drop, k: 0.5}\n"
+    "  - {kind: dedupe, columns: [name, score]}\n",
+]
+
+
+@pytest.mark.parametrize("steps", STAGE_ORDERS)
+def test_clean__every_order_of_stages_gives_one_process_files(
+    tmp_path: Path, ray: Any, steps: str
+) -> None:
+    src = tmp_path / "in.parquet"
+    pq.write_table(_random_table(300, 7), src, row_group_size=100)
+    recipe = load_recipe("version: 1\nsteps:\n" + steps)
+    one = engine.clean(src, recipe, tmp_path / "one")
+    many = shards.clean(src, recipe, tmp_path / "many", shard_rows=32, ray=ray)
+    assert _files(many.out_dir) == _files(one.out_dir)
+    assert sum(s.get("rows_dropped", 0) for s in one.proof["steps"]) > 0
+
+
 def test_clean__the_demo_recipe_on_csv(tmp_path: Path, ray: Any) -> None:
     recipe = load_recipe(DEMO)
     one = engine.clean(MESSY, recipe, tmp_path / "one")

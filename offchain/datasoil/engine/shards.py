@@ -261,11 +261,30 @@ class _Steps:
     ops: list[_Op]
 
 
-def _advance_task(source: _Source, steps: _Steps, dest: str, shard: int) -> tuple[bytes, int]:
-    """Apply ``steps`` to a shard and checkpoint it to ``dest``. Returns the shard's input
-    root and longest input row when it read the input."""
+@dataclass(frozen=True)
+class _Keys:
+    """A dedupe's keys to partition (:func:`_write_keys`) as a shard is checkpointed."""
+
+    keys: list[str]
+    types: dict[str, str]
+    partitions: int
+    out: str
+
+
+def _advance_task(
+    source: _Source, steps: _Steps, dest: str, shard: int, keys: _Keys | None = None
+) -> tuple[bytes, int]:
+    """Apply ``steps`` to a shard and checkpoint it to ``dest``; with ``keys``, partition
+    the checkpointed rows' keys from the same frame in memory, rather than reading the
+    checkpoint back in a task of its own. Returns the shard's input root and longest input
+    row when it read the input."""
     lf, root, longest = _frame(source, steps, shard)
-    lf.sink_ipc(dest, compression="uncompressed", maintain_order=True)
+    if keys is None:
+        lf.sink_ipc(dest, compression="uncompressed", maintain_order=True)
+    else:
+        frame = lf.collect()
+        frame.write_ipc(dest, compression="uncompressed")
+        _write_keys(frame.lazy(), keys, shard)
     return root, longest
 
 
@@ -284,7 +303,7 @@ def _frame(source: _Source, steps: _Steps, shard: int) -> tuple[pl.LazyFrame, by
     for op in ops:
         plan = recipe.steps[op.index].plan(types[op.index], op.measured)
         if op.dups is not None:
-            found = sorted(Path(op.dups).glob(f"dups-*-{shard}.arrow"))
+            found = sorted((Path(op.dups) / f"dups-{shard}").glob("*.arrow"))
             dups = pl.concat([pl.read_ipc(f) for f in found]).sort(ROW) if found else None
             if dups is not None:
                 lf = engine._mark_duplicates(op.index, lf, dups)
@@ -301,34 +320,35 @@ def _measure_task(source: str, steps: _Steps, dest: str, shard: int, columns: li
     )
 
 
-def _keys_task(
-    source: str, keys: list[str], types: dict[str, str], partitions: int, out: str, shard: int
-) -> None:
-    """Write the shard's alive rows' (row, key, key hash) to one file per hash partition."""
+def _write_keys(lf: pl.LazyFrame, keys: _Keys, shard: int) -> None:
+    """Write the shard's alive rows' (row, key, key hash) to one file per hash partition
+    (``keys-{part}/{shard}.arrow`` under ``keys.out``)."""
     frame = (
-        pl.scan_ipc(source)
-        .filter(engine._alive)
-        .select(ROW, *keys, engine._key_hash(keys, types))
-        .with_columns((pl.col(engine._HASH) % partitions).alias("__ds_part"))
+        lf.filter(engine._alive)
+        .select(ROW, *keys.keys, engine._key_hash(keys.keys, keys.types))
+        .with_columns((pl.col(engine._HASH) % keys.partitions).alias("__ds_part"))
         .collect()
     )
     for (part,), group in frame.partition_by("__ds_part", as_dict=True).items():
-        group.drop("__ds_part").write_ipc(Path(out) / f"keys-{part}-{shard}.arrow")
+        group.drop("__ds_part").write_ipc(Path(keys.out) / f"keys-{part}" / f"{shard}.arrow")
 
 
 def _partition_task(out: str, part: int, keys: list[str], shard_rows: int) -> None:
     """Find the duplicates among one partition's rows and write them per shard: only the
     rows whose key hash is shared within the partition can have an equal key, so only
-    they are grouped by their exact key (as one process does, datasoil.engine.clean)."""
-    found = sorted(Path(out).glob(f"keys-{part}-*.arrow"))
+    they are grouped by their exact key (as one process does, datasoil.engine.clean).
+    The partition's key files are deleted once read; shard s's duplicates go to
+    ``dups-{s}/{part}.arrow``."""
+    found = sorted((Path(out) / f"keys-{part}").glob("*.arrow"))
     if not found:
         return
     rows_ = pl.concat([pl.read_ipc(f) for f in found])
+    shutil.rmtree(Path(out) / f"keys-{part}")
     shared = rows_.filter(pl.col(engine._HASH).is_duplicated()).drop(engine._HASH)
     dups = engine._duplicates(shared, keys)
     shard = (pl.col(ROW) // shard_rows).alias("__ds_shard")
     for (s,), group in dups.with_columns(shard).partition_by("__ds_shard", as_dict=True).items():
-        group.drop("__ds_shard").write_ipc(Path(out) / f"dups-{part}-{s}.arrow")
+        group.drop("__ds_shard").write_ipc(Path(out) / f"dups-{s}" / f"{part}.arrow")
 
 
 def _count_task(
@@ -455,28 +475,32 @@ class _Driver:
         shards: list[tuple[int, int]],
         *,
         force: bool = True,
-    ) -> tuple[list[bytes], int]:
+        keys: _Keys | None = None,
+    ) -> bool:
         """Bring every shard's checkpoint up to the pending ops: the first time, by reading
-        (and hashing) the input; the input's shard roots and longest row. Once the input
+        (and hashing) the input (:attr:`input_roots`, :attr:`longest_in`). Once the input
         is read, ``force=False`` leaves the pending ops to the caller (the last ops are
         applied by the count and write tasks, each reading the last checkpoint, rather
-        than written as one more)."""
+        than written as one more). With ``keys``, a checkpoint written also partitions
+        them; returns whether one was written."""
         if self.input_roots is None:
             sources = [(str(path), schema.to_json(), key, a, n) for a, n in shards]
-            results = self._advance(sources)
+            results = self._advance(sources, keys)
             self.input_roots = [r for r, _ in results]
             self.longest_in = max((n for _, n in results), default=0)
-        elif self.pending and force:
-            self._advance(self.files)
-        return self.input_roots, self.longest_in
+            return True
+        if self.pending and force:
+            self._advance(self.files, keys)
+            return True
+        return False
 
-    def _advance(self, sources: Sequence[Any]) -> list[tuple[bytes, int]]:
+    def _advance(self, sources: Sequence[Any], keys: _Keys | None) -> list[tuple[bytes, int]]:
         self.stage += 1
         dests = [str(self.scratch / f"stage-{self.stage}-{s}.arrow") for s in range(len(sources))]
         task = self.task(_advance_task)
         steps = self.ray.put(self.steps())
         refs = [
-            task.remote(src, steps, dest, s)
+            task.remote(src, steps, dest, s, keys)
             for s, (src, dest) in enumerate(zip(sources, dests, strict=True))
         ]
         results = _gather(self.ray, refs, f"stage {self.stage}: steps in shards")
@@ -489,20 +513,34 @@ class _Driver:
         """Every shard's checkpoint as one frame, in row order."""
         return pl.scan_ipc(self.files)
 
-    def dedupe(self, keys: list[str], types: dict[str, str], shard_rows: int) -> str:
-        """Partition the alive rows by key hash, find each partition's duplicates; the
-        directory of the per-shard duplicate files."""
-        out = self.scratch / f"dedupe-{self.stage}"
-        out.mkdir()
-        parts = len(self.files)
-        keys_task, part_task = self.task(_keys_task), self.task(_partition_task)
-        _gather(
-            self.ray,
-            [
-                keys_task.remote(f, keys, types, parts, str(out), s)
-                for s, f in enumerate(self.files)
-            ],
-        )
+    def dedupe(
+        self,
+        keys: list[str],
+        types: dict[str, str],
+        shard_rows: int,
+        input: tuple[Path, rows.Schema, bytes | None, list[tuple[int, int]]],
+    ) -> str:
+        """Checkpoint the shards, partition their alive rows by key hash as they are
+        checkpointed, find each partition's duplicates; the directory of the per-shard
+        duplicate files.
+
+        Partitions: one per :data:`engine.DEDUPE_PARTITION_ROWS` rows, at least two per
+        CPU of the cluster (so that every CPU has one to take), at most one per shard."""
+        path, schema, key, shards = input
+        out = self.scratch / f"dedupe-{sum(1 for _ in self.scratch.glob('dedupe-*'))}"
+        cpus = int(self.ray.cluster_resources().get("CPU", 1))
+        rows_ = len(shards) * shard_rows
+        parts = min(len(shards), max(2 * cpus, -(-rows_ // engine.DEDUPE_PARTITION_ROWS)))
+        for p in range(parts):
+            (out / f"keys-{p}").mkdir(parents=True)
+        for s in range(len(shards)):
+            (out / f"dups-{s}").mkdir()
+        spec = _Keys(keys, types, parts, str(out))
+        if not self.checkpoint(path, schema, key, shards, keys=spec):
+            # never: the input is read here the first time, and later the step before
+            # this one is always pending
+            raise AssertionError("a dedupe found no op pending to checkpoint")
+        part_task = self.task(_partition_task)
         _gather(self.ray, [part_task.remote(str(out), p, keys, shard_rows) for p in range(parts)])
         return str(out)
 
@@ -556,11 +594,14 @@ def clean(
             plan = step.plan(types, measured)
             dups = None
             if plan.duplicates:
-                driver.checkpoint(input, schema_in, key, shards)
-                dups = driver.dedupe(list(plan.duplicates), types, shard_rows)
+                dups = driver.dedupe(
+                    list(plan.duplicates), types, shard_rows, (input, schema_in, key, shards)
+                )
             driver.pending.append(_Op(index, measured, dups))
             step_stats.append({"kind": step.kind, **measured})
-        input_roots, longest_in = driver.checkpoint(input, schema_in, key, shards, force=False)
+        driver.checkpoint(input, schema_in, key, shards, force=False)
+        assert driver.input_roots is not None
+        input_roots, longest_in = driver.input_roots, driver.longest_in
         users = list(types_at[-1])
         last = ray.put(driver.steps())
         counted = _gather(
