@@ -321,11 +321,11 @@ def _measure_task(source: str, steps: _Steps, dest: str, shard: int, columns: li
 
 
 def _write_keys(lf: pl.LazyFrame, keys: _Keys, shard: int) -> None:
-    """Write the shard's alive rows' (row, key, key hash) to one file per hash partition
-    (``keys-{part}/{shard}.arrow`` under ``keys.out``)."""
+    """Write the shard's alive rows' (row, key hash) to one file per hash partition
+    (``keys-{part}/{shard}.arrow`` under ``keys.out``): 16 bytes a row, not the keys."""
     frame = (
         lf.filter(engine._alive)
-        .select(ROW, *keys.keys, engine._key_hash(keys.keys, keys.types))
+        .select(ROW, engine._key_hash(keys.keys, keys.types))
         .with_columns((pl.col(engine._HASH) % keys.partitions).alias("__ds_part"))
         .collect()
     )
@@ -333,22 +333,50 @@ def _write_keys(lf: pl.LazyFrame, keys: _Keys, shard: int) -> None:
         group.drop("__ds_part").write_ipc(Path(keys.out) / f"keys-{part}" / f"{shard}.arrow")
 
 
-def _partition_task(out: str, part: int, keys: list[str], shard_rows: int) -> None:
+def _partition_task(
+    out: str, part: int, keys: list[str], shard_rows: int, files: list[str]
+) -> None:
     """Find the duplicates among one partition's rows and write them per shard: only the
     rows whose key hash is shared within the partition can have an equal key, so only
-    they are grouped by their exact key (as one process does, datasoil.engine.clean).
-    The partition's key files are deleted once read; shard s's duplicates go to
-    ``dups-{s}/{part}.arrow``."""
+    their keys are gathered from the shards' checkpoints ``files`` and grouped by their
+    exact key (as one process does, datasoil.engine.clean). The partition's key files are
+    deleted once read; shard s's duplicates go to ``dups-{s}/{part}.arrow``."""
     found = sorted((Path(out) / f"keys-{part}").glob("*.arrow"))
     if not found:
         return
-    rows_ = pl.concat([pl.read_ipc(f) for f in found])
+    pairs = pl.concat([pl.read_ipc(f) for f in found])
     shutil.rmtree(Path(out) / f"keys-{part}")
-    shared = rows_.filter(pl.col(engine._HASH).is_duplicated()).drop(engine._HASH)
-    dups = engine._duplicates(shared, keys)
+    picked = np.sort(pairs.filter(pl.col(engine._HASH).is_duplicated())[ROW].to_numpy())
+    del pairs
+    if not len(picked):
+        return
+    dups = engine._duplicates(_gather_keys(files, keys, picked, shard_rows), keys)
     shard = (pl.col(ROW) // shard_rows).alias("__ds_shard")
     for (s,), group in dups.with_columns(shard).partition_by("__ds_shard", as_dict=True).items():
         group.drop("__ds_shard").write_ipc(Path(out) / f"dups-{s}" / f"{part}.arrow")
+
+
+def _gather_keys(
+    files: list[str], keys: list[str], picked: np.ndarray[Any, Any], shard_rows: int
+) -> pl.DataFrame:
+    """``(row, *keys)`` of the rows ``picked`` (ascending), gathered by position from the
+    memory-mapped checkpoints of their shards (row ``i`` of shard s's checkpoint is input
+    row ``s * shard_rows + i``: rows are marked, never removed)."""
+    shard_of = picked // shard_rows
+    cuts = (np.flatnonzero(np.diff(shard_of)) + 1).tolist()
+    pieces = []
+    for lo, hi in zip([0, *cuts], [*cuts, len(picked)], strict=True):
+        s = int(shard_of[lo])
+        with pa.memory_map(files[s]) as source:
+            mapped = pl.from_arrow(pa.ipc.open_file(source).read_all(), rechunk=False)
+            assert isinstance(mapped, pl.DataFrame)
+            at = pl.Series(picked[lo:hi] - s * shard_rows)
+            pieces.append(mapped.select(pl.col(ROW, *keys).gather(at)))
+            del mapped
+    found = pl.concat(pieces)
+    if not np.array_equal(found[ROW].to_numpy(), picked):
+        raise AssertionError("checkpoint rows are not in row order")  # never: see above
+    return found
 
 
 def _count_task(
@@ -541,7 +569,10 @@ class _Driver:
             # this one is always pending
             raise AssertionError("a dedupe found no op pending to checkpoint")
         part_task = self.task(_partition_task)
-        _gather(self.ray, [part_task.remote(str(out), p, keys, shard_rows) for p in range(parts)])
+        _gather(
+            self.ray,
+            [part_task.remote(str(out), p, keys, shard_rows, self.files) for p in range(parts)],
+        )
         return str(out)
 
 
