@@ -12,16 +12,19 @@ tree, so the shard roots compose into exactly the root of one process
 carries its rows, their input row numbers and marks (``__ds_drop``, ``__ds_dup``,
 ``__ds_err``) through row-local steps in its own task, checkpointed to Arrow IPC files in
 a scratch directory next to the output, which every worker must reach; a step that
-measures the whole dataset (``outliers``) is measured by the driver over all shards'
-checkpoints at once, exactly as one process measures its one checkpoint; ``dedupe``
-hash-partitions the alive rows' keys (the 64-bit key hash, floats normalised, so equal
-keys meet in one partition), groups each partition by its exact key in a task of its own
-and sends each shard the (row, first) pairs of its duplicates. Fate records carry global
-indices: the rows kept before each shard are the prefix sums of the shards' kept counts.
-The output rows of a shard are a run of consecutive output leaves, composed into the
-output root by their aligned subtrees (:func:`datasoil.formats.merkle.aligned_subtrees`);
-the driver writes fate.bin and data.parquet from the shards' parts, with the row groups
-of one process, so ``data.parquet``, ``fate.bin`` and ``proof.json`` are byte-identical.
+measures the whole dataset (``outliers``) is measured by the driver over all shards' rows
+at once, exactly as one process measures its one checkpoint (after a dedupe, from narrow
+files of the columns it measures); ``dedupe`` hash-partitions the alive rows' (row, key
+hash) pairs as the shards are checkpointed (floats normalised, so equal keys meet in one
+partition), and a task per partition groups the rows whose hash is shared by their exact
+key (gathered from the checkpoints) and sends each shard the (row, first) pairs of its
+duplicates. Fate records carry global indices: the rows kept before each shard are the
+prefix sums of the shards' kept counts. The output rows of a shard are a run of
+consecutive output leaves, composed into the output root by their aligned subtrees
+(:func:`datasoil.formats.merkle.aligned_subtrees`); the driver appends each shard's parts
+to fate.bin and data.parquet (with the row groups of one process) as soon as the shards
+before it are done, so ``data.parquet``, ``fate.bin`` and ``proof.json`` are
+byte-identical.
 
 Ray is an optional dependency (``pip install 'datasoil[ray]'``); without an address
 :func:`ray_session` starts a local cluster for the command (docs/scale.md).
