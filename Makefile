@@ -117,7 +117,7 @@ bench-outofcore: install
 	$(PYTHON) bench/bench_outofcore.py
 
 bench-ray: install
-	$(PYTHON) bench/bench_ray.py
+	$(PYTHON) bench/bench_ray.py --one-core
 
 lint: install
 	$(BIN)/ruff check .

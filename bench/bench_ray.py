@@ -2,7 +2,13 @@
 least 1.7x faster than one process, at most 2 GiB peak RSS per worker, same roots).
 
     .venv/bin/python bench/bench_ray.py [--rows 10000000] [--shard-rows 1048576,4194304]
-    make bench-ray
+        [--one-core] [--one-worker]
+    make bench-ray                      # --one-core
+
+With ``--one-core`` also one process held to CPU 0 (``taskset -c 0``): a worker's share of
+the machine, the run two workers are compared with in the "over one core" column (one
+process free on every core already spreads over them: docs/decisions.md); with
+``--one-worker`` also a running cluster of one worker.
 
 Not part of ``make bench`` (minutes). On bench_outofcore's generated Parquet file, each in
 its own process, one after another: ``datasoil root FILE`` and ``datasoil clean FILE
