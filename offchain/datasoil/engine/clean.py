@@ -249,13 +249,14 @@ def _apply_dedupe(
     return _dedupe_spilled(index, list(keys), lf, types, checkpoint, n)
 
 
-def _candidates(checkpoint: Path, keys: list[str], picked: _U64) -> pl.DataFrame:
-    """The ``(row, *keys)`` of the checkpoint's rows ``picked`` (ascending positions),
-    gathered from the memory-mapped file."""
+def _candidates(checkpoint: Path, keys: list[str], picked: _U64, first: int = 0) -> pl.DataFrame:
+    """The ``(row, *keys)`` of the checkpoint's rows ``picked`` (ascending row numbers),
+    gathered by position from the memory-mapped file, whose position 0 holds row
+    ``first``."""
     with pa.memory_map(str(checkpoint)) as source:
         mapped = pl.from_arrow(pa.ipc.open_file(source).read_all(), rechunk=False)
         assert isinstance(mapped, pl.DataFrame)
-        candidates = mapped.select(pl.col(ROW, *keys).gather(picked))
+        candidates = mapped.select(pl.col(ROW, *keys).gather(picked - np.uint64(first)))
         del mapped
     if not np.array_equal(candidates[ROW].to_numpy(), picked):
         raise AssertionError("checkpoint rows are not in row order")  # never: see _Scratch

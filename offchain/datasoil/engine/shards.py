@@ -362,24 +362,17 @@ def _partition_task(
 def _gather_keys(
     files: list[str], keys: list[str], picked: np.ndarray[Any, Any], shard_rows: int
 ) -> pl.DataFrame:
-    """``(row, *keys)`` of the rows ``picked`` (ascending), gathered by position from the
-    memory-mapped checkpoints of their shards (row ``i`` of shard s's checkpoint is input
-    row ``s * shard_rows + i``: rows are marked, never removed)."""
+    """``(row, *keys)`` of the rows ``picked`` (ascending), gathered from the checkpoints
+    of their shards (row ``i`` of shard s's checkpoint is input row ``s * shard_rows + i``:
+    rows are marked, never removed)."""
     shard_of = picked // shard_rows
     cuts = (np.flatnonzero(np.diff(shard_of)) + 1).tolist()
-    pieces = []
-    for lo, hi in zip([0, *cuts], [*cuts, len(picked)], strict=True):
-        s = int(shard_of[lo])
-        with pa.memory_map(files[s]) as source:
-            mapped = pl.from_arrow(pa.ipc.open_file(source).read_all(), rechunk=False)
-            assert isinstance(mapped, pl.DataFrame)
-            at = pl.Series(picked[lo:hi] - s * shard_rows)
-            pieces.append(mapped.select(pl.col(ROW, *keys).gather(at)))
-            del mapped
-    found = pl.concat(pieces)
-    if not np.array_equal(found[ROW].to_numpy(), picked):
-        raise AssertionError("checkpoint rows are not in row order")  # never: see above
-    return found
+    return pl.concat(
+        engine._candidates(
+            Path(files[int(shard_of[lo])]), keys, picked[lo:hi], int(shard_of[lo]) * shard_rows
+        )
+        for lo, hi in zip([0, *cuts], [*cuts, len(picked)], strict=True)
+    )
 
 
 def _count_task(
