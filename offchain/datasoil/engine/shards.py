@@ -439,6 +439,7 @@ class _Driver:
         self.files: list[str] = []
         self.pending: list[_Op] = []
         self.input_roots: list[bytes] | None = None
+        self.narrow: list[str] = []  # the narrow files of the last measuring step
         self.longest_in = 0
 
     def task(self, fn: Callable[..., Any]) -> Any:
@@ -489,7 +490,14 @@ class _Driver:
             ],
             f"stage {self.stage}: what step measures, in shards",
         )
+        self.narrow = dests
         return pl.scan_ipc(dests)
+
+    def measured(self) -> None:
+        """The measuring step is done: delete its narrow files."""
+        for f in self.narrow:
+            Path(f).unlink(missing_ok=True)
+        self.narrow = []
 
     def checkpoint(
         self,
@@ -618,6 +626,7 @@ def clean(
                 )
                 engine._check_strict(seen, recipe)
                 measured = step.statistics(seen.filter(engine._alive), types)
+                driver.measured()
             plan = step.plan(types, measured)
             dups = None
             if plan.duplicates:
